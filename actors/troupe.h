@@ -1,0 +1,209 @@
+/*
+ * troupe.h — the actor library (libtroupe): the one header an actor needs.
+ *
+ * An actor is a child process of trouped.  main() calls troupe_actor_main
+ * with a table of callbacks; the library dials the mailbox named in the
+ * environment (docs/ARCHITECTURE.md "Actor link"), says hello, waits for
+ * its send credits and then calls receive() once per delivered SEND or
+ * ASK, acknowledging each frame's messages after their handlers returned.
+ * SIGTERM or SIGINT stop it after the current message: terminate() runs
+ * and troupe_actor_main returns 0, the process's exit status.
+ *
+ * Functions return 0 or a negative TP_E* code (tp_err.h); the ERROR codes
+ * that travel on the wire are the positive TROUPE_ERR_* below.  Nothing
+ * here is thread-safe: call the library from the thread that runs
+ * troupe_actor_main, inside the callbacks.
+ */
+#ifndef TROUPE_H
+#define TROUPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "tp_err.h"
+
+/* Kinds a handler sees (equal to the wire kinds TP_K_SEND, TP_K_ASK). */
+enum troupe_kind {
+	TROUPE_SEND = 1,
+	TROUPE_ASK = 2,
+};
+
+/* Codes carried in ERROR bodies (docs/ARCHITECTURE.md). */
+enum troupe_errcode {
+	TROUPE_ERR_UNKNOWN_ACTOR = 1,
+	TROUPE_ERR_REJECTED = 2,
+	TROUPE_ERR_SHUTDOWN = 3,
+	TROUPE_ERR_BAD_REQUEST = 4,
+	TROUPE_ERR_TIMEOUT = 5,
+	TROUPE_ERR_PERMISSION = 6,
+	TROUPE_ERR_UNREACHABLE = 7,
+	TROUPE_ERR_BUSY = 8,
+	TROUPE_ERR_NO_REPLY = 9,
+};
+
+/* Why terminate() is called. */
+enum troupe_reason {
+	TROUPE_STOP_SIGNAL = 0,	/* SIGTERM/SIGINT: a normal stop */
+	TROUPE_STOP_INIT,	/* init() failed */
+	TROUPE_STOP_ERROR,	/* the broker link failed or broke protocol */
+};
+
+/* Longest actor or node name the library handles ("name@node" <= 255). */
+#define TROUPE_NAME_MAX 255
+
+struct troupe_ctx;
+struct json_t;
+
+/*
+ * One delivered message.  Everything it points to (names, body bytes and
+ * the decoded body) is owned by the library and valid only during the
+ * receive() call that got it.
+ */
+struct troupe_msg {
+	enum troupe_kind	 m_kind;
+	uint64_t		 m_id;		/* answer an ASK with this */
+	const char		*m_from;	/* "actor@node", "cli@node" */
+	const char		*m_to;
+	uint64_t		 m_corr;
+	uint32_t		 m_flags;	/* TP_F_* */
+	bool			 m_redelivered;	/* delivered before, unacked */
+	const uint8_t		*m_body;	/* raw msgpack, one value */
+	size_t			 m_body_len;
+	msgpack_object		 m_obj;		/* m_body decoded */
+};
+
+/*
+ * The callbacks.  init (optional) runs once the broker granted credits;
+ * non-zero makes the actor exit 1.  receive handles one SEND or ASK; an
+ * ASK it does not answer with troupe_reply/troupe_reply_error is answered
+ * ERROR TROUPE_ERR_NO_REPLY by the library.  terminate (optional) runs
+ * once before exit, also after a failed init.
+ */
+struct troupe_actor_ops {
+	int	(*init)(struct troupe_ctx *ctx);
+	void	(*receive)(struct troupe_ctx *ctx, const struct troupe_msg *msg);
+	void	(*terminate)(struct troupe_ctx *ctx, enum troupe_reason why);
+};
+
+/* A REPLY or ERROR to troupe_ask; free with troupe_reply_free. */
+struct troupe_reply {
+	int		 r_code;	/* 0 for a REPLY, else the ERROR code */
+	uint8_t		*r_body;	/* raw msgpack, owned (malloc) */
+	size_t		 r_len;
+	msgpack_zone	*r_zone;	/* holds r_obj */
+	msgpack_object	 r_obj;		/* r_body decoded */
+};
+
+/*
+ * Runs the actor: reads TROUPE_MAILBOX, TROUPE_ACTOR, TROUPE_NODE and
+ * TROUPE_BROKER_PID (optional: when set and no longer our parent, exits
+ * at once), connects, and loops until SIGTERM/SIGINT.  arg is handed back
+ * by troupe_arg().  Returns the exit status for main: 0 after a signal, 1
+ * on a missing variable, a failed init or a broken link.  Frees all it
+ * allocated before returning.
+ */
+int troupe_actor_main(const struct troupe_actor_ops *ops, void *arg);
+
+/*
+ * Sends body (len bytes of one msgpack value; len 0 sends nil) to actor
+ * "to" ("name" or "name@node").  Spends one credit; with none left it
+ * waits for the broker's CREDIT, queueing deliveries that arrive meanwhile
+ * for after the current handler.  Returns 0, TP_EINVAL (bad body or
+ * name), TP_ECLOSED (stop signal while waiting) or a transport error.
+ */
+int troupe_send(struct troupe_ctx *ctx, const char *to, const void *body,
+    size_t len);
+
+/*
+ * Asks "to" and waits up to timeout_ms (< 0: forever) for the answer,
+ * queueing deliveries as troupe_send does.  Returns 0 with the REPLY in
+ * *out, a positive TROUPE_ERR_* code with the ERROR body in *out, or a
+ * negative TP_E* code (TP_ETIMEDOUT, TP_ECLOSED, ...) with *out empty.
+ * In every case the caller calls troupe_reply_free(out) afterwards.
+ */
+int troupe_ask(struct troupe_ctx *ctx, const char *to, const void *body,
+    size_t len, int timeout_ms, struct troupe_reply *out);
+
+/* Frees what troupe_ask put in r (which itself is the caller's). */
+void troupe_reply_free(struct troupe_reply *r);
+
+/*
+ * Answers req, the ASK being handled, with body (no credit needed).  Once
+ * per ASK: a second answer or an answer to a SEND returns TP_EINVAL.
+ */
+int troupe_reply(struct troupe_ctx *ctx, const struct troupe_msg *req,
+    const void *body, size_t len);
+
+/* Answers req with ERROR {"code": code, "message": message}. */
+int troupe_reply_error(struct troupe_ctx *ctx, const struct troupe_msg *req,
+    int code, const char *message);
+
+/* The actor's name and node, from the environment; owned by the library. */
+const char *troupe_self(const struct troupe_ctx *ctx);
+const char *troupe_node(const struct troupe_ctx *ctx);
+
+/* The arg given to troupe_actor_main. */
+void *troupe_arg(const struct troupe_ctx *ctx);
+
+/* A pointer the actor keeps between callbacks; the actor owns it. */
+void troupe_set_state(struct troupe_ctx *ctx, void *state);
+void *troupe_state(const struct troupe_ctx *ctx);
+
+/*
+ * Body builder, so actors never write msgpack by hand.  Errors stick: once
+ * an append failed every later one returns TP_ENOMEM too, and so does
+ * troupe_body_error.  troupe_body_free releases the buffer (the struct is
+ * the caller's).
+ */
+struct troupe_body {
+	msgpack_sbuffer	 b_buf;
+	msgpack_packer	 b_pk;
+	int		 b_err;
+};
+
+void troupe_body_init(struct troupe_body *b);
+int troupe_body_map(struct troupe_body *b, uint32_t npairs);
+int troupe_body_array(struct troupe_body *b, uint32_t n);
+int troupe_body_str(struct troupe_body *b, const char *s);
+int troupe_body_strn(struct troupe_body *b, const char *s, size_t len);
+int troupe_body_int(struct troupe_body *b, int64_t v);
+int troupe_body_uint(struct troupe_body *b, uint64_t v);
+int troupe_body_double(struct troupe_body *b, double v);
+int troupe_body_bool(struct troupe_body *b, bool v);
+int troupe_body_nil(struct troupe_body *b);
+int troupe_body_bin(struct troupe_body *b, const void *p, size_t len);
+/* Appends a decoded value as is (e.g. part of a received body). */
+int troupe_body_object(struct troupe_body *b, const msgpack_object *o);
+int troupe_body_error(const struct troupe_body *b);
+const void *troupe_body_data(const struct troupe_body *b);
+size_t troupe_body_len(const struct troupe_body *b);
+void troupe_body_free(struct troupe_body *b);
+
+/* Readers over a decoded body.  The value of key in map obj (string keys
+ * only), or NULL when obj is not a map or has no such key. */
+const msgpack_object *troupe_obj_map_get(const msgpack_object *obj,
+    const char *key);
+
+/* True when obj is a string equal to s. */
+bool troupe_obj_str_eq(const msgpack_object *obj, const char *s);
+
+/* Stores an integer obj in *v; TP_ETYPE if not an integer, TP_ETOOBIG if
+ * over INT64_MAX. */
+int troupe_obj_as_int64(const msgpack_object *obj, int64_t *v);
+
+/*
+ * Converts obj to a new jansson value (*out, the caller's json_decref):
+ * binary, ext and non-UTF-8 strings become base64 strings, map keys that
+ * are not strings become their compact JSON text, integers over INT64_MAX
+ * and floats become reals (non-finite ones null).  At most 16 levels of
+ * nesting (TP_EDEPTH).  Returns 0 or TP_E*.
+ */
+int troupe_obj_json(const msgpack_object *obj, struct json_t **out);
+
+/* Same, as compact JSON text in *out (malloc'd, the caller frees). */
+int troupe_obj_to_json(const msgpack_object *obj, char **out);
+
+#endif

@@ -1,0 +1,474 @@
+/*
+ * br_actor — the actor table: name index, mailbox sockets, posix_spawn,
+ * exits and windowed delivery.  Loop thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "br.h"
+#include "br_log.h"
+#include "tp_nng.h"
+
+extern char **environ;
+
+#define RESTART_DELAY_MS 100
+
+const char *
+br_astate_name(enum br_astate st)
+{
+	static const char *names[] = { "stopped", "starting", "running",
+	    "backoff", "failed" };
+
+	return names[st];
+}
+
+static uint32_t
+name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
+
+int
+br_actors_init(struct br *br)
+{
+	uint32_t n = 1;
+
+	while (n < 2 * BR_MAX_ACTORS)
+		n <<= 1;
+	br->b_names = calloc(n, sizeof(*br->b_names));
+	br->b_actors = calloc(BR_MAX_ACTORS, sizeof(*br->b_actors));
+	if (br->b_names == NULL || br->b_actors == NULL)
+		return -1;
+	br->b_names_mask = n - 1;
+	return 0;
+}
+
+struct br_actor *
+br_actor_find(struct br *br, const char *name, size_t len)
+{
+	uint32_t i = name_hash(name, len) & br->b_names_mask;
+	struct br_actor *a;
+
+	while ((a = br->b_names[i]) != NULL) {
+		if (strlen(a->a_conf.ca_name) == len &&
+		    memcmp(a->a_conf.ca_name, name, len) == 0)
+			return a;
+		i = (i + 1) & br->b_names_mask;
+	}
+	return NULL;
+}
+
+static void
+index_name(struct br *br, struct br_actor *a)
+{
+	const char *n = a->a_conf.ca_name;
+	uint32_t i = name_hash(n, strlen(n)) & br->b_names_mask;
+
+	while (br->b_names[i] != NULL)
+		i = (i + 1) & br->b_names_mask;
+	br->b_names[i] = a;
+}
+
+static void
+on_mailbox(void *arg)
+{
+	struct br_actor *a = arg;
+	nng_msg *msg;
+
+	/* A budget keeps one chatty actor from starving the others; the
+	 * level-triggered fd brings us back for the rest. */
+	for (int i = 0; i < 256; i++) {
+		if (nng_recvmsg(a->a_sock, &msg, NNG_FLAG_NONBLOCK) != 0)
+			return;
+		br_route_actor_frame(a, msg);
+	}
+}
+
+/* The mailbox socket listens before the actor starts, so that it can dial
+ * at once; ipc permissions 0600: only our uid may connect. */
+static int
+open_mailbox(struct br *br, struct br_actor *a)
+{
+	struct tp_sockopts o = tp_sockopts_default;
+	struct tp_err err;
+
+	o.o_max_frame = br->b_lim.l_max_frame;
+	o.o_sendbuf = (int)a->a_conf.ca_inflight + 16;
+	if (o.o_sendbuf > 8192)
+		o.o_sendbuf = 8192;
+	snprintf(a->a_url, sizeof(a->a_url), "ipc://%s/mbx/%s.sock",
+	    br->b_run_dir, a->a_conf.ca_name);
+	unlink(a->a_url + 6);
+	if (tp_sock_open(&a->a_sock, TP_PAIR, &o, &err) != 0 ||
+	    tp_listen(a->a_sock, a->a_url, 0600, &err) != 0 ||
+	    tp_recv_fd(a->a_sock, &a->a_fd, &err) != 0) {
+		log_error("cannot open mailbox", "actor=%s error=\"%s\"",
+		    a->a_conf.ca_name, err.e_msg);
+		return -1;
+	}
+	return br_loop_add(&br->b_loop, a->a_fd, on_mailbox, a, &a->a_ev);
+}
+
+int
+br_actor_add(struct br *br, const struct br_conf_actor *ca)
+{
+	struct br_actor *a;
+
+	if (br->b_nactors >= BR_MAX_ACTORS ||
+	    (a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	a->a_br = br;
+	a->a_idx = br->b_nactors;
+	a->a_conf = *ca;
+	a->a_fd = -1;
+	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
+	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
+	    open_mailbox(br, a) != 0) {
+		mbx_fini(&a->a_mbx);
+		free(a);
+		return -1;
+	}
+	br->b_actors[br->b_nactors++] = a;
+	index_name(br, a);
+	return 0;
+}
+
+/* Splits exec on blanks (no shell: the product runs where there is none). */
+static int
+split_exec(char *buf, char **argv)
+{
+	int n = 0;
+
+	for (char *t = strtok(buf, " \t"); t && n < BR_MAX_ARGV;
+	    t = strtok(NULL, " \t"))
+		argv[n++] = t;
+	argv[n] = NULL;
+	return n;
+}
+
+/* A bare program name is looked up next to trouped first (the built-in
+ * actors are installed there), then in PATH by posix_spawnp. */
+static const char *
+resolve_prog(struct br *br, const char *prog, char *buf, size_t len)
+{
+	if (strchr(prog, '/') != NULL)
+		return prog;
+	snprintf(buf, len, "%s/%s", br->b_bin_dir, prog);
+	return access(buf, X_OK) == 0 ? buf : prog;
+}
+
+/* The child's environment: ours minus stale TROUPE_ actor variables,
+ * plus its own.  envbuf holds the strings; returns NULL-ended envp. */
+static char **
+build_env(struct br_actor *a, char (*vars)[BR_PATH_MAX + BR_NAME_MAX + 64])
+{
+	static const char *own[] = { "TROUPE_MAILBOX=", "TROUPE_ACTOR=",
+	    "TROUPE_NODE=", "TROUPE_BROKER_PID=", "TROUPE_RUN_DIR=" };
+	size_t n = 0, k = 0;
+	char **envp;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((envp = calloc(n + 6, sizeof(*envp))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		bool skip = false;
+
+		for (size_t j = 0; j < 5; j++)
+			skip |= strncmp(environ[i], own[j],
+			    strlen(own[j])) == 0;
+		if (!skip)
+			envp[k++] = environ[i];
+	}
+	snprintf(vars[0], sizeof(vars[0]), "TROUPE_MAILBOX=%s", a->a_url);
+	snprintf(vars[1], sizeof(vars[1]), "TROUPE_ACTOR=%s",
+	    a->a_conf.ca_name);
+	snprintf(vars[2], sizeof(vars[2]), "TROUPE_NODE=%s", a->a_br->b_node);
+	snprintf(vars[3], sizeof(vars[3]), "TROUPE_BROKER_PID=%ld",
+	    (long)getpid());
+	snprintf(vars[4], sizeof(vars[4]), "TROUPE_RUN_DIR=%s",
+	    a->a_br->b_run_dir);
+	for (size_t j = 0; j < 5; j++)
+		envp[k++] = vars[j];
+	envp[k] = NULL;
+	return envp;
+}
+
+/* The broker blocks its signals for the signalfd; the child must start
+ * with a clean mask and default dispositions, in its own process group
+ * (a terminal's ^C goes to the broker, which then stops actors in order). */
+static int
+spawn_attrs(posix_spawnattr_t *at)
+{
+	sigset_t none, all;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (posix_spawnattr_init(at) != 0)
+		return -1;
+	posix_spawnattr_setsigmask(at, &none);
+	posix_spawnattr_setsigdefault(at, &all);
+	posix_spawnattr_setpgroup(at, 0);
+	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	return 0;
+}
+
+int
+br_actor_spawn(struct br_actor *a)
+{
+	char cmd[BR_PATH_MAX], path[BR_PATH_MAX * 2];
+	char vars[5][BR_PATH_MAX + BR_NAME_MAX + 64];
+	char *argv[BR_MAX_ARGV + 1];
+	posix_spawnattr_t at;
+	const char *prog;
+	char **envp;
+	pid_t pid;
+	int rv;
+
+	snprintf(cmd, sizeof(cmd), "%s", a->a_conf.ca_exec);
+	if (split_exec(cmd, argv) == 0 || spawn_attrs(&at) != 0)
+		return -1;
+	if ((envp = build_env(a, vars)) == NULL) {
+		posix_spawnattr_destroy(&at);
+		return -1;
+	}
+	prog = resolve_prog(a->a_br, argv[0], path, sizeof(path));
+	rv = posix_spawnp(&pid, prog, NULL, &at, argv, envp);
+	posix_spawnattr_destroy(&at);
+	free(envp);
+	if (rv != 0) {
+		log_error("cannot start actor", "actor=%s exec=\"%s\" "
+		    "error=\"%s\"", a->a_conf.ca_name, prog, strerror(rv));
+		snprintf(a->a_last_exit, sizeof(a->a_last_exit),
+		    "spawn failed: %s", strerror(rv));
+		return -1;
+	}
+	a->a_pid = pid;
+	a->a_state = BR_A_STARTING;
+	a->a_started_ms = br_now_ms();
+	a->a_br->b_stats.st_spawns++;
+	log_info("actor started", "actor=%s pid=%ld", a->a_conf.ca_name,
+	    (long)pid);
+	return 0;
+}
+
+static void
+exit_reason(char *buf, size_t len, int status)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+}
+
+static void
+schedule_restart(struct br_actor *a, uint64_t delay)
+{
+	if (a->a_br->b_stopping) {
+		a->a_state = BR_A_STOPPED;
+		return;
+	}
+	a->a_state = BR_A_BACKOFF;
+	a->a_restart_at_ms = br_now_ms() + delay;
+}
+
+/* The actor's last words (acks, sends) are still in the socket: take
+ * them before the in-flight messages go back to the queue. */
+void
+br_actor_exited(struct br *br, pid_t pid, int status)
+{
+	struct br_actor *a = NULL;
+
+	for (uint32_t i = 0; i < br->b_nactors && a == NULL; i++)
+		if (br->b_actors[i]->a_pid == pid)
+			a = br->b_actors[i];
+	if (a == NULL)
+		return;		/* a grandchild we reaped as subreaper */
+	br->b_stats.st_exits++;
+	on_mailbox(a);
+	a->a_pid = 0;
+	exit_reason(a->a_last_exit, sizeof(a->a_last_exit), status);
+	mbx_requeue_inflight(&a->a_mbx);
+	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
+	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
+	if (a->a_state == BR_A_STOPPED)
+		return;
+	schedule_restart(a, RESTART_DELAY_MS);
+}
+
+void
+br_actors_tick(struct br *br, uint64_t now)
+{
+	for (uint32_t i = 0; i < br->b_nactors; i++) {
+		struct br_actor *a = br->b_actors[i];
+
+		if (a->a_state != BR_A_BACKOFF || now < a->a_restart_at_ms)
+			continue;
+		a->a_restarts++;
+		if (br_actor_spawn(a) != 0)
+			schedule_restart(a, 1000);
+	}
+}
+
+void
+br_actor_mark_dirty(struct br_actor *a)
+{
+	if (a->a_dirty)
+		return;
+	a->a_dirty = true;
+	a->a_dirty_next = a->a_br->b_dirty;
+	a->a_br->b_dirty = a;
+}
+
+static int
+send_credit(struct br_actor *a)
+{
+	struct tp_env env = { .e_kind = TP_K_CREDIT };
+	uint8_t body[9];
+	msgpack_sbuffer sb = { .data = (char *)body, .alloc = sizeof(body) };
+	msgpack_packer pk;
+
+	/* sbuffer over a stack array: 9 bytes always hold a uint32 */
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_uint32(&pk, a->a_credit_due);
+	env.e_body = body;
+	env.e_body_len = sb.size;
+	if (tp_send_env(a->a_sock, &env, NNG_FLAG_NONBLOCK, NULL) != 0)
+		return -1;
+	a->a_credit_due = 0;
+	return 0;
+}
+
+/* Everything deliverable goes out in one frame: a lone envelope when the
+ * mailbox holds one (latency), a batch when it has a backlog. */
+static void
+deliver(struct br_actor *a)
+{
+	struct mbx_item *items[256];
+	msgpack_packer pk;
+	nng_msg *msg;
+	uint32_t n = 0;
+
+	while (n < 256 && (items[n] = mbx_next_delivery(&a->a_mbx)) != NULL)
+		n++;
+	if (n == 0 || nng_msg_alloc(&msg, 0) != 0)
+		return;
+	if (n > 1) {
+		tp_packer_init_msg(&pk, msg);
+		tp_batch_pack_head(&pk, n);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		nng_msg_append(msg, items[i]->mi_data, items[i]->mi_len);
+	/* The send buffer is larger than the window, so this cannot block;
+	 * if it fails anyway the messages stay in flight and come back to
+	 * the queue when the actor goes. */
+	if (nng_sendmsg(a->a_sock, msg, NNG_FLAG_NONBLOCK) != 0) {
+		nng_msg_free(msg);
+		log_warn("delivery failed", "actor=%s count=%u",
+		    a->a_conf.ca_name, n);
+	}
+	if (n == 256)
+		br_actor_mark_dirty(a);
+}
+
+void
+br_actors_flush(struct br *br)
+{
+	struct br_actor *a;
+
+	while ((a = br->b_dirty) != NULL) {
+		br->b_dirty = a->a_dirty_next;
+		a->a_dirty = false;
+		if (a->a_state != BR_A_RUNNING)
+			continue;
+		if (a->a_credit_due > 0)
+			send_credit(a);
+		deliver(a);
+	}
+}
+
+static bool
+any_alive(struct br *br)
+{
+	for (uint32_t i = 0; i < br->b_nactors; i++)
+		if (br->b_actors[i]->a_pid > 0)
+			return true;
+	return false;
+}
+
+static void
+reap_all(struct br *br)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		br_actor_exited(br, pid, status);
+}
+
+/* Reverse start order: SIGTERM each, wait for it up to its shutdown
+ * time, then SIGKILL. */
+void
+br_actors_stop_all(struct br *br, uint64_t grace_ms)
+{
+	for (uint32_t i = br->b_nactors; i-- > 0;) {
+		struct br_actor *a = br->b_actors[i];
+		uint64_t deadline;
+
+		a->a_state = BR_A_STOPPED;
+		if (a->a_pid <= 0)
+			continue;
+		kill(a->a_pid, SIGTERM);
+		deadline = br_now_ms() + a->a_conf.ca_shutdown_ms;
+		while (a->a_pid > 0 && br_now_ms() < deadline) {
+			usleep(2000);
+			reap_all(br);
+		}
+		if (a->a_pid > 0) {
+			log_warn("actor ignored SIGTERM, killing", "actor=%s "
+			    "pid=%ld", a->a_conf.ca_name, (long)a->a_pid);
+			kill(a->a_pid, SIGKILL);
+			while (a->a_pid > 0 && any_alive(br)) {
+				usleep(1000);
+				reap_all(br);
+			}
+		}
+	}
+	(void)grace_ms;
+}
+
+void
+br_actors_fini(struct br *br)
+{
+	for (uint32_t i = 0; i < br->b_nactors; i++) {
+		struct br_actor *a = br->b_actors[i];
+		struct br_wait *w;
+
+		if (a->a_fd >= 0)
+			nng_close(a->a_sock);
+		while ((w = a->a_wait_head) != NULL) {
+			a->a_wait_head = w->w_next;
+			mbx_item_free(w->w_item);
+			free(w);
+		}
+		mbx_fini(&a->a_mbx);
+		unlink(a->a_url + 6);
+		free(a);
+	}
+	free(br->b_actors);
+	free(br->b_names);
+}

@@ -1,0 +1,527 @@
+/*
+ * br_route — routing of SEND/ASK into mailboxes, the pending-request ring,
+ * and answers (REPLY, ERROR, ACK) back to actors and CLI clients.
+ * Loop thread only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br.h"
+#include "br_log.h"
+#include "tp_nng.h"
+
+#define PEND_PROBES 16
+
+int
+br_route_init(struct br *br)
+{
+	uint32_t n = 64;
+
+	while (n < br->b_conf->c_max_pending)
+		n <<= 1;
+	if ((br->b_pend = calloc(n, sizeof(*br->b_pend))) == NULL)
+		return -1;
+	br->b_pend_mask = n - 1;
+	br->b_next_id = 1;
+	return 0;
+}
+
+void
+br_route_fini(struct br *br)
+{
+	free(br->b_pend);
+	br->b_pend = NULL;
+}
+
+/* Broker ids index the ring directly; a busy slot is skipped, and a full
+ * neighbourhood means too many requests in flight: the caller answers
+ * "busy" instead of queueing without bound. */
+static struct br_pend *
+pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
+    uint64_t orig_id)
+{
+	struct br_pend *p;
+
+	if (br->b_npend >= br->b_conf->c_max_pending ||
+	    o->o_hdrlen > sizeof(p->p_hdr))
+		return NULL;
+	for (int i = 0; i < PEND_PROBES; i++) {
+		uint64_t id = br->b_next_id++;
+
+		p = &br->b_pend[id & br->b_pend_mask];
+		if (p->p_id != 0)
+			continue;
+		*p = (struct br_pend){ .p_id = id, .p_orig_id = orig_id,
+		    .p_origin = o->o_actor, .p_kind = kind,
+		    .p_hdrlen = (uint8_t)o->o_hdrlen,
+		    .p_deadline_ms = br_now_ms() + br->b_conf->c_ask_ttl_ms };
+		memcpy(p->p_hdr, o->o_hdr, o->o_hdrlen);
+		br->b_npend++;
+		return p;
+	}
+	return NULL;
+}
+
+static struct br_pend *
+pend_get(struct br *br, uint64_t id)
+{
+	struct br_pend *p = &br->b_pend[id & br->b_pend_mask];
+
+	return id != 0 && p->p_id == id ? p : NULL;
+}
+
+static void
+pend_free(struct br *br, struct br_pend *p)
+{
+	p->p_id = 0;
+	br->b_npend--;
+}
+
+static struct br_origin
+pend_origin(const struct br_pend *p)
+{
+	struct br_origin o = { p->p_origin, p->p_hdr, p->p_hdrlen };
+	return o;
+}
+
+int
+br_answer(struct br *br, const struct br_origin *o, uint32_t kind,
+    uint64_t corr, const uint8_t *body, size_t len)
+{
+	struct tp_env env = { .e_kind = kind, .e_corr = corr,
+	    .e_body = body, .e_body_len = len, .e_id = br->b_next_id++ };
+	struct br_actor *a;
+
+	env.e_from = tp_slice_str(br->b_node);
+	if (o->o_actor == BR_ORIGIN_CLI)
+		return br_ctl_send(br, o->o_hdr, o->o_hdrlen, &env);
+	a = br->b_actors[o->o_actor];
+	if (a->a_state != BR_A_RUNNING)
+		return -1;	/* its next instance never asked */
+	env.e_to = tp_slice_str(a->a_conf.ca_name);
+	return tp_send_env(a->a_sock, &env, NNG_FLAG_NONBLOCK, NULL);
+}
+
+int
+br_answer_error(struct br *br, const struct br_origin *o, uint64_t corr,
+    int code, const char *fmt, ...)
+{
+	char text[256];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	va_list ap;
+	int rv;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "code", 4);
+	msgpack_pack_int(&pk, code);
+	msgpack_pack_str_with_body(&pk, "message", 7);
+	msgpack_pack_str_with_body(&pk, text, strlen(text));
+	rv = br_answer(br, o, TP_K_ERROR, corr, (uint8_t *)sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return rv;
+}
+
+/* The envelope as the target will see it: `from` is who really sent it,
+ * never what the sender claimed. */
+static struct mbx_item *
+encode_item(struct br *br, const struct br_origin *o,
+    const struct tp_env *in, uint64_t id)
+{
+	char from[BR_NAME_MAX * 2 + 2];
+	struct mbx_item *it;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct tp_env env = *in;
+
+	snprintf(from, sizeof(from), "%s@%s", o->o_actor == BR_ORIGIN_CLI ?
+	    "cli" : br->b_actors[o->o_actor]->a_conf.ca_name, br->b_node);
+	env.e_from = tp_slice_str(from);
+	env.e_id = id;
+	env.e_flags = 0;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	it = tp_env_pack(&pk, &env) == 0 ?
+	    mbx_item_new(sb.data, sb.size) : NULL;
+	msgpack_sbuffer_destroy(&sb);
+	return it;
+}
+
+/* Where `to` lives.  name@node for another node cannot be reached until
+ * the cluster links exist. */
+static struct br_actor *
+resolve(struct br *br, const struct br_origin *o, const struct tp_env *env)
+{
+	const char *to = env->e_to.s_ptr, *at;
+	size_t len = env->e_to.s_len;
+	struct br_actor *a;
+
+	if ((at = memchr(to, '@', len)) != NULL) {
+		size_t nlen = len - (size_t)(at - to) - 1;
+
+		if (nlen != strlen(br->b_node) ||
+		    memcmp(at + 1, br->b_node, nlen) != 0) {
+			br_answer_error(br, o, env->e_id, BR_E_UNREACHABLE,
+			    "node '%.*s' is unreachable", (int)nlen, at + 1);
+			return NULL;
+		}
+		len = (size_t)(at - to);
+	}
+	if ((a = br_actor_find(br, to, len)) == NULL) {
+		br->b_stats.st_unknown_actor++;
+		br_answer_error(br, o, env->e_id, BR_E_UNKNOWN_ACTOR,
+		    "unknown actor '%.*s'", (int)len, to);
+	}
+	return a;
+}
+
+/* The sender's message has been placed (queued, dropped or rejected): an
+ * actor gets its credit back, a CLI SEND its ACK. */
+static void
+placed(struct br *br, const struct br_origin *o, uint32_t kind,
+    uint64_t id, bool acked)
+{
+	if (o->o_actor != BR_ORIGIN_CLI) {
+		struct br_actor *s = br->b_actors[o->o_actor];
+
+		s->a_credit_due++;
+		br_actor_mark_dirty(s);
+	} else if (kind == TP_K_SEND && acked)
+		br_answer(br, o, TP_K_ACK, id, NULL, 0);
+}
+
+static void
+refuse(struct br *br, const struct br_origin *o, struct br_actor *t,
+    uint64_t id, int rc)
+{
+	const char *name = t->a_conf.ca_name;
+
+	if (rc == MBX_TOOBIG)
+		br_answer_error(br, o, id, BR_E_REJECTED, "message too large "
+		    "for the mailbox of '%s' (%llu bytes)", name,
+		    (unsigned long long)t->a_conf.ca_mailbox_bytes);
+	else if (rc == MBX_REJECTED)
+		br_answer_error(br, o, id, BR_E_REJECTED, "mailbox of '%s' is "
+		    "full (%u messages, policy reject)", name,
+		    mbx_depth(&t->a_mbx));
+	else
+		br_answer_error(br, o, id, BR_E_DROPPED, "mailbox of '%s' is "
+		    "full: message dropped (policy drop-newest)", name);
+}
+
+static int
+wait_for_room(struct br_actor *t, struct mbx_item *it,
+    const struct br_origin *o, uint64_t pend, uint64_t id)
+{
+	struct br_wait *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	*w = (struct br_wait){ .w_item = it, .w_origin = o->o_actor,
+	    .w_pend = pend, .w_id = id };
+	if (t->a_wait_tail != NULL)
+		t->a_wait_tail->w_next = w;
+	else
+		t->a_wait_head = w;
+	t->a_wait_tail = w;
+	t->a_nwait++;
+	return 0;
+}
+
+/*
+ * Offers it to t's mailbox.  An ASK already holds a pending slot (pend);
+ * a CLI SEND that must wait takes one to keep its backtrace.
+ */
+static void
+place(struct br *br, struct br_actor *t, struct mbx_item *it,
+    const struct br_origin *o, uint32_t kind, uint64_t id, uint64_t pend)
+{
+	struct mbx_item *dropped;
+	struct br_pend *p;
+	int rc = mbx_put(&t->a_mbx, it, &dropped);
+
+	if (rc == MBX_OK) {
+		br_actor_mark_dirty(t);
+		br_route_dropped(br, dropped);
+		placed(br, o, kind, id, true);
+		return;
+	}
+	if (rc == MBX_FULL_BLOCK) {
+		if (o->o_actor == BR_ORIGIN_CLI && kind == TP_K_SEND) {
+			if ((p = pend_alloc(br, o, kind, id)) == NULL)
+				goto busy;
+			p->p_deadline_ms = UINT64_MAX;
+			pend = p->p_id;
+		}
+		if (wait_for_room(t, it, o, pend, id) == 0)
+			return;
+		if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
+			pend_free(br, p);
+		goto busy;
+	}
+	refuse(br, o, t, id, rc);
+	goto out_free;
+busy:
+	br->b_stats.st_busy++;
+	br_answer_error(br, o, id, BR_E_BUSY, "broker busy: too many "
+	    "requests waiting");
+out_free:
+	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_ASK)
+		pend_free(br, p);
+	mbx_item_free(it);
+	placed(br, o, kind, id, false);
+}
+
+static void
+route(struct br *br, const struct br_origin *o, const struct tp_env *env)
+{
+	struct br_actor *t;
+	struct mbx_item *it;
+	struct br_pend *p = NULL;
+	uint64_t id = env->e_id;
+
+	if (br->b_stopping) {
+		br_answer_error(br, o, env->e_id, BR_E_SHUTDOWN, "broker "
+		    "'%s' is shutting down", br->b_node);
+		placed(br, o, env->e_kind, env->e_id, false);
+		return;
+	}
+	if ((t = resolve(br, o, env)) == NULL) {
+		placed(br, o, env->e_kind, env->e_id, false);
+		return;
+	}
+	if (env->e_kind == TP_K_ASK) {
+		if ((p = pend_alloc(br, o, TP_K_ASK, env->e_id)) == NULL) {
+			br->b_stats.st_busy++;
+			br_answer_error(br, o, env->e_id, BR_E_BUSY, "broker "
+			    "busy: too many asks pending");
+			placed(br, o, env->e_kind, env->e_id, false);
+			return;
+		}
+		p->p_target = t->a_idx;
+		id = p->p_id;
+		br->b_stats.st_asks++;
+	}
+	if ((it = encode_item(br, o, env, id)) == NULL) {
+		if (p != NULL)
+			pend_free(br, p);
+		br_answer_error(br, o, env->e_id, BR_E_BUSY, "out of memory");
+		placed(br, o, env->e_kind, env->e_id, false);
+		return;
+	}
+	br->b_stats.st_routed++;
+	place(br, t, it, o, env->e_kind, env->e_id, p ? p->p_id : 0);
+}
+
+void
+br_route_room(struct br_actor *t)
+{
+	struct br *br = t->a_br;
+	struct br_wait *w;
+	struct mbx_item *dropped;
+
+	while ((w = t->a_wait_head) != NULL &&
+	    mbx_has_room(&t->a_mbx, w->w_item->mi_len)) {
+		struct br_origin o = { w->w_origin, NULL, 0 };
+		struct br_pend *p = pend_get(br, w->w_pend);
+
+		t->a_wait_head = w->w_next;
+		if (t->a_wait_head == NULL)
+			t->a_wait_tail = NULL;
+		t->a_nwait--;
+		if (mbx_put(&t->a_mbx, w->w_item, &dropped) != MBX_OK)
+			mbx_item_free(w->w_item);
+		br_route_dropped(br, dropped);
+		if (p != NULL && p->p_kind == TP_K_SEND) {
+			struct br_origin po = pend_origin(p);
+
+			br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
+			pend_free(br, p);
+		} else if (w->w_origin != BR_ORIGIN_CLI)
+			placed(br, &o, TP_K_SEND, w->w_id, true);
+		free(w);
+		br_actor_mark_dirty(t);
+	}
+}
+
+/* A REPLY or ERROR to a broker id: back to whoever asked, with their id. */
+static void
+answer_back(struct br *br, const struct tp_env *env)
+{
+	struct br_pend *p = pend_get(br, env->e_corr);
+	struct br_origin o;
+
+	if (p == NULL || p->p_kind != TP_K_ASK) {
+		log_debug("late or stray reply dropped", "corr=%llu",
+		    (unsigned long long)env->e_corr);
+		return;
+	}
+	o = pend_origin(p);
+	br->b_stats.st_replies++;
+	br_answer(br, &o, env->e_kind, p->p_orig_id, env->e_body,
+	    env->e_body_len);
+	pend_free(br, p);
+}
+
+void
+br_route_dropped(struct br *br, struct mbx_item *list)
+{
+	struct tp_env env;
+
+	for (struct mbx_item *it = list; it != NULL; it = it->mi_next) {
+		struct br_pend *p;
+		struct br_origin o;
+
+		if (tp_env_decode(it->mi_data, it->mi_len, &br->b_lim, &env,
+		    NULL) != 0 || env.e_kind != TP_K_ASK ||
+		    (p = pend_get(br, env.e_id)) == NULL)
+			continue;
+		o = pend_origin(p);
+		br_answer_error(br, &o, p->p_orig_id, BR_E_DROPPED, "ask "
+		    "dropped from a full mailbox (policy drop-oldest)");
+		pend_free(br, p);
+	}
+	mbx_item_free_list(list);
+}
+
+void
+br_route_tick(struct br *br, uint64_t now)
+{
+	for (uint32_t i = 0; i <= br->b_pend_mask && br->b_npend > 0; i++) {
+		struct br_pend *p = &br->b_pend[i];
+		struct br_origin o;
+
+		if (p->p_id == 0 || p->p_deadline_ms > now)
+			continue;
+		o = pend_origin(p);
+		br->b_stats.st_ask_timeouts++;
+		br_answer_error(br, &o, p->p_orig_id, BR_E_TIMEOUT, "no reply "
+		    "from '%s' within the ask ttl",
+		    br->b_actors[p->p_target]->a_conf.ca_name);
+		pend_free(br, p);
+	}
+}
+
+static uint64_t
+body_uint(struct br *br, const struct tp_env *env)
+{
+	msgpack_object obj;
+
+	msgpack_zone_clear(br->b_zone);
+	if (tp_env_body(env, br->b_zone, &obj, NULL) != 0 ||
+	    obj.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return 0;
+	return obj.via.u64;
+}
+
+static void
+hello(struct br_actor *a, const struct tp_env *env)
+{
+	if (a->a_state != BR_A_STARTING) {
+		log_warn("unexpected hello", "actor=%s", a->a_conf.ca_name);
+		return;
+	}
+	a->a_state = BR_A_RUNNING;
+	a->a_credit_due = a->a_br->b_conf->c_send_window;
+	br_actor_mark_dirty(a);
+	log_debug("actor ready", "actor=%s", a->a_conf.ca_name);
+}
+
+static void
+actor_ack(struct br_actor *a, const struct tp_env *env)
+{
+	uint64_t n = body_uint(a->a_br, env);
+
+	if (a->a_state != BR_A_RUNNING)
+		return;		/* an earlier instance's last words */
+	if (mbx_ack(&a->a_mbx, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n) <
+	    n)
+		log_warn("actor acked more than in flight", "actor=%s n=%llu",
+		    a->a_conf.ca_name, (unsigned long long)n);
+	br_route_room(a);
+	br_actor_mark_dirty(a);
+}
+
+static void
+actor_env(struct br_actor *a, const struct tp_env *env)
+{
+	struct br_origin o = { a->a_idx, NULL, 0 };
+
+	switch (env->e_kind) {
+	case TP_K_CONTROL:
+		hello(a, env);
+		break;
+	case TP_K_ACK:
+		actor_ack(a, env);
+		break;
+	case TP_K_SEND:
+	case TP_K_ASK:
+		a->a_sent++;
+		route(a->a_br, &o, env);
+		break;
+	case TP_K_REPLY:
+	case TP_K_ERROR:
+		answer_back(a->a_br, env);
+		break;
+	default:
+		log_warn("unexpected kind from actor", "actor=%s kind=%s",
+		    a->a_conf.ca_name, tp_kind_name(env->e_kind));
+		a->a_br->b_stats.st_bad_frames++;
+	}
+}
+
+void
+br_route_actor_frame(struct br_actor *a, nng_msg *msg)
+{
+	struct br *br = a->a_br;
+	struct tp_frame fr;
+	struct tp_env env;
+	struct tp_err err;
+	int rv;
+
+	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
+	    &br->b_lim, &err) != 0)
+		goto bad;
+	while ((rv = tp_frame_next(&fr, &env, &err)) == 1)
+		actor_env(a, &env);
+	if (rv < 0)
+		goto bad;
+	nng_msg_free(msg);
+	return;
+bad:
+	br->b_stats.st_bad_frames++;
+	log_warn("bad frame from actor", "actor=%s error=\"%s\"",
+	    a->a_conf.ca_name, err.e_msg);
+	nng_msg_free(msg);
+}
+
+void
+br_route_ctl_msg(struct br *br, nng_msg *msg)
+{
+	struct br_origin o = { BR_ORIGIN_CLI, nng_msg_header(msg),
+	    nng_msg_header_len(msg) };
+	struct tp_env env;
+	struct tp_err err;
+
+	br->b_stats.st_ctl_requests++;
+	if (tp_env_decode(nng_msg_body(msg), nng_msg_len(msg), &br->b_lim,
+	    &env, &err) != 0) {
+		br->b_stats.st_bad_frames++;
+		br_answer_error(br, &o, 0, BR_E_BADREQ, "bad request: %s",
+		    err.e_msg);
+	} else if (env.e_kind == TP_K_SEND || env.e_kind == TP_K_ASK)
+		route(br, &o, &env);
+	else if (env.e_kind == TP_K_CONTROL)
+		br_ctl_op(br, &o, &env);
+	else
+		br_answer_error(br, &o, env.e_id, BR_E_BADREQ, "bad request: "
+		    "kind %s is not a request", tp_kind_name(env.e_kind));
+	nng_msg_free(msg);
+}

@@ -1,0 +1,390 @@
+/*
+ * trouped — the troupe broker daemon: parses its arguments and config,
+ * prepares the run dir, opens the control socket and the actors'
+ * mailboxes, spawns the actors and runs the event loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "br.h"
+#include "br_log.h"
+#include "tp_nng.h"
+
+#define EX_USAGE 64
+#define EX_CONFIG 78
+#define TICK_MS 20
+#define MAX_SETS 64
+
+struct opts {
+	const char	*o_conf;
+	const char	*o_sets[MAX_SETS];
+	size_t		 o_nsets;
+	bool		 o_check;
+	bool		 o_print;
+	char		 o_setbuf[3][BR_PATH_MAX + 16];
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: trouped [-c FILE] [--node NAME] [--run-dir DIR] "
+	    "[--listen URL]\n"
+	    "               [--set SECTION.KEY=VALUE]... [--log-level LEVEL]"
+	    "\n               [--check-config [--print]]\n");
+}
+
+static int
+add_set(struct opts *o, const char *s)
+{
+	if (o->o_nsets >= MAX_SETS) {
+		fprintf(stderr, "trouped: too many --set options\n");
+		return -1;
+	}
+	o->o_sets[o->o_nsets++] = s;
+	return 0;
+}
+
+static int
+shorthand(struct opts *o, int idx, const char *key, const char *val)
+{
+	snprintf(o->o_setbuf[idx], sizeof(o->o_setbuf[idx]), "node.%s=%s",
+	    key, val);
+	return add_set(o, o->o_setbuf[idx]);
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "set", required_argument, NULL, 's' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "print", no_argument, NULL, 'P' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, lvl, rv = 0;
+
+	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->o_conf = optarg; break;
+		case 'n': rv = shorthand(o, 0, "name", optarg); break;
+		case 'r': rv = shorthand(o, 1, "run_dir", optarg); break;
+		case 'l': rv = shorthand(o, 2, "listen", optarg); break;
+		case 's': rv = add_set(o, optarg); break;
+		case 'C': o->o_check = true; break;
+		case 'P': o->o_print = true; break;
+		case 'L':
+			if ((lvl = br_log_parse_level(optarg)) < 0) {
+				fprintf(stderr, "trouped: unknown log level "
+				    "'%s'\n", optarg);
+				return -1;
+			}
+			br_log_set_level(lvl);
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+		if (rv != 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "trouped: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+resolve_run_dir(struct br *br)
+{
+	const char *env = getenv("TROUPE_RUN_DIR");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char *d = br->b_run_dir;
+	size_t n = sizeof(br->b_run_dir);
+
+	if (env != NULL && *env != '\0')
+		snprintf(d, n, "%s", env);
+	else if (br->b_conf->c_run_dir[0] != '\0')
+		snprintf(d, n, "%s", br->b_conf->c_run_dir);
+	else if (geteuid() == 0)
+		snprintf(d, n, "/run/troupe");
+	else if (xdg != NULL && *xdg != '\0')
+		snprintf(d, n, "%s/troupe", xdg);
+	else
+		snprintf(d, n, "/tmp/troupe-%ld", (long)geteuid());
+}
+
+/* The run dir holds sockets that grant control of the node: it must be
+ * ours and closed to others. */
+static int
+make_dir(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		log_error("cannot create run dir", "path=%s error=\"%s\"",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		log_error("run dir is not a directory owned by us",
+		    "path=%s", path);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0 && chmod(path, 0700) != 0)
+		return -1;
+	return 0;
+}
+
+/* Two brokers on one run dir would steal each other's sockets. */
+static int
+check_not_running(struct br *br)
+{
+	char url[BR_PATH_MAX + 16];
+	struct tp_err err;
+	nng_socket s;
+	int rv;
+
+	snprintf(url, sizeof(url), "ipc://%s/ctl.sock", br->b_run_dir);
+	if (tp_sock_open(&s, TP_REQ, NULL, &err) != 0) {
+		log_error("cannot open a socket", "error=\"%s\"", err.e_msg);
+		return -1;
+	}
+	rv = tp_dial(s, url, true, NULL);
+	nng_close(s);
+	if (rv == 0) {
+		log_error("another trouped is running on this run dir",
+		    "run_dir=%s", br->b_run_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+prepare_run_dir(struct br *br)
+{
+	char mbx[BR_PATH_MAX + 8];
+
+	resolve_run_dir(br);
+	snprintf(mbx, sizeof(mbx), "%s/mbx", br->b_run_dir);
+	if (make_dir(br->b_run_dir) != 0 || make_dir(mbx) != 0)
+		return -1;
+	return check_not_running(br);
+}
+
+static void
+find_bin_dir(struct br *br)
+{
+	char exe[BR_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0) {
+		snprintf(br->b_bin_dir, sizeof(br->b_bin_dir), ".");
+		return;
+	}
+	exe[n] = '\0';
+	snprintf(br->b_bin_dir, sizeof(br->b_bin_dir), "%s", dirname(exe));
+}
+
+static void
+reap(struct br *br)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		br_actor_exited(br, pid, status);
+}
+
+static void
+on_signal(void *arg)
+{
+	struct br *br = arg;
+	struct signalfd_siginfo si;
+
+	while (read(br->b_sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(br);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("stopping", "signal=%u", si.ssi_signo);
+			br->b_stopping = true;
+			br_loop_stop(&br->b_loop);
+			break;
+		case SIGHUP:
+			log_warn("SIGHUP: reload not supported yet", NULL);
+			break;
+		}
+	}
+}
+
+static void
+on_timer(void *arg)
+{
+	struct br *br = arg;
+	uint64_t ticks, now = br_now_ms();
+
+	if (read(br->b_timerfd, &ticks, sizeof(ticks)) < 0)
+		return;
+	br_actors_tick(br, now);
+	br_route_tick(br, now);
+}
+
+static void
+before_sleep(void *arg)
+{
+	br_actors_flush(arg);
+}
+
+/* Signals are blocked before nng starts its threads, so every thread
+ * inherits the mask and they all arrive at the signalfd. */
+static int
+open_signals(struct br *br)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	br->b_sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return br->b_sigfd < 0 ? -1 : 0;
+}
+
+static int
+open_timer(struct br *br)
+{
+	struct itimerspec it = { { 0, TICK_MS * 1000000L },
+	    { 0, TICK_MS * 1000000L } };
+
+	br->b_timerfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC);
+	if (br->b_timerfd < 0 || timerfd_settime(br->b_timerfd, 0, &it,
+	    NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+set_limits(struct br *br)
+{
+	br->b_lim = tp_limits_default;
+	br->b_lim.l_max_body = br->b_conf->c_max_body;
+	br->b_lim.l_max_depth = br->b_conf->c_max_depth;
+	br->b_lim.l_max_frame = br->b_conf->c_max_body * 2 + 65536;
+	if (br->b_lim.l_max_frame < (4u << 20))
+		br->b_lim.l_max_frame = 4u << 20;
+}
+
+static int
+start(struct br *br)
+{
+	if (br_loop_init(&br->b_loop) != 0 ||
+	    br_loop_add(&br->b_loop, br->b_sigfd, on_signal, br, NULL) != 0 ||
+	    open_timer(br) != 0 ||
+	    br_loop_add(&br->b_loop, br->b_timerfd, on_timer, br, NULL) != 0 ||
+	    (br->b_zone = msgpack_zone_new(4096)) == NULL ||
+	    br_route_init(br) != 0 || br_actors_init(br) != 0 ||
+	    br_ctl_open(br) != 0)
+		return -1;
+	br->b_loop.l_before_sleep = before_sleep;
+	br->b_loop.l_before_arg = br;
+	for (size_t i = 0; i < br->b_conf->c_nactors; i++)
+		if (br_actor_add(br, &br->b_conf->c_actors[i]) != 0)
+			return -1;
+	for (uint32_t i = 0; i < br->b_nactors; i++)
+		if (br_actor_spawn(br->b_actors[i]) != 0)
+			br->b_actors[i]->a_state = BR_A_BACKOFF;
+	return 0;
+}
+
+static void
+stop(struct br *br)
+{
+	br->b_stopping = true;
+	br_actors_stop_all(br, br->b_conf->c_drain_timeout_ms);
+	br_ctl_close(br);
+	br_actors_fini(br);
+	br_route_fini(br);
+	if (br->b_zone != NULL)
+		msgpack_zone_free(br->b_zone);
+	br_loop_fini(&br->b_loop);
+	close(br->b_timerfd);
+	close(br->b_sigfd);
+}
+
+static int
+load_conf(struct opts *o, struct br_conf **conf)
+{
+	char err[512];
+
+	if (br_conf_load(o->o_conf, o->o_sets, o->o_nsets, conf, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "trouped: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct br br;
+	struct opts o = { 0 };
+	int rv = 1;
+
+	if (parse_args(argc, argv, &o) != 0)
+		return EX_USAGE;
+	if (load_conf(&o, &br.b_conf) != 0)
+		return EX_CONFIG;
+	if (o.o_check) {
+		if (o.o_print)
+			br_conf_print(br.b_conf, stdout);
+		br_conf_free(br.b_conf);
+		return 0;
+	}
+	snprintf(br.b_node, sizeof(br.b_node), "%s", br.b_conf->c_node);
+	br.b_start_ms = br_now_ms();
+	set_limits(&br);
+	find_bin_dir(&br);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (open_signals(&br) != 0 || prepare_run_dir(&br) != 0)
+		goto out;
+	if (start(&br) != 0)
+		goto out_stop;
+	log_info("trouped ready", "node=%s run_dir=%s pid=%ld actors=%u",
+	    br.b_node, br.b_run_dir, (long)getpid(), br.b_nactors);
+	br_loop_run(&br.b_loop, 1000);
+	rv = 0;
+out_stop:
+	stop(&br);
+out:
+	br_conf_free(br.b_conf);
+	log_info("trouped stopped", "exit=%d", rv);
+	return rv;
+}

@@ -1,0 +1,725 @@
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
+
+#include "cli_cmd.h"
+#include "cli_json.h"
+#include "tp_env.h"
+#include "tp_nng.h"
+
+#define FRAME_MAX (16u << 20)
+#define LINE_MAX_BYTES FRAME_MAX
+#define MSG_MAX 512		/* bytes of a broker error message we print */
+#define NCOLS 8
+
+/*
+ * Answers can carry the whole actor table, so a body may fill a frame;
+ * the depth is the broker's body limit.  A batch is never an answer.
+ */
+static const struct tp_limits cli_limits = {
+	.l_max_frame = FRAME_MAX,
+	.l_max_body = FRAME_MAX,
+	.l_max_name = 255,
+	.l_max_depth = CLI_JSON_MAX_DEPTH,
+	.l_max_batch = 1,
+};
+
+struct cli_conn {
+	nng_socket	 c_sock;
+	const struct cli_opts *c_opts;
+	char		 c_url[CLI_URL_MAX];
+	char		 c_from[300];
+	uint64_t	 c_next_id;
+};
+
+struct cli_answer {
+	nng_msg		*a_msg;		/* owns the bytes a_env points into */
+	struct tp_env	 a_env;
+	uint64_t	 a_id;		/* the id of the request */
+};
+
+static const struct {
+	const char	*col_head;
+	const char	*col_key;
+} table_cols[NCOLS] = {
+	{ "NAME", "name" }, { "NODE", "node" }, { "PID", "pid" },
+	{ "STATE", "state" }, { "RESTARTS", "restarts" },
+	{ "MAILBOX", "mailbox" }, { "IN", "received" },
+	{ "OUT", "delivered" },
+};
+
+void
+cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("troupe: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- run dir, URL, durations, exit codes ---- */
+
+int
+cli_run_dir(char *buf, size_t len)
+{
+	const char *e;
+	int n;
+
+	if ((e = getenv("TROUPE_RUN_DIR")) != NULL && *e != '\0')
+		n = snprintf(buf, len, "%s", e);
+	else if (geteuid() == 0)
+		n = snprintf(buf, len, "/run/troupe");
+	else if ((e = getenv("XDG_RUNTIME_DIR")) != NULL && *e != '\0')
+		n = snprintf(buf, len, "%s/troupe", e);
+	else
+		n = snprintf(buf, len, "/tmp/troupe-%u", (unsigned)geteuid());
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+cli_broker_url(const char *opt, char *buf, size_t len)
+{
+	char dir[CLI_URL_MAX];
+	int n;
+
+	if (opt != NULL)
+		n = snprintf(buf, len, "%s", opt);
+	else if (cli_run_dir(dir, sizeof(dir)) != 0)
+		return -1;
+	else
+		n = snprintf(buf, len, "ipc://%s/ctl.sock", dir);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+cli_parse_duration(const char *s, nng_duration *ms)
+{
+	static const struct { const char *u; unsigned long long mul; }
+	    units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+	    { "h", 3600000 }, { "", 1000 } };
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].u) == 0)
+			break;
+	if (i == sizeof(units) / sizeof(units[0]) || v == 0 ||
+	    v > INT32_MAX / units[i].mul)
+		return -1;
+	*ms = (nng_duration)(v * units[i].mul);
+	return 0;
+}
+
+void
+cli_fmt_duration(nng_duration ms, char *buf, size_t len)
+{
+	if (ms % 3600000 == 0)
+		snprintf(buf, len, "%dh", ms / 3600000);
+	else if (ms % 60000 == 0)
+		snprintf(buf, len, "%dm", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%ds", ms / 1000);
+	else
+		snprintf(buf, len, "%dms", ms);
+}
+
+int
+cli_exit_for_code(int64_t code)
+{
+	switch (code) {
+	case 5:		return EX_TEMPFAIL;	/* timeout */
+	case 6:		return EX_NOPERM;	/* permission denied */
+	default:	return 1;
+	}
+}
+
+/* ---- output helpers ---- */
+
+/* Control characters would break the one-line rule of stderr and tables. */
+static void
+flatten(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static int
+print_json(const json_t *j)
+{
+	char *s;
+
+	if ((s = cli_json_dump(j)) == NULL) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	puts(s);
+	free(s);
+	return 0;
+}
+
+/* A table cell or field value; malloc'd, never NULL but on ENOMEM. */
+static char *
+cell_text(const json_t *v)
+{
+	char num[32], *s;
+
+	if (v == NULL || json_is_null(v))
+		return strdup("-");
+	if (json_is_string(v)) {
+		if ((s = strdup(json_string_value(v))) != NULL)
+			flatten(s);
+		return s;
+	}
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return strdup(num);
+	}
+	return cli_json_dump(v);
+}
+
+static bool
+use_colour(void)
+{
+	return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+}
+
+static void
+print_row(char **cells, const size_t *width, bool bold)
+{
+	int i;
+
+	if (bold)
+		fputs("\033[1m", stdout);
+	for (i = 0; i < NCOLS; i++)
+		if (i == NCOLS - 1)
+			printf("%s", cells[i]);
+		else
+			printf("%-*s  ", (int)width[i], cells[i]);
+	if (bold)
+		fputs("\033[0m", stdout);
+	putchar('\n');
+}
+
+static int
+fill_row(char **cells, const json_t *actor, size_t *width)
+{
+	int i;
+
+	for (i = 0; i < NCOLS; i++) {
+		cells[i] = cell_text(json_is_object(actor) ?
+		    json_object_get(actor, table_cols[i].col_key) : NULL);
+		if (cells[i] == NULL)
+			return -1;
+		if (strlen(cells[i]) > width[i])
+			width[i] = strlen(cells[i]);
+	}
+	return 0;
+}
+
+static int
+print_table(const json_t *actors)
+{
+	size_t n = json_array_size(actors), i, width[NCOLS];
+	char *head[NCOLS], **cells;
+	int rv = 0;
+
+	if ((cells = calloc(n * NCOLS + 1, sizeof(*cells))) == NULL) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	for (i = 0; i < NCOLS; i++) {
+		head[i] = (char *)(uintptr_t)table_cols[i].col_head;
+		width[i] = strlen(head[i]);
+	}
+	for (i = 0; i < n && rv == 0; i++)
+		rv = fill_row(cells + i * NCOLS, json_array_get(actors, i),
+		    width);
+	if (rv != 0) {
+		cli_warn("out of memory");
+		rv = EX_OSERR;
+		goto out_free_cells;
+	}
+	print_row(head, width, use_colour());
+	for (i = 0; i < n; i++)
+		print_row(cells + i * NCOLS, width, false);
+out_free_cells:
+	for (i = 0; i < n * NCOLS; i++)
+		free(cells[i]);
+	free(cells);
+	return rv;
+}
+
+static int
+print_fields(const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	char *text;
+
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+		if ((text = cell_text(v)) == NULL) {
+			cli_warn("out of memory");
+			return EX_OSERR;
+		}
+		printf("%s: %s\n", key, text);
+		free(text);
+	}
+	return 0;
+}
+
+static int
+print_id(const struct cli_opts *o, uint64_t id)
+{
+	json_t *j;
+	int rv;
+
+	if (!o->o_json) {
+		printf("%" PRIu64 "\n", id);
+		return 0;
+	}
+	if ((j = json_pack("{s:I}", "id", (json_int_t)id)) == NULL) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	rv = print_json(j);
+	json_decref(j);
+	return rv;
+}
+
+/* ---- request bodies ---- */
+
+static int
+pack_body(const json_t *j, msgpack_sbuffer *sb)
+{
+	struct tp_err err = { 0 };
+
+	if (cli_json_to_msgpack(j, sb, &err) != 0) {
+		cli_warn("%s", err.e_msg);
+		return err.e_code == TP_ENOMEM ? EX_OSERR : EX_DATAERR;
+	}
+	if (sb->size > tp_limits_default.l_max_body) {
+		cli_warn("message of %zu bytes is over the %zu-byte limit",
+		    sb->size, tp_limits_default.l_max_body);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+static int
+parse_body(const char *text, size_t lineno, msgpack_sbuffer *sb)
+{
+	struct tp_err err = { 0 };
+	json_t *j;
+	int rv;
+
+	if (cli_json_parse(text, lineno, &j, &err) != 0) {
+		cli_warn("%s", err.e_msg);
+		return EX_DATAERR;
+	}
+	rv = pack_body(j, sb);
+	json_decref(j);
+	return rv;
+}
+
+/* ---- the control link ---- */
+
+static void
+conn_ids(struct cli_conn *c)
+{
+	char host[256] = "localhost";
+
+	if (gethostname(host, sizeof(host) - 1) == 0)
+		host[strcspn(host, ".")] = '\0';
+	snprintf(c->c_from, sizeof(c->c_from), "cli@%s", host);
+	/* Random and well under INT64_MAX: ids stay JSON integers even
+	 * after a long stdin stream increments them. */
+	randombytes_buf(&c->c_next_id, sizeof(c->c_next_id));
+	c->c_next_id = (c->c_next_id & ((UINT64_C(1) << 62) - 1)) + 1;
+}
+
+/* nng says "connect to URL: reason"; the user wants only the reason. */
+static const char *
+dial_reason(const struct tp_err *err, const char *url)
+{
+	const char *m = err->e_msg, *p;
+
+	if ((p = strstr(m, url)) != NULL && strncmp(p + strlen(url), ": ",
+	    2) == 0)
+		return p + strlen(url) + 2;
+	return m;
+}
+
+static int
+conn_open(struct cli_conn *c, const struct cli_opts *o)
+{
+	struct tp_sockopts so = tp_sockopts_default;
+	struct tp_err err = { 0 };
+	int rv;
+
+	memset(c, 0, sizeof(*c));
+	c->c_opts = o;
+	if (cli_broker_url(o->o_broker, c->c_url, sizeof(c->c_url)) != 0) {
+		cli_warn("broker URL is too long");
+		return EX_USAGE;
+	}
+	so.o_max_frame = FRAME_MAX;
+	so.o_send_timeout = o->o_timeout;
+	so.o_recv_timeout = o->o_timeout;
+	if (tp_sock_open(&c->c_sock, TP_REQ, &so, &err) != 0) {
+		cli_warn("%s", err.e_msg);
+		return EX_OSERR;
+	}
+	/* A resent SEND would be queued twice: never resend. */
+	if ((rv = nng_socket_set_ms(c->c_sock, NNG_OPT_REQ_RESENDTIME,
+	    NNG_DURATION_INFINITE)) != 0) {
+		cli_warn("set resend time: %s", nng_strerror(rv));
+		goto out_close;
+	}
+	if (tp_dial(c->c_sock, c->c_url, true, &err) != 0) {
+		cli_warn("cannot reach broker at %s: %s", c->c_url,
+		    dial_reason(&err, c->c_url));
+		nng_close(c->c_sock);
+		return EX_UNAVAILABLE;
+	}
+	conn_ids(c);
+	return 0;
+out_close:
+	nng_close(c->c_sock);
+	return EX_OSERR;
+}
+
+static void
+conn_close(struct cli_conn *c)
+{
+	nng_close(c->c_sock);
+}
+
+static int
+fail_io(const struct cli_conn *c, int rv, const struct tp_err *err,
+    const char *who)
+{
+	char d[32];
+
+	if (rv == TP_ETIMEDOUT) {
+		cli_fmt_duration(c->c_opts->o_timeout, d, sizeof(d));
+		cli_warn("timed out after %s waiting for %s", d, who);
+		return EX_TEMPFAIL;
+	}
+	cli_warn("lost the broker at %s: %s", c->c_url, err->e_msg);
+	return EX_UNAVAILABLE;
+}
+
+/* Prints the ERROR body's message; returns the exit status for its code. */
+static int
+answer_error(const struct tp_env *env)
+{
+	struct tp_err err = { 0 };
+	const char *msg = NULL;
+	char line[MSG_MAX];
+	json_int_t code = 0;
+	json_t *j = NULL;
+	int rv;
+
+	if (cli_json_from_msgpack(env->e_body, env->e_body_len, &j,
+	    &err) != 0 || json_unpack(j, "{s:I, s:s}", "code", &code,
+	    "message", &msg) != 0) {
+		cli_warn("the broker sent a malformed error");
+		json_decref(j);
+		return 1;
+	}
+	snprintf(line, sizeof(line), "%s", msg);
+	flatten(line);
+	if (line[0] == '\0')
+		cli_warn("broker error %" JSON_INTEGER_FORMAT, code);
+	else
+		cli_warn("%s", line);
+	rv = cli_exit_for_code(code);
+	json_decref(j);
+	return rv;
+}
+
+/* Checks what came back; returns 0 or the exit status (printed). */
+static int
+answer_check(const struct cli_answer *a, uint32_t kind, uint32_t want)
+{
+	const struct tp_env *e = &a->a_env;
+
+	if (e->e_kind == TP_K_ERROR)
+		return answer_error(e);
+	if (e->e_kind != want) {
+		cli_warn("unexpected '%s' answer from the broker",
+		    tp_kind_name(e->e_kind));
+		return 1;
+	}
+	if (kind != TP_K_CONTROL && e->e_corr != a->a_id) {
+		cli_warn("the broker answered request %" PRIu64 " with one "
+		    "for %" PRIu64, a->a_id, e->e_corr);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Sends one request and waits for its answer of kind want.  On 0 the
+ * caller frees a->a_msg; otherwise the error is printed, nothing is left
+ * to free and the exit status is returned.
+ */
+static int
+conn_request(struct cli_conn *c, uint32_t kind, const char *to,
+    const msgpack_sbuffer *body, uint32_t want, const char *who,
+    struct cli_answer *a)
+{
+	struct tp_env env = { 0 };
+	struct tp_err err = { 0 };
+	int rv;
+
+	memset(a, 0, sizeof(*a));
+	env.e_kind = kind;
+	env.e_id = a->a_id = c->c_next_id++;
+	env.e_from = tp_slice_str(c->c_from);
+	env.e_to = tp_slice_str(to);
+	env.e_body = (const uint8_t *)body->data;
+	env.e_body_len = body->size;
+	if ((rv = tp_send_env(c->c_sock, &env, 0, &err)) != 0 ||
+	    (rv = tp_recv_msg(c->c_sock, &a->a_msg, 0, &err)) != 0)
+		return fail_io(c, rv, &err, who);
+	if (tp_env_decode(nng_msg_body(a->a_msg), nng_msg_len(a->a_msg),
+	    &cli_limits, &a->a_env, &err) != 0) {
+		cli_warn("malformed answer from the broker: %s", err.e_msg);
+		rv = 1;
+	} else
+		rv = answer_check(a, kind, want);
+	if (rv != 0) {
+		nng_msg_free(a->a_msg);
+		a->a_msg = NULL;
+	}
+	return rv;
+}
+
+/* Converts an answer's body; prints and returns bad_status on failure. */
+static int
+answer_json(const struct cli_answer *a, json_t **out, const char *what,
+    int bad_status)
+{
+	struct tp_err err = { 0 };
+
+	if (cli_json_from_msgpack(a->a_env.e_body, a->a_env.e_body_len, out,
+	    &err) != 0) {
+		cli_warn("%s: %s", what, err.e_msg);
+		return bad_status;
+	}
+	return 0;
+}
+
+/* ---- commands ---- */
+
+static int
+send_one(struct cli_conn *c, const char *actor, const msgpack_sbuffer *sb)
+{
+	struct cli_answer a;
+	int rv;
+
+	if ((rv = conn_request(c, TP_K_SEND, actor, sb, TP_K_ACK, actor,
+	    &a)) != 0)
+		return rv;
+	nng_msg_free(a.a_msg);
+	return print_id(c->c_opts, a.a_id);
+}
+
+/* One stdin line: blank lines are skipped, NULs and giants refused. */
+static int
+send_line(struct cli_conn *c, const char *actor, const char *line,
+    size_t n, size_t lineno, msgpack_sbuffer *sb)
+{
+	int rv;
+
+	if (strspn(line, " \t\r\n") == n)
+		return 0;
+	if (memchr(line, '\0', n) != NULL || n > LINE_MAX_BYTES) {
+		cli_warn("invalid JSON at line %zu: %s", lineno,
+		    n > LINE_MAX_BYTES ? "line too long" : "NUL byte");
+		return EX_DATAERR;
+	}
+	msgpack_sbuffer_clear(sb);
+	if ((rv = parse_body(line, lineno, sb)) != 0)
+		return rv;
+	return send_one(c, actor, sb);
+}
+
+static int
+send_stdin(const struct cli_opts *o, const char *actor)
+{
+	struct cli_conn c;
+	msgpack_sbuffer sb;
+	size_t cap = 0, lineno = 0;
+	char *line = NULL;
+	ssize_t n;
+	int rv;
+
+	if ((rv = conn_open(&c, o)) != 0)
+		return rv;
+	msgpack_sbuffer_init(&sb);
+	while (rv == 0 && (n = getline(&line, &cap, stdin)) > 0)
+		rv = send_line(&c, actor, line, (size_t)n, ++lineno, &sb);
+	if (rv == 0 && ferror(stdin)) {
+		cli_warn("cannot read stdin: %s", strerror(errno));
+		rv = EX_IOERR;
+	}
+	free(line);
+	msgpack_sbuffer_destroy(&sb);
+	conn_close(&c);
+	return rv;
+}
+
+int
+cli_cmd_send(const struct cli_opts *o, char **args)
+{
+	struct cli_conn c;
+	msgpack_sbuffer sb;
+	int rv;
+
+	if (strcmp(args[1], "-") == 0)
+		return send_stdin(o, args[0]);
+	msgpack_sbuffer_init(&sb);
+	/* Bad JSON is the user's to fix whether or not a broker runs. */
+	if ((rv = parse_body(args[1], 0, &sb)) != 0)
+		goto out_free_body;
+	if ((rv = conn_open(&c, o)) != 0)
+		goto out_free_body;
+	rv = send_one(&c, args[0], &sb);
+	conn_close(&c);
+out_free_body:
+	msgpack_sbuffer_destroy(&sb);
+	return rv;
+}
+
+int
+cli_cmd_ask(const struct cli_opts *o, char **args)
+{
+	struct cli_answer a;
+	struct cli_conn c;
+	msgpack_sbuffer sb;
+	json_t *reply;
+	int rv;
+
+	msgpack_sbuffer_init(&sb);
+	if ((rv = parse_body(args[1], 0, &sb)) != 0)
+		goto out_free_body;
+	if ((rv = conn_open(&c, o)) != 0)
+		goto out_free_body;
+	if ((rv = conn_request(&c, TP_K_ASK, args[0], &sb, TP_K_REPLY,
+	    args[0], &a)) != 0)
+		goto out_close;
+	if ((rv = answer_json(&a, &reply, "reply has no JSON form",
+	    EX_DATAERR)) == 0) {
+		rv = print_json(reply);
+		json_decref(reply);
+	}
+	nng_msg_free(a.a_msg);
+out_close:
+	conn_close(&c);
+out_free_body:
+	msgpack_sbuffer_destroy(&sb);
+	return rv;
+}
+
+/* Runs CONTROL {"op":op[,"name":name]}; *out is the reply body. */
+static int
+control(const struct cli_opts *o, const char *op, const char *name,
+    json_t **out)
+{
+	struct cli_answer a;
+	struct cli_conn c;
+	msgpack_sbuffer sb;
+	json_t *req;
+	int rv;
+
+	req = name ? json_pack("{s:s, s:s}", "op", op, "name", name) :
+	    json_pack("{s:s}", "op", op);
+	if (req == NULL) {
+		cli_warn("invalid request (is the name UTF-8?)");
+		return EX_DATAERR;
+	}
+	msgpack_sbuffer_init(&sb);
+	if ((rv = pack_body(req, &sb)) != 0 || (rv = conn_open(&c, o)) != 0)
+		goto out_free_body;
+	if ((rv = conn_request(&c, TP_K_CONTROL, "", &sb, TP_K_REPLY,
+	    "the broker", &a)) == 0) {
+		rv = answer_json(&a, out, "malformed reply from the broker", 1);
+		nng_msg_free(a.a_msg);
+	}
+	conn_close(&c);
+out_free_body:
+	msgpack_sbuffer_destroy(&sb);
+	json_decref(req);
+	return rv;
+}
+
+/* inspect and stats: one object, as JSON or as "key: value" lines. */
+static int
+control_object(const struct cli_opts *o, const char *op, const char *name)
+{
+	json_t *r;
+	int rv;
+
+	if ((rv = control(o, op, name, &r)) != 0)
+		return rv;
+	if (!json_is_object(r)) {
+		cli_warn("the broker's %s reply is not an object", op);
+		rv = 1;
+	} else
+		rv = o->o_json ? print_json(r) : print_fields(r);
+	json_decref(r);
+	return rv;
+}
+
+int
+cli_cmd_actors(const struct cli_opts *o, char **args)
+{
+	json_t *r;
+	int rv;
+
+	if ((rv = control(o, "actors", NULL, &r)) != 0)
+		return rv;
+	if (!json_is_array(r)) {
+		cli_warn("the broker's actor list is not an array");
+		rv = 1;
+	} else
+		rv = o->o_json ? print_json(r) : print_table(r);
+	json_decref(r);
+	return rv;
+}
+
+int
+cli_cmd_inspect(const struct cli_opts *o, char **args)
+{
+	return control_object(o, "inspect", args[0]);
+}
+
+int
+cli_cmd_stats(const struct cli_opts *o, char **args)
+{
+	return control_object(o, "stats", NULL);
+}

@@ -1,0 +1,68 @@
+/*
+ * cli_cmd — the commands of the troupe CLI and the helpers they share:
+ * run-dir and broker URL rules, durations, the control-link request
+ * (docs/ARCHITECTURE.md "Control link") and the mapping of broker error
+ * codes to sysexits.
+ *
+ * Every cli_cmd_* function returns the process exit status and has already
+ * printed its one stderr line when that status is not 0.
+ */
+#ifndef CLI_CMD_H
+#define CLI_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#define CLI_TIMEOUT_DEFAULT_MS 5000
+#define CLI_URL_MAX 512
+
+struct cli_opts {
+	const char	*o_broker;	/* --broker; NULL = cli_broker_url rule */
+	bool		 o_json;	/* --json */
+	nng_duration	 o_timeout;	/* --timeout, ms, > 0 */
+};
+
+/* Prints "troupe: <text>" and a newline to stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Writes the run dir into buf: $TROUPE_RUN_DIR, else /run/troupe as root,
+ * else $XDG_RUNTIME_DIR/troupe, else /tmp/troupe-UID (the broker's rule
+ * minus its config file).  Returns 0, or -1 when it does not fit.
+ */
+int cli_run_dir(char *buf, size_t len);
+
+/* Writes opt (when not NULL) or ipc://RUN/ctl.sock into buf; 0 or -1. */
+int cli_broker_url(const char *opt, char *buf, size_t len);
+
+/*
+ * Parses "500ms", "5s", "2m", "1h" or bare seconds "5" into milliseconds.
+ * Returns 0, or -1 for anything else, zero, or more than nng can wait.
+ */
+int cli_parse_duration(const char *s, nng_duration *ms);
+
+/* Formats ms the way a user would type it back: "5s", "1500ms", "2m". */
+void cli_fmt_duration(nng_duration ms, char *buf, size_t len);
+
+/* The exit status for an ERROR body's code (ARCHITECTURE.md table). */
+int cli_exit_for_code(int64_t code);
+
+/* send ACTOR JSON|-: args[0] actor, args[1] JSON text or "-" (stdin). */
+int cli_cmd_send(const struct cli_opts *o, char **args);
+
+/* ask ACTOR JSON: prints the reply body as compact JSON. */
+int cli_cmd_ask(const struct cli_opts *o, char **args);
+
+/* actors: the table, or the broker's array with --json. */
+int cli_cmd_actors(const struct cli_opts *o, char **args);
+
+/* inspect ACTOR: "key: value" lines, or the object with --json. */
+int cli_cmd_inspect(const struct cli_opts *o, char **args);
+
+/* stats: "key: value" lines, or the object with --json. */
+int cli_cmd_stats(const struct cli_opts *o, char **args);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * troupe — the CLI: parses the command line, then hands one command to
+ * cli_cmd.  Options may come before or after the command; "--" ends them.
+ * An argument that starts with '-' and a digit or '.' is not an option, so
+ * `troupe send counter -1` sends the JSON number -1.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <sodium.h>
+
+#include "cli_cmd.h"
+
+#define USAGE_LINE \
+	"usage: troupe [--broker URL] [--json] [--timeout DUR] COMMAND ..."
+
+struct cmd {
+	const char	*cm_name;
+	const char	*cm_alias;
+	int		 cm_min;	/* arguments after the command */
+	int		 cm_max;
+	const char	*cm_usage;
+	const char	*cm_brief;	/* for the command list */
+	const char	*cm_help;
+	int		(*cm_run)(const struct cli_opts *, char **);
+};
+
+struct args {
+	struct cli_opts	 a_opts;
+	bool		 a_help;
+	int		 a_npos;
+	char		**a_pos;	/* command and its arguments */
+};
+
+static const struct cmd cmds[] = {
+	{ "send", NULL, 2, 2, "send ACTOR[@NODE] JSON|-",
+	  "enqueue a message; prints its id",
+	  "Enqueues JSON (sent as msgpack) in ACTOR's mailbox and prints the\n"
+	  "message id once the broker has queued it ({\"id\":N} with --json).\n"
+	  "With JSON \"-\", reads one JSON document per line from stdin, sends\n"
+	  "each in turn and prints one id per line; stops at the first error.\n"
+	  "A full mailbox with overflow=block makes it wait up to --timeout.\n",
+	  cli_cmd_send },
+	{ "ask", NULL, 2, 2, "ask ACTOR[@NODE] JSON [--timeout DUR]",
+	  "request/reply; prints the reply",
+	  "Sends JSON as a request and prints the actor's reply as compact\n"
+	  "JSON (keys in the actor's order), nothing else on stdout.  Waits\n"
+	  "--timeout (default 5s), then exits 75.\n",
+	  cli_cmd_ask },
+	{ "actors", "ls", 0, 0, "actors",
+	  "list actors and mailboxes (alias ls)",
+	  "Lists the actors: NAME NODE PID STATE RESTARTS MAILBOX IN OUT\n"
+	  "(MAILBOX = queued messages, IN = received, OUT = delivered).\n"
+	  "With --json prints the broker's array of actor objects.\n"
+	  "Alias: ls.\n",
+	  cli_cmd_actors },
+	{ "inspect", NULL, 1, 1, "inspect ACTOR",
+	  "everything known about one actor",
+	  "Prints everything the broker knows about ACTOR, one \"key: value\"\n"
+	  "per line (an object with --json).\n",
+	  cli_cmd_inspect },
+	{ "stats", NULL, 0, 0, "stats",
+	  "broker counters",
+	  "Prints the broker's counters, one \"key: value\" per line (an\n"
+	  "object with --json).\n",
+	  cli_cmd_stats },
+	{ "help", NULL, 0, 1, "help [COMMAND]",
+	  "this text, or one command's",
+	  "Prints the usage of troupe or of COMMAND.\n", NULL },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void
+usage_top(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "%s\n\ncommands:\n", USAGE_LINE);
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-38s %s\n", cmds[i].cm_usage,
+		    cmds[i].cm_brief);
+	fputs("\noptions:\n"
+	    "  --broker URL   the broker's control socket (default\n"
+	    "                 ipc://RUN/ctl.sock, RUN = $TROUPE_RUN_DIR, else\n"
+	    "                 /run/troupe as root, else $XDG_RUNTIME_DIR/"
+	    "troupe,\n"
+	    "                 else /tmp/troupe-$UID)\n"
+	    "  --json         machine-readable output\n"
+	    "  --timeout DUR  how long to wait for the broker or an actor:\n"
+	    "                 500ms, 5s, 2m or seconds (default 5s)\n"
+	    "  -h, --help     this text; `troupe COMMAND --help` for one "
+	    "command\n"
+	    "\nexit status: 0 ok, 1 error from the broker, 64 usage, 65 bad "
+	    "data,\n69 broker unreachable, 75 timeout, 77 permission denied\n",
+	    f);
+}
+
+static void
+usage_cmd(FILE *f, const struct cmd *c)
+{
+	fprintf(f, "usage: troupe [OPTIONS] %s\n\n%s", c->cm_usage,
+	    c->cm_help);
+	fputs("\noptions: --broker URL, --json, --timeout DUR "
+	    "(see troupe --help)\n", f);
+}
+
+static int
+usage_error(const struct cmd *c)
+{
+	if (c == NULL)
+		fprintf(stderr, "%s\n", USAGE_LINE);
+	else
+		fprintf(stderr, "usage: troupe [OPTIONS] %s\n", c->cm_usage);
+	return EX_USAGE;
+}
+
+static const struct cmd *
+find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(name, cmds[i].cm_name) == 0 ||
+		    (cmds[i].cm_alias && strcmp(name, cmds[i].cm_alias) == 0))
+			return &cmds[i];
+	return NULL;
+}
+
+/* "-" (stdin) and negative numbers are arguments, not options. */
+static bool
+is_option(const char *arg)
+{
+	return arg[0] == '-' && arg[1] != '\0' &&
+	    !isdigit((unsigned char)arg[1]) && arg[1] != '.';
+}
+
+static int
+set_valued(struct args *a, const char *name, const char *val)
+{
+	if (strcmp(name, "--broker") == 0) {
+		if (*val == '\0') {
+			cli_warn("--broker needs a URL");
+			return usage_error(NULL);
+		}
+		a->a_opts.o_broker = val;
+		return 0;
+	}
+	if (cli_parse_duration(val, &a->a_opts.o_timeout) != 0) {
+		cli_warn("invalid duration '%s' (use 500ms, 5s, 2m or "
+		    "seconds)", val);
+		return usage_error(NULL);
+	}
+	return 0;
+}
+
+/* Parses argv[*i] (and maybe its value, advancing *i). */
+static int
+parse_opt(struct args *a, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i], *eq = strchr(arg, '=');
+	size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+	char name[16];
+
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+		a->a_help = true;
+		return 0;
+	}
+	if (strcmp(arg, "--json") == 0) {
+		a->a_opts.o_json = true;
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)nlen, arg);
+	if (nlen >= sizeof(name) || (strcmp(name, "--broker") != 0 &&
+	    strcmp(name, "--timeout") != 0)) {
+		cli_warn("unknown option '%.*s'", (int)nlen, arg);
+		return usage_error(NULL);
+	}
+	if (eq == NULL && *i + 1 >= argc) {
+		cli_warn("option '%s' needs a value", name);
+		return usage_error(NULL);
+	}
+	return set_valued(a, name, eq ? eq + 1 : argv[++*i]);
+}
+
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	bool opts_done = false;
+	int i, rv;
+
+	memset(a, 0, sizeof(*a));
+	a->a_opts.o_timeout = CLI_TIMEOUT_DEFAULT_MS;
+	if ((a->a_pos = calloc(argc + 1, sizeof(*a->a_pos))) == NULL) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!opts_done && strcmp(argv[i], "--") == 0)
+			opts_done = true;
+		else if (!opts_done && is_option(argv[i])) {
+			if ((rv = parse_opt(a, argc, argv, &i)) != 0)
+				return rv;
+		} else
+			a->a_pos[a->a_npos++] = argv[i];
+	}
+	return 0;
+}
+
+/* `troupe help [COMMAND]` */
+static int
+run_help(const struct args *a)
+{
+	const struct cmd *c;
+
+	if (a->a_npos < 2) {
+		usage_top(stdout);
+		return 0;
+	}
+	if ((c = find_cmd(a->a_pos[1])) == NULL) {
+		cli_warn("unknown command '%s'", a->a_pos[1]);
+		return usage_error(NULL);
+	}
+	usage_cmd(stdout, c);
+	return 0;
+}
+
+static int
+check_nargs(const struct cmd *c, int n, char **args)
+{
+	if (n < c->cm_min) {
+		cli_warn("%s: missing arguments", c->cm_name);
+		return usage_error(c);
+	}
+	if (n > c->cm_max) {
+		cli_warn("%s: unexpected argument '%s'", c->cm_name,
+		    args[c->cm_max]);
+		return usage_error(c);
+	}
+	return 0;
+}
+
+static int
+dispatch(const struct args *a)
+{
+	const struct cmd *c;
+	int rv;
+
+	if (a->a_npos == 0) {
+		if (a->a_help) {
+			usage_top(stdout);
+			return 0;
+		}
+		cli_warn("missing command");
+		return usage_error(NULL);
+	}
+	if ((c = find_cmd(a->a_pos[0])) == NULL) {
+		cli_warn("unknown command '%s'", a->a_pos[0]);
+		return usage_error(NULL);
+	}
+	if (c->cm_run == NULL) {	/* help */
+		if (!a->a_help && (rv = check_nargs(c, a->a_npos - 1,
+		    a->a_pos + 1)) != 0)
+			return rv;
+		return run_help(a);
+	}
+	if (a->a_help) {
+		usage_cmd(stdout, c);
+		return 0;
+	}
+	if ((rv = check_nargs(c, a->a_npos - 1, a->a_pos + 1)) != 0)
+		return rv;
+	return c->cm_run(&a->a_opts, a->a_pos + 1);
+}
+
+/* Output that could not be written is a failure, not a silent success. */
+static int
+finish_stdout(int rv)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (rv == 0) {
+			cli_warn("cannot write output: %s", strerror(errno));
+			return EX_IOERR;
+		}
+	}
+	return rv;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a;
+	int rv;
+
+	if (sodium_init() < 0) {
+		cli_warn("cannot initialise libsodium");
+		return EX_OSERR;
+	}
+	if ((rv = parse_args(argc, argv, &a)) == 0)
+		rv = dispatch(&a);
+	free(a.a_pos);
+	return finish_stdout(rv);
+}

@@ -1,0 +1,120 @@
+/*
+ * fuzz_env — libFuzzer harness for the frame and envelope decoder.
+ *
+ * Feeds untrusted bytes to tp_frame_open and tp_frame_next, unpacks every
+ * body with msgpack-c, then checks the round-trip property: the decoded
+ * frame, packed again with tp_env_pack (and tp_batch_pack_head), must open
+ * and decode to the same envelopes.  Any mismatch aborts.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "tp_env.h"
+#include "tp_err.h"
+
+#define FUZZ_MAX_ENV 64		/* envelopes compared per frame */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct tp_limits fuzz_lim;
+
+static void
+fuzz_fail(const char *what, const struct tp_err *err)
+{
+	fprintf(stderr, "round trip: %s: %s\n", what, err ? err->e_msg : "");
+	abort();
+}
+
+static int
+slice_eq(const struct tp_slice *a, const struct tp_slice *b)
+{
+	return a->s_len == b->s_len &&
+	    (a->s_len == 0 || memcmp(a->s_ptr, b->s_ptr, a->s_len) == 0);
+}
+
+static int
+env_eq(const struct tp_env *a, const struct tp_env *b)
+{
+	return a->e_version == b->e_version && a->e_kind == b->e_kind &&
+	    a->e_id == b->e_id && slice_eq(&a->e_from, &b->e_from) &&
+	    slice_eq(&a->e_to, &b->e_to) && a->e_corr == b->e_corr &&
+	    a->e_flags == b->e_flags && a->e_body_len == b->e_body_len &&
+	    memcmp(a->e_body, b->e_body, a->e_body_len) == 0;
+}
+
+/* Packs envs in the shape they came in: one envelope or a batch. */
+static void
+repack(msgpack_sbuffer *sb, const struct tp_env *envs, uint32_t n,
+    int batch)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	if (batch && tp_batch_pack_head(&pk, n) != 0)
+		fuzz_fail("pack batch head", NULL);
+	for (uint32_t i = 0; i < n; i++)
+		if (tp_env_pack(&pk, &envs[i]) != 0)
+			fuzz_fail("pack envelope", NULL);
+}
+
+static void
+check_round_trip(const struct tp_env *envs, uint32_t n, int batch)
+{
+	msgpack_sbuffer sb;
+	struct tp_frame fr;
+	struct tp_env again;
+	struct tp_err err = { 0 };
+	uint32_t i = 0;
+	int rv;
+
+	msgpack_sbuffer_init(&sb);
+	repack(&sb, envs, n, batch);
+	if (tp_frame_open(&fr, sb.data, sb.size, &fuzz_lim, &err) != 0)
+		fuzz_fail("reopen", &err);
+	while ((rv = tp_frame_next(&fr, &again, &err)) == 1) {
+		if (i >= n || !env_eq(&envs[i], &again))
+			fuzz_fail("envelope differs", NULL);
+		i++;
+	}
+	if (rv != 0 || i != n)
+		fuzz_fail("decode again", &err);
+	if (!batch && tp_env_decode(sb.data, sb.size, &fuzz_lim, &again,
+	    &err) != 0)
+		fuzz_fail("tp_env_decode", &err);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tp_env envs[FUZZ_MAX_ENV];
+	struct tp_frame fr;
+	struct tp_err err = { 0 };
+	msgpack_zone zone;
+	msgpack_object obj;
+	uint32_t n = 0;
+	int batch, rv = 0;
+
+	fuzz_lim = tp_limits_default;
+	fuzz_lim.l_max_depth = 16;
+	if (tp_frame_open(&fr, data, size, &fuzz_lim, &err) != 0)
+		return 0;
+	batch = fr.f_off != 0;
+	msgpack_zone_init(&zone, 1024);
+	while (n < FUZZ_MAX_ENV &&
+	    (rv = tp_frame_next(&fr, &envs[n], &err)) == 1) {
+		if (tp_env_body(&envs[n], &zone, &obj, &err) != 0)
+			fuzz_fail("walked body does not unpack", &err);
+		msgpack_zone_clear(&zone);
+		n++;
+	}
+	msgpack_zone_destroy(&zone);
+	/* Only a frame decoded in full has a defined round trip. */
+	if (fr.f_left == 0 && rv == 0 && n < FUZZ_MAX_ENV)
+		check_round_trip(envs, n, batch);
+	return 0;
+}
