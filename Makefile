@@ -112,6 +112,7 @@ run: all
 test: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 	  $$t --jobs 2 --short-filename; done
+	@TROUPE_BIN=$(abspath $(BUILD)/bin) sh tests/conf/run.sh
 	@if ls tests/proc/test_*.py >/dev/null 2>&1; then \
 	  TROUPE_BIN=$(abspath $(BUILD)/bin) python3 -m unittest discover \
 	    -s tests/proc -p 'test_*.py' -v; fi

@@ -42,6 +42,7 @@ _Static_assert((int)TROUPE_SEND == (int)TP_K_SEND &&
 #define QUEUE_MAX_DEF	4096		/* deliveries, unless TROUPE_INFLIGHT */
 #define QUEUE_MAX_LIM	65536
 #define SHUTDOWN_SEND_MS 1000
+#define LINGER_MS	50		/* see link_close */
 
 /* A frame holding deliveries not yet handed to receive(). */
 struct qframe {
@@ -835,17 +836,20 @@ link_hello(struct troupe_ctx *ctx)
 	return link_send(ctx, TP_K_CONTROL, 0, "", 0, sb.s_buf, sb.s_len);
 }
 
-/* After a stop signal, the ACK for what was handled still has to reach
- * the broker, or it would redeliver those messages; nng drops what is
- * queued on close, so give the send a moment on the wire. */
+/*
+ * nng 1.5.2 has no flush: nng_close drops (and leaks) messages still in
+ * the socket's send queue, such as the last ACK, and the broker would then
+ * redeliver those messages.  LINGER is not implemented either, so on a
+ * clean stop give the queue a moment on the wire before closing.
+ */
 static void
 link_close(struct troupe_ctx *ctx)
 {
-	if (!ctx->c_fatal && ctx->c_unacked > 0) {
+	if (!ctx->c_fatal) {
 		nng_socket_set_ms(ctx->c_sock, NNG_OPT_SENDTIMEO,
 		    SHUTDOWN_SEND_MS);
-		if (flush_ack(ctx) == 0)
-			nng_msleep(20);
+		flush_ack(ctx);
+		nng_msleep(LINGER_MS);
 	}
 	nng_close(ctx->c_sock);
 }
@@ -902,6 +906,7 @@ troupe_actor_main(const struct troupe_actor_ops *ops, void *arg)
 	stop_signals_fini();
 	ctx_fini(ctx);
 	free(ctx);
+	nng_fini();	/* the actor is the process: leave valgrind clean */
 	return status;
 }
 

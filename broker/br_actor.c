@@ -20,6 +20,7 @@
 extern char **environ;
 
 #define RESTART_DELAY_MS 100
+#define ENV_OWN 6		/* TROUPE_* variables set for each actor */
 
 const char *
 br_astate_name(enum br_astate st)
@@ -145,19 +146,6 @@ br_actor_add(struct br *br, const struct br_conf_actor *ca)
 	return 0;
 }
 
-/* Splits exec on blanks (no shell: the product runs where there is none). */
-static int
-split_exec(char *buf, char **argv)
-{
-	int n = 0;
-
-	for (char *t = strtok(buf, " \t"); t && n < BR_MAX_ARGV;
-	    t = strtok(NULL, " \t"))
-		argv[n++] = t;
-	argv[n] = NULL;
-	return n;
-}
-
 /* A bare program name is looked up next to trouped first (the built-in
  * actors are installed there), then in PATH by posix_spawnp. */
 static const char *
@@ -175,18 +163,19 @@ static char **
 build_env(struct br_actor *a, char (*vars)[BR_PATH_MAX + BR_NAME_MAX + 64])
 {
 	static const char *own[] = { "TROUPE_MAILBOX=", "TROUPE_ACTOR=",
-	    "TROUPE_NODE=", "TROUPE_BROKER_PID=", "TROUPE_RUN_DIR=" };
+	    "TROUPE_NODE=", "TROUPE_BROKER_PID=", "TROUPE_RUN_DIR=",
+	    "TROUPE_INFLIGHT=" };
 	size_t n = 0, k = 0;
 	char **envp;
 
 	while (environ[n] != NULL)
 		n++;
-	if ((envp = calloc(n + 6, sizeof(*envp))) == NULL)
+	if ((envp = calloc(n + ENV_OWN + 1, sizeof(*envp))) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		bool skip = false;
 
-		for (size_t j = 0; j < 5; j++)
+		for (size_t j = 0; j < ENV_OWN; j++)
 			skip |= strncmp(environ[i], own[j],
 			    strlen(own[j])) == 0;
 		if (!skip)
@@ -200,7 +189,9 @@ build_env(struct br_actor *a, char (*vars)[BR_PATH_MAX + BR_NAME_MAX + 64])
 	    (long)getpid());
 	snprintf(vars[4], sizeof(vars[4]), "TROUPE_RUN_DIR=%s",
 	    a->a_br->b_run_dir);
-	for (size_t j = 0; j < 5; j++)
+	snprintf(vars[5], sizeof(vars[5]), "TROUPE_INFLIGHT=%u",
+	    a->a_conf.ca_inflight);
+	for (size_t j = 0; j < ENV_OWN; j++)
 		envp[k++] = vars[j];
 	envp[k] = NULL;
 	return envp;
@@ -230,16 +221,16 @@ int
 br_actor_spawn(struct br_actor *a)
 {
 	char cmd[BR_PATH_MAX], path[BR_PATH_MAX * 2];
-	char vars[5][BR_PATH_MAX + BR_NAME_MAX + 64];
-	char *argv[BR_MAX_ARGV + 1];
+	char vars[ENV_OWN][BR_PATH_MAX + BR_NAME_MAX + 64];
+	char *argv[BR_MAX_ARGV];
 	posix_spawnattr_t at;
 	const char *prog;
 	char **envp;
 	pid_t pid;
 	int rv;
 
-	snprintf(cmd, sizeof(cmd), "%s", a->a_conf.ca_exec);
-	if (split_exec(cmd, argv) == 0 || spawn_attrs(&at) != 0)
+	if (br_conf_split_exec(a->a_conf.ca_exec, cmd, sizeof(cmd),
+	    argv) <= 0 || spawn_attrs(&at) != 0)
 		return -1;
 	if ((envp = build_env(a, vars)) == NULL) {
 		posix_spawnattr_destroy(&at);

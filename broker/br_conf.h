@@ -61,7 +61,7 @@ struct br_conf {
 	uint64_t	 c_max_body;		/* default 1 MiB */
 	uint32_t	 c_max_depth;		/* default 16 */
 	/* [cluster] */
-	char		 c_discovery[32];	/* multicast | seeds | both | off */
+	char		 c_discovery[32];	/* multicast|seeds|both|off, off */
 	char		 c_group[64];		/* 239.255.42.99:7446 */
 	char		 c_interface[64];	/* default 127.0.0.1 */
 	char		 c_seeds[BR_PATH_MAX];
@@ -84,7 +84,9 @@ extern const char br_conf_default_text[];
  * "SECTION.KEY=VALUE" (e.g. "node.name=n2", "actor.echo.mailbox=10") in
  * order, then validates.  On success returns 0 and *out is a new config
  * the caller frees with br_conf_free.  On failure returns -1, *out is
- * untouched, and errbuf holds one line: "FILE:LINE: what is wrong".
+ * untouched, and errbuf holds one line: "FILE:LINE: what is wrong" (for
+ * a cross-reference, the line of the section), or "override 'X': what is
+ * wrong".  Sets libinih's process-wide options: not thread-safe.
  */
 int br_conf_load(const char *path, const char *const *overrides,
     size_t noverrides, struct br_conf **out, char *errbuf, size_t errlen);

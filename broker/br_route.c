@@ -245,7 +245,11 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 {
 	struct mbx_item *dropped;
 	struct br_pend *p;
-	int rc = mbx_put(&t->a_mbx, it, &dropped);
+	int rc;
+
+	/* Senders already waiting go first: order is kept per mailbox. */
+	rc = t->a_wait_head != NULL ? MBX_FULL_BLOCK :
+	    mbx_put(&t->a_mbx, it, &dropped);
 
 	if (rc == MBX_OK) {
 		br_actor_mark_dirty(t);
@@ -265,6 +269,13 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 		if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
 			pend_free(br, p);
 		goto busy;
+	}
+	if (rc == MBX_DROPPED_NEW && kind == TP_K_SEND) {
+		/* drop-newest is the sender's agreed fate, not an error: the
+		 * counters tell; only an asker must hear, or it would wait */
+		mbx_item_free(it);
+		placed(br, o, kind, id, true);
+		return;
 	}
 	refuse(br, o, t, id, rc);
 	goto out_free;

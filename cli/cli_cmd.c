@@ -19,7 +19,7 @@
 
 #define FRAME_MAX (16u << 20)
 #define LINE_MAX_BYTES FRAME_MAX
-#define MSG_MAX 512		/* bytes of a broker error message we print */
+#define MSG_MAX 512		/* bytes of a broker error we print */
 #define NCOLS 8
 
 /*
@@ -43,7 +43,7 @@ struct cli_conn {
 };
 
 struct cli_answer {
-	nng_msg		*a_msg;		/* owns the bytes a_env points into */
+	nng_msg		*a_msg;		/* holds a_env's bytes */
 	struct tp_env	 a_env;
 	uint64_t	 a_id;		/* the id of the request */
 };
@@ -667,7 +667,8 @@ control(const struct cli_opts *o, const char *op, const char *name,
 		goto out_free_body;
 	if ((rv = conn_request(&c, TP_K_CONTROL, "", &sb, TP_K_REPLY,
 	    "the broker", &a)) == 0) {
-		rv = answer_json(&a, out, "malformed reply from the broker", 1);
+		rv = answer_json(&a, out, "malformed reply from the broker",
+		    1);
 		nng_msg_free(a.a_msg);
 	}
 	conn_close(&c);

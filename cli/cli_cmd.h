@@ -20,7 +20,7 @@
 #define CLI_URL_MAX 512
 
 struct cli_opts {
-	const char	*o_broker;	/* --broker; NULL = cli_broker_url rule */
+	const char	*o_broker;	/* NULL = the run-dir rule */
 	bool		 o_json;	/* --json */
 	nng_duration	 o_timeout;	/* --timeout, ms, > 0 */
 };

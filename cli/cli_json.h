@@ -76,7 +76,8 @@ int cli_json_from_msgpack(const void *buf, size_t len, json_t **out,
  * Dumps j as compact JSON in document order (any top-level type).  Reals
  * get the fewest significant digits that read back as the same doubles
  * (one precision for the whole document, the largest any real needs):
- * 3.5, 0.1, 1e300.  Returns a malloc'd string the caller frees, or NULL (no memory).
+ * 3.5, 0.1, 1e300.  Returns a malloc'd string the caller frees, or NULL
+ * (no memory).
  */
 char *cli_json_dump(const json_t *j);
 

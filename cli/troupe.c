@@ -40,11 +40,12 @@ struct args {
 static const struct cmd cmds[] = {
 	{ "send", NULL, 2, 2, "send ACTOR[@NODE] JSON|-",
 	  "enqueue a message; prints its id",
-	  "Enqueues JSON (sent as msgpack) in ACTOR's mailbox and prints the\n"
-	  "message id once the broker has queued it ({\"id\":N} with --json).\n"
-	  "With JSON \"-\", reads one JSON document per line from stdin, sends\n"
-	  "each in turn and prints one id per line; stops at the first error.\n"
-	  "A full mailbox with overflow=block makes it wait up to --timeout.\n",
+	  "Enqueues JSON (sent as msgpack) in ACTOR's mailbox and prints\n"
+	  "the message id once the broker has queued it ({\"id\":N} with\n"
+	  "--json).  With JSON \"-\", reads one JSON document per line\n"
+	  "from stdin, sends each in turn and prints one id per line;\n"
+	  "stops at the first error.  A full mailbox with overflow=block\n"
+	  "makes it wait up to --timeout.\n",
 	  cli_cmd_send },
 	{ "ask", NULL, 2, 2, "ask ACTOR[@NODE] JSON [--timeout DUR]",
 	  "request/reply; prints the reply",
@@ -61,8 +62,8 @@ static const struct cmd cmds[] = {
 	  cli_cmd_actors },
 	{ "inspect", NULL, 1, 1, "inspect ACTOR",
 	  "everything known about one actor",
-	  "Prints everything the broker knows about ACTOR, one \"key: value\"\n"
-	  "per line (an object with --json).\n",
+	  "Prints everything the broker knows about ACTOR, one\n"
+	  "\"key: value\" per line (an object with --json).\n",
 	  cli_cmd_inspect },
 	{ "stats", NULL, 0, 0, "stats",
 	  "broker counters",
@@ -87,9 +88,9 @@ usage_top(FILE *f)
 		    cmds[i].cm_brief);
 	fputs("\noptions:\n"
 	    "  --broker URL   the broker's control socket (default\n"
-	    "                 ipc://RUN/ctl.sock, RUN = $TROUPE_RUN_DIR, else\n"
-	    "                 /run/troupe as root, else $XDG_RUNTIME_DIR/"
-	    "troupe,\n"
+	    "                 ipc://RUN/ctl.sock, RUN = $TROUPE_RUN_DIR,\n"
+	    "                 else /run/troupe as root,\n"
+	    "                 else $XDG_RUNTIME_DIR/troupe,\n"
 	    "                 else /tmp/troupe-$UID)\n"
 	    "  --json         machine-readable output\n"
 	    "  --timeout DUR  how long to wait for the broker or an actor:\n"

@@ -75,11 +75,15 @@ static int
 unpack_at(const uint8_t *b, size_t end, size_t *off, msgpack_object *o,
     const char *what, struct tp_err *err)
 {
+	msgpack_zone *zone = header_zone();
 	size_t start = *off;
 	msgpack_unpack_return r;
 
+	if (zone == NULL)
+		return tp_err_set(err, TP_ENOMEM, "%s: no memory for the "
+		    "header zone", what);
 	/* EXTRA_BYTES is the normal case: more fields follow this one. */
-	r = msgpack_unpack((const char *)b, end, off, header_zone(), o);
+	r = msgpack_unpack((const char *)b, end, off, zone, o);
 	if (r != MSGPACK_UNPACK_SUCCESS && r != MSGPACK_UNPACK_EXTRA_BYTES)
 		return tp_err_set(err, TP_ETRUNC, "%s: cannot unpack at "
 		    "offset %zu", what, start);

@@ -48,15 +48,40 @@ open_proto(nng_socket *s, enum tp_proto proto)
 	return NNG_ENOTSUP;
 }
 
+/*
+ * NNG_OPT_RECVMAXSZ counts the protocol header nng carries on the wire
+ * with the body: pair1's 4-byte hop count, req/rep's 4-byte request id
+ * (no devices in between, so no further hops).  Adding it makes the limit
+ * fall exactly on o_max_frame bytes of frame, the same bound the decoder
+ * applies, instead of silently dropping frames 4 bytes under the limit.
+ */
+static size_t
+proto_header_len(enum tp_proto proto)
+{
+	switch (proto) {
+	case TP_PAIR:
+	case TP_REQ:
+	case TP_REP_RAW:
+		return 4;
+	case TP_PUB:
+	case TP_SUB:
+		return 0;
+	}
+	return 0;
+}
+
 static int
 apply_opts(nng_socket s, enum tp_proto proto, const struct tp_sockopts *o)
 {
 	int rv;
 
 	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ,
-	    o->o_max_frame ? o->o_max_frame : 1)) != 0)
+	    (o->o_max_frame ? o->o_max_frame : 1) +
+	    proto_header_len(proto))) != 0)
 		return rv;
-	if (proto != TP_REQ && proto != TP_REP_RAW &&
+	/* A raw rep0 socket with a 0 buffer drops replies whenever its
+	 * forwarder is not parked at that instant; req0 has no buffers. */
+	if (proto != TP_REQ &&
 	    ((rv = nng_socket_set_int(s, NNG_OPT_SENDBUF, o->o_sendbuf)) != 0
 	    || (rv = nng_socket_set_int(s, NNG_OPT_RECVBUF, o->o_recvbuf))
 	    != 0))

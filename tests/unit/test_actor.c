@@ -42,6 +42,7 @@ struct tbroker {
 	char		 tb_dir[64];
 	char		 tb_url[128];
 	char		 tb_log[128];
+	char		 tb_vglog[128];	/* valgrind's log, kept if not empty */
 	nng_socket	 tb_sock;
 	bool		 tb_open;
 	pid_t		 tb_pid;
@@ -189,6 +190,7 @@ static void
 tb_teardown(void)
 {
 	char path[256];
+	struct stat st;
 
 	if (tb.tb_pid > 0) {
 		kill(tb.tb_pid, SIGKILL);
@@ -203,17 +205,23 @@ tb_teardown(void)
 	unlink(path);
 	unlink(tb.tb_log);
 	rmdir(tb.tb_dir);
+	if (tb.tb_vglog[0] != '\0' && stat(tb.tb_vglog, &st) == 0 &&
+	    st.st_size == 0)
+		unlink(tb.tb_vglog);
+	else if (tb.tb_vglog[0] != '\0')
+		fprintf(stderr, "valgrind findings in %s\n", tb.tb_vglog);
 }
 
 static void
 spawn_actor(const char *name, const char *exe, const char *role)
 {
 	char e_mbx[160], e_act[64], e_pid[64], e_run[96], e_log[160];
-	char e_role[64], path[PATH_MAX], vglog[128];
+	char e_role[64], path[PATH_MAX], vglog[160];
 	char *envp[] = { e_mbx, e_act, "TROUPE_NODE=t1", e_pid, e_run, e_log,
 	    e_role, "PATH=/usr/bin:/bin", NULL };
 	char *argv[12];
 	int argc = 0;
+	ssize_t n;
 
 	snprintf(e_mbx, sizeof(e_mbx), "TROUPE_MAILBOX=%s", tb.tb_url);
 	snprintf(e_act, sizeof(e_act), "TROUPE_ACTOR=%s", name);
@@ -224,16 +232,21 @@ spawn_actor(const char *name, const char *exe, const char *role)
 	    role ? role : "");
 	if (exe != NULL)
 		bin_path(exe, path, sizeof(path));
-	else
-		cr_assert(readlink("/proc/self/exe", path,
-		    sizeof(path) - 1) > 0);
+	else {
+		n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+		cr_assert(n > 0, "readlink /proc/self/exe");
+		path[n] = '\0';
+	}
 	if (getenv("TROUPE_TEST_VALGRIND") != NULL) {
-		snprintf(vglog, sizeof(vglog), "--log-file=/tmp/vg-%s.%%p",
-		    name);
+		snprintf(tb.tb_vglog, sizeof(tb.tb_vglog), "%s.vg-%s",
+		    tb.tb_dir, name);
+		snprintf(vglog, sizeof(vglog), "--log-file=%s", tb.tb_vglog);
 		argv[argc++] = "valgrind";
 		argv[argc++] = "-q";
 		argv[argc++] = "--leak-check=full";
-		argv[argc++] = "--show-leak-kinds=definite,indirect";
+		argv[argc++] = strcmp(getenv("TROUPE_TEST_VALGRIND"),
+		    "all") == 0 ? "--show-leak-kinds=all" :
+		    "--show-leak-kinds=definite,indirect";
 		argv[argc++] = "--errors-for-leak-kinds=definite,indirect";
 		argv[argc++] = "--error-exitcode=99";
 		argv[argc++] = vglog;
@@ -657,6 +670,7 @@ Test(actor, send_blocks_on_credit_and_queues_deliveries)
 	tb_expect(TP_K_REPLY);
 	cr_assert_eq(tb_body().via.u64, 3);
 	tb_stop();
+	tb_wait_acks(5);	/* the last ACK survives the exit */
 }
 
 Test(actor, sigterm_while_waiting_for_credit_exits_0)

@@ -136,7 +136,7 @@ Test(cli_json, floats_share_precision)
 
 Test(cli_json, nesting_16_ok_17_rejected)
 {
-	char deep[64] = "", more[64];
+	char deep[64] = "", more[80];
 	struct tp_err err = { 0 };
 	msgpack_sbuffer sb;
 	json_t *j;

@@ -1,0 +1,170 @@
+"""Step 2: the single-node broker, end to end on real processes."""
+import json
+import os
+import subprocess
+import threading
+import time
+import unittest
+
+from troupetest import BrokerTest, binpath, rss_kib
+
+
+def slow_conf(policy, sleep_us, mailbox=100):
+    return ("[actor slow]\nexec = troupe-sink --sleep-us %d\n"
+            "mailbox = %d\noverflow = %s\n" % (sleep_us, mailbox, policy))
+
+
+def lines(n, start=0):
+    return "".join('{"n":%d}\n' % i for i in range(start, start + n))
+
+
+class TestRouting(BrokerTest):
+    def test_ask_echo_round_trips_json_exactly(self):
+        b = self.start()
+        doc = '{"x":[1,"two",{"three":3.5}]}'
+        r = b.cli("ask", "echo", doc)
+        self.assertEqual(r.stdout.strip(), doc)
+
+    def test_ten_thousand_sends_to_counter(self):
+        b = self.start()
+        procs = [subprocess.Popen([binpath("troupe"), "send", "counter",
+                                   "-"], env=b.env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+                 for _ in range(10)]
+        outs = []
+        for i, p in enumerate(procs):
+            outs.append(p.communicate(lines(1000, i * 1000), timeout=120))
+        for p, (out, _) in zip(procs, outs):
+            self.assertEqual(p.returncode, 0)
+            self.assertEqual(len(out.split()), 1000)
+        r = b.cli("ask", "counter", '{"op":"get"}')
+        self.assertEqual(json.loads(r.stdout), {"count": 10000})
+        self.assertEqual(b.actors()["counter"]["received"], 10001)
+
+    def test_unknown_actor_exits_1_naming_it(self):
+        b = self.start()
+        r = b.cli("send", "nosuchactor", "{}", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        self.assertIn("nosuchactor", r.stderr)
+
+    def test_bad_json_exits_65_with_position(self):
+        b = self.start()
+        r = b.cli("send", "echo", '{"a":', check=False)
+        self.assertEqual(r.returncode, 65)
+        self.assertIn("line 1", r.stderr)
+
+    def test_unknown_command_exits_64_with_usage(self):
+        b = self.start()
+        r = b.cli("frobnicate", check=False)
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("usage", r.stderr.lower())
+
+    def test_inspect_and_stats(self):
+        b = self.start()
+        b.cli("ask", "echo", "1")
+        a = json.loads(b.cli("inspect", "echo", "--json").stdout)
+        self.assertEqual(a["name"], "echo")
+        self.assertEqual(a["delivered"], 1)
+        s = json.loads(b.cli("stats", "--json").stdout)
+        self.assertGreaterEqual(s["routed"], 1)
+
+
+class TestBackpressure(BrokerTest):
+    def test_reject_101st_send(self):
+        b = self.start(slow_conf("reject", 5000000))
+        r = b.cli("send", "slow", "-", input=lines(100))
+        self.assertEqual(len(r.stdout.split()), 100)
+        r = b.cli("send", "slow", '{"n":100}', check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("full", r.stderr)
+        self.assertIn("slow", r.stderr)
+        a = b.actors()["slow"]
+        self.assertEqual(a["rejected"], 1)
+        self.assertEqual(a["received"], 100)
+
+    def check_drop(self, policy):
+        b = self.start(slow_conf(policy, 5000000))
+        r = b.cli("send", "slow", "-", input=lines(150))
+        self.assertEqual(len(r.stdout.split()), 150)
+        a = b.actors()["slow"]
+        self.assertEqual(a["dropped"], 50)
+        self.assertEqual(a["mailbox"], 100)
+        return a
+
+    def test_drop_newest_counts_exactly(self):
+        a = self.check_drop("drop-newest")
+        self.assertEqual(a["received"], 100)
+
+    def test_drop_oldest_counts_exactly(self):
+        a = self.check_drop("drop-oldest")
+        self.assertEqual(a["received"], 150)
+
+    def test_block_loses_nothing_and_memory_stays_flat(self):
+        n = 100000
+        b = self.start(slow_conf("block", 50))
+        rss0 = rss_kib(b.pid)
+        p = subprocess.Popen([binpath("troupe"), "send", "slow", "-"],
+                             env=b.env, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, text=True)
+        samples = []
+
+        def sample():
+            while p.poll() is None:
+                try:
+                    samples.append((rss_kib(b.pid), rss_kib(p.pid)))
+                except (OSError, RuntimeError):
+                    pass
+                time.sleep(0.5)
+        t = threading.Thread(target=sample)
+        t.start()
+        p.communicate(lines(n), timeout=300)
+        t.join()
+        self.assertEqual(p.returncode, 0)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            a = b.actors()["slow"]
+            if a["acknowledged"] == n:
+                break
+            time.sleep(0.2)
+        self.assertEqual(a["acknowledged"], n)
+        self.assertEqual(a["dropped"] + a["rejected"], 0)
+        self.assertEqual(a["high_water"], 100)  # block really engaged
+        rss1 = rss_kib(b.pid)
+        print("\nblock: broker RSS %d -> %d KiB (max %d), sender RSS "
+              "first %d max %d KiB, %d samples" %
+              (rss0, rss1, max(s[0] for s in samples),
+               samples[0][1], max(s[1] for s in samples), len(samples)))
+        self.assertLess(rss1 - rss0, 4096)
+        self.assertLess(max(s[1] for s in samples) - samples[0][1], 4096)
+
+
+class TestConfig(unittest.TestCase):
+    def test_bad_config_names_line_and_starts_nothing(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="troupe-test-")
+        conf = os.path.join(d, "bad.conf")
+        with open(conf, "w") as f:
+            f.write("[node]\nname = n1\n\n[actor echo]\nexec = troupe-echo"
+                    "\nmailbox = lots\n")
+        env = dict(os.environ, TROUPE_RUN_DIR=os.path.join(d, "run"))
+        r = subprocess.run([binpath("trouped"), "-c", conf], env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        self.assertIn("bad.conf:6", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "run")))
+
+    def test_broker_not_running_exits_69_saying_where(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="troupe-test-")
+        env = dict(os.environ, TROUPE_RUN_DIR=d)
+        r = subprocess.run([binpath("troupe"), "send", "echo", "{}"],
+                           env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 69)
+        self.assertIn(os.path.join(d, "ctl.sock"), r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
