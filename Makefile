@@ -54,6 +54,7 @@ BINS := $(BUILD)/bin/trouped $(BUILD)/bin/troupe $(ACTOR_BIN)
 LIBS := $(BUILD)/lib/libtroupe.a $(BUILD)/lib/libtroupe.so
 DEPS_OK := $(BUILD)/.deps-ok
 
+.SECONDARY:
 .PHONY: all deps run test unit proc sanitize fuzz clean install uninstall
 all: $(DEPS_OK) $(LIBS) $(BINS)
 

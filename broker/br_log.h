@@ -29,9 +29,10 @@ enum br_log_level { BR_LOG_DEBUG, BR_LOG_INFO, BR_LOG_WARN, BR_LOG_ERROR };
 enum br_log_format { BR_LOG_LOGFMT, BR_LOG_JSON };
 
 struct br_log_opts {
-	const char		*lo_file;	/* append here; NULL: no file */
+	const char		*lo_file;	/* NULL: no file */
 	enum br_log_format	 lo_format;
-	bool			 lo_syslog;	/* no file: syslog, not stderr */
+	/* without lo_file: syslog rather than stderr */
+	bool			 lo_syslog;
 };
 
 /*

@@ -39,7 +39,13 @@ bury(struct br_loop *l)
 void
 br_loop_fini(struct br_loop *l)
 {
+	struct br_loop_ev *ev;
+
 	bury(l);
+	while ((ev = l->l_live) != NULL) {
+		l->l_live = ev->le_live_next;
+		free(ev);
+	}
 	if (l->l_epfd >= 0)
 		close(l->l_epfd);
 	l->l_epfd = -1;
@@ -62,6 +68,11 @@ br_loop_add(struct br_loop *l, int fd, br_loop_cb cb, void *arg,
 		free(ev);
 		return -1;
 	}
+	ev->le_live_next = l->l_live;
+	ev->le_live_prev = NULL;
+	if (l->l_live != NULL)
+		l->l_live->le_live_prev = ev;
+	l->l_live = ev;
 	if (out != NULL)
 		*out = ev;
 	return 0;
@@ -74,6 +85,12 @@ br_loop_del(struct br_loop *l, struct br_loop_ev *ev)
 		return;
 	epoll_ctl(l->l_epfd, EPOLL_CTL_DEL, ev->le_fd, NULL);
 	ev->le_dead = true;
+	if (ev->le_live_prev != NULL)
+		ev->le_live_prev->le_live_next = ev->le_live_next;
+	else
+		l->l_live = ev->le_live_next;
+	if (ev->le_live_next != NULL)
+		ev->le_live_next->le_live_prev = ev->le_live_prev;
 	ev->le_next = l->l_grave;
 	l->l_grave = ev;
 }

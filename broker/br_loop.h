@@ -17,6 +17,8 @@ struct br_loop_ev {
 	void		*le_arg;
 	bool		 le_dead;	/* removed; freed at a safe point */
 	struct br_loop_ev *le_next;	/* on the loop's graveyard */
+	struct br_loop_ev *le_live_next;	/* on the live list */
+	struct br_loop_ev *le_live_prev;
 };
 
 struct br_loop {
@@ -24,7 +26,8 @@ struct br_loop {
 	bool		 l_stop;
 	br_loop_cb	 l_before_sleep;	/* flush deferred work */
 	void		*l_before_arg;
-	struct br_loop_ev *l_grave;
+	struct br_loop_ev *l_grave;	/* removed, freed after dispatch */
+	struct br_loop_ev *l_live;	/* watched, freed by br_loop_fini */
 };
 
 /* Creates the epoll instance.  Returns 0 or -1 with errno. */

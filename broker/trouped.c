@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_daemon.h"
 #include "br_log.h"
 #include "tp_nng.h"
 
@@ -32,6 +33,10 @@ struct opts {
 	size_t		 o_nsets;
 	bool		 o_check;
 	bool		 o_print;
+	bool		 o_daemon;
+	const char	*o_pidfile;
+	const char	*o_log_file;
+	enum br_log_format o_log_format;
 	char		 o_setbuf[3][BR_PATH_MAX + 16];
 };
 
@@ -41,6 +46,8 @@ usage(FILE *fp)
 	fprintf(fp, "usage: trouped [-c FILE] [--node NAME] [--run-dir DIR] "
 	    "[--listen URL]\n"
 	    "               [--set SECTION.KEY=VALUE]... [--log-level LEVEL]"
+	    "\n               [--log-format logfmt|json] [--log-file PATH]"
+	    "\n               [--daemon] [--pidfile FILE]"
 	    "\n               [--check-config [--print]]\n");
 }
 
@@ -75,10 +82,14 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "print", no_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "log-format", required_argument, NULL, 'f' },
+		{ "log-file", required_argument, NULL, 'F' },
+		{ "daemon", no_argument, NULL, 'D' },
+		{ "pidfile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, lvl, rv = 0;
+	int c, lvl, fmt, rv = 0;
 
 	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -97,6 +108,17 @@ parse_args(int argc, char **argv, struct opts *o)
 			}
 			br_log_set_level(lvl);
 			break;
+		case 'f':
+			if ((fmt = br_log_parse_format(optarg)) < 0) {
+				fprintf(stderr, "trouped: unknown log format "
+				    "'%s'\n", optarg);
+				return -1;
+			}
+			o->o_log_format = fmt;
+			break;
+		case 'F': o->o_log_file = optarg; break;
+		case 'D': o->o_daemon = true; break;
+		case 'p': o->o_pidfile = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -229,11 +251,15 @@ on_signal(void *arg)
 		case SIGTERM:
 		case SIGINT:
 			log_info("stopping", "signal=%u", si.ssi_signo);
+			br_sd_notify("STOPPING=1");
 			br->b_stopping = true;
 			br_loop_stop(&br->b_loop);
 			break;
 		case SIGHUP:
+			br_sd_notify("RELOADING=1");
+			br_log_reopen();
 			log_warn("SIGHUP: reload not supported yet", NULL);
+			br_sd_notify("READY=1");
 			break;
 		}
 	}
@@ -338,6 +364,36 @@ stop(struct br *br)
 	close(br->b_sigfd);
 }
 
+/* Before the fork: a log file that cannot be opened is reported on the
+ * terminal. Daemonized without a file, logs go to syslog. */
+static int
+open_log(const struct opts *o)
+{
+	struct br_log_opts lo = { o->o_log_file, o->o_log_format,
+	    o->o_daemon && o->o_log_file == NULL };
+	char err[512];
+
+	if (br_log_open(&lo, err, sizeof(err)) != 0) {
+		fprintf(stderr, "trouped: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* nng is not fork-safe: this runs before the first nng call. */
+static int
+daemonize(const struct opts *o, struct br_daemon *d)
+{
+	struct br_daemon_opts dop = { o->o_daemon, o->o_pidfile };
+	char err[512];
+
+	if (br_daemon_detach(d, &dop, err, sizeof(err)) != 0) {
+		fprintf(stderr, "trouped: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 load_conf(struct opts *o, struct br_conf **conf)
 {
@@ -355,6 +411,7 @@ int
 main(int argc, char **argv)
 {
 	static struct br br;
+	static struct br_daemon dmn;
 	struct opts o = { 0 };
 	int rv = 1;
 
@@ -368,17 +425,27 @@ main(int argc, char **argv)
 		br_conf_free(br.b_conf);
 		return 0;
 	}
+	if (open_log(&o) != 0 || daemonize(&o, &dmn) != 0) {
+		br_conf_free(br.b_conf);
+		return 1;
+	}
 	snprintf(br.b_node, sizeof(br.b_node), "%s", br.b_conf->c_node);
 	br.b_start_ms = br_now_ms();
 	set_limits(&br);
 	find_bin_dir(&br);
+	/* after the fork: a child does not inherit it */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (open_signals(&br) != 0 || prepare_run_dir(&br) != 0)
+	if (open_signals(&br) != 0 || prepare_run_dir(&br) != 0) {
+		br_daemon_fail(&dmn, br_log_last_error());
 		goto out;
-	if (start(&br) != 0)
+	}
+	if (start(&br) != 0) {
+		br_daemon_fail(&dmn, br_log_last_error());
 		goto out_stop;
+	}
 	log_info("trouped ready", "node=%s run_dir=%s pid=%ld actors=%u",
 	    br.b_node, br.b_run_dir, (long)getpid(), br.b_nactors);
+	br_daemon_ready(&dmn);
 	br_loop_run(&br.b_loop, 1000);
 	rv = 0;
 out_stop:
@@ -386,5 +453,7 @@ out_stop:
 out:
 	br_conf_free(br.b_conf);
 	log_info("trouped stopped", "exit=%d", rv);
+	br_daemon_close(&dmn);
+	br_log_close();
 	return rv;
 }

@@ -24,7 +24,7 @@
 struct tp_mcast {
 	int			 m_fd;		/* -1 when closed */
 	struct sockaddr_in	 m_group;	/* address and port */
-	struct in_addr		 m_ifaddr;	/* interface joined on */
+	struct in_addr		 m_ifaddr;	/* interface used */
 };
 
 /*

@@ -172,7 +172,8 @@ Test(mpck, counts_larger_than_input)
 		struct tp_err err;
 		size_t off = 0;
 
-		cr_assert_eq(walk(toobig[i].s_buf, toobig[i].s_len, &off, 16, &err),
+		cr_assert_eq(walk(toobig[i].s_buf, toobig[i].s_len, &off, 16,
+		    &err),
 		    TP_ETOOBIG, "%s: %s", toobig[i].s_name, err.e_msg);
 		cr_assert(strstr(err.e_msg, "exceeds") != NULL, "%s",
 		    err.e_msg);
@@ -194,7 +195,8 @@ Test(mpck, huge_declared_lengths)
 		struct tp_err err;
 		size_t off = 0;
 
-		cr_assert_eq(walk(hugelen[i].s_buf, hugelen[i].s_len, &off, 16, &err),
+		cr_assert_eq(walk(hugelen[i].s_buf, hugelen[i].s_len, &off,
+		    16, &err),
 		    TP_ETRUNC, "%s: %s", hugelen[i].s_name, err.e_msg);
 	}
 }
