@@ -119,7 +119,7 @@ test: all $(UNIT_BIN)
 	    -s tests/proc -p 'test_*.py' -v; fi
 
 sanitize:
-	$(MAKE) BUILD=build/san SAN=1 test
+	TROUPE_SANITIZE=1 $(MAKE) BUILD=build/san SAN=1 test
 
 # libFuzzer needs clang; the harness links the transport objects built
 # with coverage instrumentation into their own directory.

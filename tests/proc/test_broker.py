@@ -159,6 +159,10 @@ class TestBackpressure(BrokerTest):
               "first %d max %d KiB, max waiting senders %d" %
               (rss0, rss1, max(s[0] for s in samples), samples[0][1],
                max(s[1] for s in samples), max(s[2] for s in samples)))
+        if os.environ.get("TROUPE_SANITIZE"):
+            # ASan's quarantine keeps freed memory resident on purpose
+            print("sanitizer build: RSS bounds not asserted")
+            return
         self.assertLess(rss1 - rss0, 4096)
         self.assertLess(max(s[1] for s in samples) - samples[0][1], 4096)
 
