@@ -7,9 +7,11 @@ DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
 FUZZ_SECONDS ?= 60
+CHAOS_SECONDS ?= 60
+SOAK_SECONDS ?= 600
 
 DEB_PKGS := pkg-config libnng-dev libmsgpack-dev libsodium-dev \
-	libcriterion-dev libjansson-dev libinih-dev python3 procps
+	libcriterion-dev libjansson-dev libinih-dev python3 procps mandoc
 FUZZ_PKGS := clang libclang-rt-14-dev
 PC_PKGS  := msgpack libsodium jansson inih
 
@@ -40,6 +42,8 @@ BR_SRC  := $(wildcard broker/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 ACTOR_SRC := $(wildcard actors/actor_*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_LIBSRC := $(wildcard bench/bn_*.c)
 
 TP_OBJ  := $(TP_SRC:%.c=$(OBJ)/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJ)/%.o)
@@ -50,12 +54,20 @@ CLI_LIBOBJ := $(filter-out $(OBJ)/cli/troupe.o,$(CLI_OBJ))
 
 ACTOR_BIN := $(ACTOR_SRC:actors/actor_%.c=$(BUILD)/bin/troupe-%)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# test-only actors (tests/actors/X.c -> BUILD/tests/bin/X), never installed
+TACTOR_BIN := $(patsubst tests/actors/%.c,$(BUILD)/tests/bin/%,\
+	$(wildcard tests/actors/*.c))
 BINS := $(BUILD)/bin/trouped $(BUILD)/bin/troupe $(ACTOR_BIN)
 LIBS := $(BUILD)/lib/libtroupe.a $(BUILD)/lib/libtroupe.so
 DEPS_OK := $(BUILD)/.deps-ok
 
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+BENCH_OBJ := $(BENCH_LIBSRC:%.c=$(OBJ)/%.o)
+BENCH_ARGS ?=
+
 .SECONDARY:
-.PHONY: all deps run test unit proc sanitize fuzz clean install uninstall
+.PHONY: all deps run test unit proc sanitize fuzz clean install uninstall \
+	bench
 all: $(DEPS_OK) $(LIBS) $(BINS)
 
 # Installs what is missing when root, else prints the line to run.  The
@@ -108,15 +120,54 @@ $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(BR_LIBOBJ) $(CLI_LIBOBJ) \
 run: all
 	$(BUILD)/bin/trouped
 
+# bench/bench_X.c is a program, bench/bn_*.c its shared helpers; one
+# driver runs every row (docs/PERFORMANCE.md).  BENCH_ARGS=--quick for a
+# smoke run, BENCH_ARGS="--only B1,B2" for some rows.
+$(BUILD)/bench/bench_%: $(OBJ)/bench/bench_%.o $(BENCH_OBJ) \
+		$(BUILD)/lib/libtroupe.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_OBJ) $(BUILD)/lib/libtroupe.a $(LDLIBS)
+
+bench: all $(BENCH_BIN)
+	$(BUILD)/bench/bench_main --bin $(BUILD)/bin \
+		--out $(BUILD)/bench/results.txt $(BENCH_ARGS)
+
 # Unit tests (Criterion, one binary per module) then the process-level
 # tests that start real trouped daemons.
-test: all $(UNIT_BIN)
+$(BUILD)/tests/bin/%: $(OBJ)/tests/actors/%.o $(BUILD)/lib/libtroupe.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libtroupe.a $(LDLIBS)
+
+test: all $(UNIT_BIN) $(TACTOR_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 	  $$t --jobs 2 --short-filename; done
 	@TROUPE_BIN=$(abspath $(BUILD)/bin) sh tests/conf/run.sh
 	@if ls tests/proc/test_*.py >/dev/null 2>&1; then \
 	  TROUPE_BIN=$(abspath $(BUILD)/bin) python3 -m unittest discover \
 	    -s tests/proc -p 'test_*.py' -v; fi
+
+# A local cluster of N daemons for development (deploy/local-cluster):
+# build/cluster/nK/, ports 127.0.0.1:7451.., one key, multicast on lo.
+N ?= 3
+CLUSTER_DIR ?= $(BUILD)/cluster
+.PHONY: cluster cluster-down
+cluster: all
+	@CLUSTER_DIR=$(CLUSTER_DIR) TROUPE_BIN=$(abspath $(BUILD)/bin) \
+	  sh deploy/local-cluster up $(N)
+
+cluster-down:
+	@CLUSTER_DIR=$(CLUSTER_DIR) sh deploy/local-cluster down
+
+# Chaos (kill -9 of actors under confirmed load) and soak (steady load,
+# RSS and fds of every process each minute): tests/chaos/, docs/RELIABILITY.md
+.PHONY: chaos soak
+# chaos's slow consumers are the test actor crashy (BUILD/tests/bin)
+chaos: all $(TACTOR_BIN)
+	python3 tests/chaos/chaos.py --bin $(BUILD)/bin --seconds $(CHAOS_SECONDS)
+
+soak: all
+	cd tests/chaos && python3 soak.py --bin $(abspath $(BUILD)/bin) \
+		--seconds $(SOAK_SECONDS)
 
 sanitize:
 	TROUPE_SANITIZE=1 $(MAKE) BUILD=build/san SAN=1 test
@@ -125,18 +176,69 @@ sanitize:
 # with coverage instrumentation into their own directory.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	$(INC) $(PKG_CFLAGS) $(WARN)
+# Every tests/fuzz/fuzz_NAME.c runs in turn, seeded from
+# tests/fuzz/corpus_NAME/ (fuzz_env: tests/fuzz/corpus/).  FUZZ_EXTRA:
+# broker sources a harness needs besides transport/ (self-contained ones).
+FUZZ_HARNESS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_EXTRA := $(wildcard broker/br_dlog.c)
 fuzz: $(DEPS_OK)
 	@command -v clang >/dev/null && [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
 	  || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq $(FUZZ_PKGS) >/dev/null; } \
 	  || { echo "run: sudo apt-get install -y $(FUZZ_PKGS)"; exit 1; }
-	@mkdir -p $(BUILD)/fuzz $(BUILD)/fuzz/corpus
-	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_env tests/fuzz/fuzz_env.c \
-		$(TP_SRC) $(PKG_LIBS) $(NNG_LIBS)
-	cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(BUILD)/fuzz/fuzz_env -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 \
-		-malloc_limit_mb=256 -max_len=4096 -print_final_stats=1 \
-		$(BUILD)/fuzz/corpus
+	@set -e; mkdir -p $(BUILD)/fuzz; for h in $(FUZZ_HARNESS); do \
+	  seed=tests/fuzz/corpus_$${h#fuzz_}; \
+	  [ -d $$seed ] || seed=tests/fuzz/corpus; \
+	  echo "== $$h: $(FUZZ_SECONDS)s, seeds $$seed"; \
+	  clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/$$h tests/fuzz/$$h.c \
+	    $(TP_SRC) $(FUZZ_EXTRA) $(PKG_LIBS) $(NNG_LIBS); \
+	  mkdir -p $(BUILD)/fuzz/corpus_$$h; \
+	  cp $$seed/* $(BUILD)/fuzz/corpus_$$h/; \
+	  $(BUILD)/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=512 -malloc_limit_mb=256 -max_len=4096 \
+	    -print_final_stats=1 $(BUILD)/fuzz/corpus_$$h; done
+
+# Install layout: every program in bin/ (trouped finds its actors next to
+# itself), libtroupe .a and .so with soname libtroupe.so.1, the header and
+# the one transport header it includes under include/troupe/, troupe.pc,
+# man pages, the example config and Python actor under share/troupe/, and
+# the systemd unit (paths rewritten to PREFIX).
+VERSION  := 0.6.0
+BINDIR   := $(DESTDIR)$(PREFIX)/bin
+LIBDIR   := $(DESTDIR)$(PREFIX)/lib
+INCDIR   := $(DESTDIR)$(PREFIX)/include/troupe
+MANDIR   := $(DESTDIR)$(PREFIX)/share/man
+SHAREDIR := $(DESTDIR)$(PREFIX)/share/troupe
+UNITDIR  := $(DESTDIR)$(PREFIX)/lib/systemd/system
+MANS     := docs/troupe.1 docs/troupe.conf.5 docs/trouped.8
+
+install: all
+	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(MANDIR)/man1 \
+	  $(MANDIR)/man5 $(MANDIR)/man8 $(SHAREDIR)/examples $(UNITDIR)
+	install -m 755 $(BINS) $(BINDIR)/
+	install -m 644 $(BUILD)/lib/libtroupe.a $(LIBDIR)/
+	install -m 755 $(BUILD)/lib/libtroupe.so $(LIBDIR)/libtroupe.so.1
+	ln -sf libtroupe.so.1 $(LIBDIR)/libtroupe.so
+	install -m 644 actors/troupe.h transport/tp_err.h $(INCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  deploy/troupe.pc.in >$(LIBDIR)/pkgconfig/troupe.pc
+	install -m 644 docs/troupe.1 $(MANDIR)/man1/
+	install -m 644 docs/troupe.conf.5 $(MANDIR)/man5/
+	install -m 644 docs/trouped.8 $(MANDIR)/man8/
+	install -m 644 deploy/troupe.conf.example $(SHAREDIR)/
+	install -m 644 actors/examples/upper.py $(SHAREDIR)/examples/
+	sed -e 's|/usr/local|$(PREFIX)|g' deploy/trouped.service \
+	  >$(UNITDIR)/trouped.service
+
+uninstall:
+	rm -f $(addprefix $(BINDIR)/,$(notdir $(BINS))) \
+	  $(LIBDIR)/libtroupe.a $(LIBDIR)/libtroupe.so.1 \
+	  $(LIBDIR)/libtroupe.so $(LIBDIR)/pkgconfig/troupe.pc \
+	  $(INCDIR)/troupe.h $(INCDIR)/tp_err.h \
+	  $(MANDIR)/man1/troupe.1 $(MANDIR)/man5/troupe.conf.5 \
+	  $(MANDIR)/man8/trouped.8 $(SHAREDIR)/troupe.conf.example \
+	  $(SHAREDIR)/examples/upper.py $(UNITDIR)/trouped.service
+	-rmdir $(INCDIR) $(SHAREDIR)/examples $(SHAREDIR) 2>/dev/null
 
 clean:
 	rm -rf build

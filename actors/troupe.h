@@ -113,9 +113,32 @@ int troupe_actor_main(const struct troupe_actor_ops *ops, void *arg);
  * waits for the broker's CREDIT, queueing deliveries that arrive meanwhile
  * for after the current handler.  Returns 0, TP_EINVAL (bad body or
  * name), TP_ECLOSED (stop signal while waiting) or a transport error.
+ * The message is copied at once but may wait in the library's outgoing
+ * batch: it leaves when the library next waits (the handler returned,
+ * credits ran out, an ask), when the batch is full, or on troupe_flush.
  */
 int troupe_send(struct troupe_ctx *ctx, const char *to, const void *body,
     size_t len);
+
+/*
+ * Like troupe_send, then waits up to timeout_ms (< 0: forever) until the
+ * broker holding the mailbox of "to" has accepted the message: queued,
+ * and on disk by its fsync policy for a durable mailbox (across nodes,
+ * the remote broker's word).  Deliveries that arrive meanwhile are
+ * queued as troupe_ask does.  Returns 0 once accepted, a positive
+ * TROUPE_ERR_* code when the broker refused it (rejected, unknown actor,
+ * unreachable...), or a negative TP_E* code (TP_ETIMEDOUT, TP_ECLOSED,
+ * TP_EINVAL: bad arguments, or called inside a troupe_ask).
+ */
+int troupe_send_confirmed(struct troupe_ctx *ctx, const char *to,
+    const void *body, size_t len, int timeout_ms);
+
+/*
+ * Sends everything pending now (sends, replies, acknowledgements), for a
+ * handler that is about to compute for long after sending.  Blocks while
+ * the link's send queue is full.  Returns 0, TP_ECLOSED or TP_ENOMEM.
+ */
+int troupe_flush(struct troupe_ctx *ctx);
 
 /*
  * Asks "to" and waits up to timeout_ms (< 0: forever) for the answer,
@@ -181,6 +204,17 @@ int troupe_body_error(const struct troupe_body *b);
 const void *troupe_body_data(const struct troupe_body *b);
 size_t troupe_body_len(const struct troupe_body *b);
 void troupe_body_free(struct troupe_body *b);
+
+/*
+ * JSON -> msgpack: objects become maps with str keys in document order,
+ * arrays arrays, strings str, integers int64, reals float64, true, false
+ * and null the same.  troupe_json_pack packs j with any packer;
+ * troupe_body_json appends it to b.  At most 16 levels of nesting.
+ * Returns 0, TP_EINVAL (j NULL), TP_EDEPTH or TP_ENOMEM; j stays the
+ * caller's.  A failed troupe_body_json sticks in b (troupe_body_error).
+ */
+int troupe_json_pack(msgpack_packer *pk, const struct json_t *j);
+int troupe_body_json(struct troupe_body *b, const struct json_t *j);
 
 /* Readers over a decoded body.  The value of key in map obj (string keys
  * only), or NULL when obj is not a map or has no such key. */

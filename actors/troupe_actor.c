@@ -10,6 +10,13 @@
  * reading the link without ever running a handler inside another one.
  * The queue holds at most the broker's in-flight window of deliveries:
  * more is a protocol violation and the actor exits (the broker redelivers).
+ *
+ * Outgoing envelopes (sends, asks, replies, ACKs) are packed into one
+ * buffer and leave together, as one envelope or one batch frame, whenever
+ * the library is about to wait (for a frame, a credit or an answer), when
+ * OUT_MAX_ENV or OUT_MAX_BYTES are pending, or on troupe_flush: the
+ * transport's per-message cost is paid once per burst, not per envelope,
+ * and an idle actor's lone message still leaves at once.
  */
 #define _GNU_SOURCE		/* pipe2 */
 #include <errno.h>
@@ -43,6 +50,8 @@ _Static_assert((int)TROUPE_SEND == (int)TP_K_SEND &&
 #define QUEUE_MAX_LIM	65536
 #define SHUTDOWN_SEND_MS 1000
 #define LINGER_MS	50		/* see link_close */
+#define OUT_MAX_ENV	256		/* envelopes in one outgoing batch */
+#define OUT_MAX_BYTES	(64u << 10)	/* bytes pending before a flush */
 
 /* A frame holding deliveries not yet handed to receive(). */
 struct qframe {
@@ -71,7 +80,11 @@ struct troupe_ctx {
 	nng_socket	 c_sock;
 	int		 c_recvfd;
 	struct tp_limits c_lim;
+	msgpack_sbuffer	 c_out;		/* envelopes not yet sent */
+	msgpack_packer	 c_out_pk;
+	uint32_t	 c_out_n;
 	uint64_t	 c_credits;
+	uint32_t	 c_out_flags;	/* the next envelope's flags */
 	bool		 c_credited;	/* the first CREDIT came */
 	uint64_t	 c_next_id;
 	uint64_t	 c_unacked;	/* handled, not yet ACKed */
@@ -149,13 +162,47 @@ smallbuf_write(void *data, const char *buf, size_t len)
 	return 0;
 }
 
+static int flush_ack(struct troupe_ctx *ctx);
+
+/* Sends what is pending: one envelope alone, several as a batch frame.
+ * Blocks while nng's send queue is full. */
+static int
+out_flush(struct troupe_ctx *ctx)
+{
+	msgpack_packer pk;
+	struct tp_err err;
+	nng_msg *msg;
+	int rv;
+
+	if (ctx->c_out_n == 0)
+		return 0;
+	if ((rv = nng_msg_alloc(&msg, 0)) != 0 ||
+	    (rv = nng_msg_reserve(msg, ctx->c_out.size + 16)) != 0) {
+		if (rv != NNG_ENOMEM)
+			nng_msg_free(msg);
+		return fatal(ctx, "send", nng_strerror(rv), TP_ENOMEM);
+	}
+	tp_packer_init_msg(&pk, msg);
+	if ((ctx->c_out_n > 1 && tp_batch_pack_head(&pk, ctx->c_out_n) != 0)
+	    || nng_msg_append(msg, ctx->c_out.data, ctx->c_out.size) != 0) {
+		nng_msg_free(msg);
+		return fatal(ctx, "send", "out of memory", TP_ENOMEM);
+	}
+	ctx->c_out.size = 0;
+	ctx->c_out_n = 0;
+	if ((rv = nng_sendmsg(ctx->c_sock, msg, 0)) != 0) {
+		nng_msg_free(msg);
+		tp_nng_err(&err, rv, "send", NULL);
+		return fatal(ctx, "send", err.e_msg, TP_ECLOSED);
+	}
+	return 0;
+}
+
 static int
 link_send(struct troupe_ctx *ctx, uint32_t kind, uint64_t id, const char *to,
     uint64_t corr, const void *body, size_t len)
 {
 	struct tp_env env;
-	struct tp_err err;
-	int rv;
 
 	memset(&env, 0, sizeof(env));
 	env.e_kind = kind;
@@ -163,11 +210,27 @@ link_send(struct troupe_ctx *ctx, uint32_t kind, uint64_t id, const char *to,
 	env.e_from = tp_slice_str(ctx->c_self);
 	env.e_to = tp_slice_str(to);
 	env.e_corr = corr;
+	env.e_flags = ctx->c_out_flags;
+	ctx->c_out_flags = 0;
 	env.e_body = body;
 	env.e_body_len = len;
-	if ((rv = tp_send_env(ctx->c_sock, &env, 0, &err)) != 0)
-		return fatal(ctx, "send", err.e_msg, rv);
+	if (tp_env_pack(&ctx->c_out_pk, &env) != 0)
+		return fatal(ctx, "send", "out of memory", TP_ENOMEM);
+	if (++ctx->c_out_n >= OUT_MAX_ENV || ctx->c_out.size >= OUT_MAX_BYTES)
+		return out_flush(ctx);
 	return 0;
+}
+
+int
+troupe_flush(struct troupe_ctx *ctx)
+{
+	int rv;
+
+	if (ctx->c_fatal)
+		return TP_ECLOSED;
+	if ((rv = flush_ack(ctx)) != 0)
+		return rv;
+	return out_flush(ctx);
 }
 
 static int
@@ -335,6 +398,7 @@ scan_frame(struct troupe_ctx *ctx, struct tp_frame fr, uint32_t *ndeliv)
 			break;
 		case TP_K_REPLY:
 		case TP_K_ERROR:
+		case TP_K_ACK:		/* a confirmed send was accepted */
 			rv = on_answer(ctx, &env);
 			break;
 		default:	/* ACK, CONTROL: nothing the actor asked for */
@@ -386,6 +450,8 @@ link_pump(struct troupe_ctx *ctx, int timeout_ms)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = stop_pipe[0];
 	pfd[1].events = POLLIN;
+	if ((rv = out_flush(ctx)) != 0)		/* we are about to wait */
+		return rv;
 	for (;;) {
 		if (stop_flag)
 			return TP_ECLOSED;
@@ -513,32 +579,62 @@ reply_fill(struct troupe_reply *out, struct await *w)
 	return w->w_code;
 }
 
-int
-troupe_ask(struct troupe_ctx *ctx, const char *to, const void *body,
-    size_t len, int timeout_ms, struct troupe_reply *out)
+/*
+ * Sends kind with flags and waits for the envelope answering it (REPLY,
+ * ACK or ERROR with corr = its id) in *w.  Returns 0 (w filled; the
+ * caller frees w->w_body) or a negative TP_E* code.
+ */
+static int
+request(struct troupe_ctx *ctx, uint32_t kind, uint32_t flags,
+    const char *to, const void *body, size_t len, int timeout_ms,
+    struct await *w)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	struct await w;
 	int rv;
 
-	memset(out, 0, sizeof(*out));
+	memset(w, 0, sizeof(*w));
 	if ((rv = check_out(ctx, to, body, len)) != 0)
 		return rv;
 	if (ctx->c_await != NULL)	/* asked from inside an ask */
 		return TP_EINVAL;
 	if ((rv = spend_credit(ctx, deadline)) != 0)
 		return rv;
-	memset(&w, 0, sizeof(w));
-	w.w_corr = ctx->c_next_id++;
-	if ((rv = link_send(ctx, TP_K_ASK, w.w_corr, to, 0, body, len)) != 0)
+	w->w_corr = ctx->c_next_id++;
+	ctx->c_out_flags = flags;
+	if ((rv = link_send(ctx, kind, w->w_corr, to, 0, body, len)) != 0)
 		return rv;
-	ctx->c_await = &w;
+	ctx->c_await = w;
 	rv = link_wait(ctx, was_answered, deadline);
 	ctx->c_await = NULL;
-	if (rv == 0)
+	return rv;
+}
+
+int
+troupe_ask(struct troupe_ctx *ctx, const char *to, const void *body,
+    size_t len, int timeout_ms, struct troupe_reply *out)
+{
+	struct await w;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	if ((rv = request(ctx, TP_K_ASK, 0, to, body, len, timeout_ms,
+	    &w)) == 0)
 		return reply_fill(out, &w);
 	free(w.w_body);
 	return rv;
+}
+
+int
+troupe_send_confirmed(struct troupe_ctx *ctx, const char *to,
+    const void *body, size_t len, int timeout_ms)
+{
+	struct await w;
+	int rv;
+
+	rv = request(ctx, TP_K_SEND, TP_F_CONFIRM, to, body, len, timeout_ms,
+	    &w);
+	free(w.w_body);
+	return rv != 0 ? rv : w.w_code;
 }
 
 void
@@ -788,6 +884,9 @@ ctx_init(struct troupe_ctx *ctx, const struct troupe_actor_ops *ops,
 		msgpack_zone_destroy(&ctx->c_zone);
 		return TP_ENOMEM;
 	}
+	msgpack_sbuffer_init(&ctx->c_out);
+	msgpack_packer_init(&ctx->c_out_pk, &ctx->c_out,
+	    msgpack_sbuffer_write);
 	return 0;
 }
 
@@ -797,6 +896,7 @@ ctx_fini(struct troupe_ctx *ctx)
 	queue_free(ctx);
 	msgpack_zone_destroy(&ctx->c_zone);
 	msgpack_zone_destroy(&ctx->c_tzone);
+	msgpack_sbuffer_destroy(&ctx->c_out);
 }
 
 static int
@@ -848,7 +948,7 @@ link_close(struct troupe_ctx *ctx)
 	if (!ctx->c_fatal) {
 		nng_socket_set_ms(ctx->c_sock, NNG_OPT_SENDTIMEO,
 		    SHUTDOWN_SEND_MS);
-		flush_ack(ctx);
+		troupe_flush(ctx);
 		nng_msleep(LINGER_MS);
 	}
 	nng_close(ctx->c_sock);

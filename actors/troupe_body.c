@@ -348,3 +348,97 @@ troupe_obj_to_json(const msgpack_object *obj, char **out)
 	json_decref(j);
 	return *out != NULL ? 0 : TP_ENOMEM;
 }
+
+/* --- JSON -> msgpack ----------------------------------------------------- */
+
+static int json_pack_value(msgpack_packer *pk, const json_t *j,
+    unsigned depth);
+
+static int
+json_pack_object(msgpack_packer *pk, const json_t *j, unsigned depth)
+{
+	const char *key;
+	size_t klen;
+	json_t *v;
+	int rv;
+
+	if (msgpack_pack_map(pk, json_object_size(j)) != 0)
+		return TP_ENOMEM;
+	/* The macro wants a non-const object; it only reads it. */
+	json_object_keylen_foreach((json_t *)(uintptr_t)j, key, klen, v) {
+		if (msgpack_pack_str_with_body(pk, key, klen) != 0)
+			return TP_ENOMEM;
+		if ((rv = json_pack_value(pk, v, depth)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+static int
+json_pack_array(msgpack_packer *pk, const json_t *j, unsigned depth)
+{
+	size_t i;
+	int rv;
+
+	if (msgpack_pack_array(pk, json_array_size(j)) != 0)
+		return TP_ENOMEM;
+	for (i = 0; i < json_array_size(j); i++)
+		if ((rv = json_pack_value(pk, json_array_get(j, i),
+		    depth)) != 0)
+			return rv;
+	return 0;
+}
+
+static int
+json_pack_scalar(msgpack_packer *pk, const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		return msgpack_pack_str_with_body(pk, json_string_value(j),
+		    json_string_length(j));
+	case JSON_INTEGER:
+		return msgpack_pack_int64(pk, json_integer_value(j));
+	case JSON_REAL:
+		return msgpack_pack_double(pk, json_real_value(j));
+	case JSON_TRUE:
+		return msgpack_pack_true(pk);
+	case JSON_FALSE:
+		return msgpack_pack_false(pk);
+	default:
+		return msgpack_pack_nil(pk);
+	}
+}
+
+/* depth = containers already entered above j. */
+static int
+json_pack_value(msgpack_packer *pk, const json_t *j, unsigned depth)
+{
+	if (json_is_object(j) || json_is_array(j)) {
+		if (depth >= JSON_DEPTH_MAX)
+			return TP_EDEPTH;
+		return json_is_object(j) ? json_pack_object(pk, j, depth + 1) :
+		    json_pack_array(pk, j, depth + 1);
+	}
+	return json_pack_scalar(pk, j) != 0 ? TP_ENOMEM : 0;
+}
+
+int
+troupe_json_pack(msgpack_packer *pk, const struct json_t *j)
+{
+	if (j == NULL)
+		return TP_EINVAL;
+	return json_pack_value(pk, j, 0);
+}
+
+int
+troupe_body_json(struct troupe_body *b, const struct json_t *j)
+{
+	int rv;
+
+	if (b->b_err != 0)
+		return b->b_err;
+	/* a failure leaves half a value in the buffer: it sticks */
+	if ((rv = troupe_json_pack(&b->b_pk, j)) != 0)
+		b->b_err = rv;
+	return rv;
+}

@@ -15,7 +15,9 @@
 
 #include "br_conf.h"
 #include "br_loop.h"
+#include "br_acl.h"
 #include "br_mbx.h"
+#include "br_tap.h"
 #include "tp_env.h"
 
 /* Wire error codes in ERROR bodies (ARCHITECTURE.md "Error codes"). */
@@ -37,12 +39,26 @@ enum br_astate {
 	BR_A_STARTING,		/* spawned, no hello yet */
 	BR_A_RUNNING,		/* hello received: deliveries flow */
 	BR_A_BACKOFF,		/* died; restart scheduled */
-	BR_A_FAILED,		/* gave up */
+	BR_A_FAILED,		/* gave up: its supervisor group failed */
+	BR_A_STOPPING,		/* SIGTERM sent; stays down after exit */
+	BR_A_RESTARTING,	/* SIGTERM sent; started again after exit */
+	BR_A_NSTATES
 };
 
 /* Who is waiting for an answer: the CLI (through a pending slot that
  * holds its nng backtrace) or an actor (by index). */
 #define BR_ORIGIN_CLI UINT32_MAX
+/* A peer link as origin (or pending target): BR_ORIGIN_PEER | link
+ * generation << 8 | link index (br_peer_origin); never equal to
+ * BR_ORIGIN_CLI. */
+#define BR_ORIGIN_PEER 0x80000000u
+#define BR_IS_PEER(o) ((o) != BR_ORIGIN_CLI && ((o) & BR_ORIGIN_PEER) != 0)
+
+struct br_disc;
+struct br_peers;
+struct br_link;
+struct br_dactor;
+struct br_dur;
 
 /* A message that found its `block` mailbox full and waits for room. */
 struct br_wait {
@@ -51,6 +67,7 @@ struct br_wait {
 	uint32_t	 w_origin;	/* actor index or BR_ORIGIN_CLI */
 	uint64_t	 w_pend;	/* CLI's pending slot, 0 if none */
 	uint64_t	 w_id;		/* sender's id, for its answer */
+	uint32_t	 w_flags;	/* the SEND's TP_F_CONFIRM */
 };
 
 struct br_actor {
@@ -62,10 +79,16 @@ struct br_actor {
 	int		 a_fd;
 	struct br_loop_ev *a_ev;
 	pid_t		 a_pid;
+	uint32_t	 a_pipe;	/* nng pipe id verified at hello */
 	enum br_astate	 a_state;
 	uint32_t	 a_restarts;
 	uint64_t	 a_started_ms;
 	uint64_t	 a_restart_at_ms;
+	uint64_t	 a_kill_at_ms;	/* SIGKILL when still alive (br_sup) */
+	uint32_t	 a_group;	/* supervisor group index (br_sup) */
+	uint32_t	 a_backoff_n;	/* crashes in a row, for backoff */
+	bool		 a_removed;	/* gone by reload; slot kept */
+	bool		 a_dynamic;	/* `troupe spawn`: reloads keep it */
 	char		 a_last_exit[64];
 	struct mbx	 a_mbx;
 	struct br_wait	*a_wait_head;	/* block policy: waiting senders */
@@ -75,6 +98,7 @@ struct br_actor {
 	uint64_t	 a_sent;	/* messages this actor sent */
 	bool		 a_dirty;
 	struct br_actor	*a_dirty_next;
+	struct br_dactor *a_dur;	/* br_durable: NULL = not durable */
 };
 
 /* A request that waits for an answer: an ASK routed to an actor, or a
@@ -89,6 +113,7 @@ struct br_pend {
 	uint32_t	 p_target;	/* actor index */
 	uint8_t		 p_hdrlen;
 	uint8_t		 p_hdr[64];	/* nng backtrace of the CLI request */
+	bool		 p_confirm;	/* a SEND waiting for a remote ACK */
 };
 
 struct br_stats {
@@ -127,7 +152,15 @@ struct br {
 	struct br_stats	 b_stats;
 	uint64_t	 b_start_ms;
 	bool		 b_stopping;
+	struct br_acl	 b_acl;		/* who may use ctl.sock */
+	struct sup_tree	*b_sup;		/* br_sup: groups and node phase */
+	int		 b_link_fd;	/* mailbox links that dropped */
 	msgpack_zone	*b_zone;	/* scratch for control bodies */
+	struct br_disc	*b_disc;	/* br_disc.c; NULL = discovery off */
+	struct br_peers	*b_peers;	/* br_peer.c; NULL = no cluster */
+	struct br_tap	 b_tap;		/* br_tap: `troupe watch` */
+	struct br_metrics *b_metrics;	/* br_metrics: NULL when off */
+	struct br_dur	*b_dur;		/* br_durable: data dir, commit timer */
 };
 
 /* br_actor.c — actors: table, spawn, exit, delivery */
@@ -137,11 +170,18 @@ int br_actor_add(struct br *br, const struct br_conf_actor *ca);
 struct br_actor *br_actor_find(struct br *br, const char *name, size_t len);
 int br_actor_spawn(struct br_actor *a);
 void br_actor_exited(struct br *br, pid_t pid, int status);
-void br_actors_tick(struct br *br, uint64_t now);
 void br_actor_mark_dirty(struct br_actor *a);
 void br_actors_flush(struct br *br);
-void br_actors_stop_all(struct br *br, uint64_t grace_ms);
+/* SIGKILLs and reaps every live actor at once (start-up failure path). */
+void br_actors_kill_all(struct br *br);
 const char *br_astate_name(enum br_astate st);
+/* Re-enables a removed actor's slot with config ca (reload, spawn). */
+int br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca);
+/* Closes a removed actor's mailbox, answers what waited in it. */
+void br_actor_retire(struct br_actor *a);
+/* Like br_actor_find, also returns removed actors. */
+struct br_actor *br_actor_lookup(struct br *br, const char *name,
+    size_t len);
 
 /* Where an answer goes: an actor (by index), or the CLI request whose nng
  * backtrace header is o_hdr (borrowed). */
@@ -164,6 +204,19 @@ void br_route_room(struct br_actor *target);
 void br_route_tick(struct br *br, uint64_t now);
 /* Answers the ASKs among a list of dropped items and frees the list. */
 void br_route_dropped(struct br *br, struct mbx_item *list);
+/* A SEND to a durable mailbox reached the disk (br_durable): confirm its
+ * sender (origin, CLI pending slot pend, sender's id, envelope flags). */
+void br_route_durable(struct br *br, uint32_t origin, uint64_t pend,
+    uint64_t id, uint32_t flags);
+/* A SEND/ASK/REPLY/ERROR from an UP peer link (br_peer.c). */
+void br_route_peer_env(struct br_link *l, const struct tp_env *env);
+/* The link got credit back: admit senders waiting for it. */
+void br_route_link_room(struct br_link *l);
+/* The link went down: answer "unreachable" to what waits on it. */
+void br_route_link_down(struct br_link *l);
+/* env's body as an unsigned integer (ACK, CREDIT counts); 0 if it is
+ * not one.  Uses br->b_zone. */
+uint64_t br_body_uint(struct br *br, const struct tp_env *env);
 /* Sends an envelope of kind to origin with corr and raw msgpack body. */
 int br_answer(struct br *br, const struct br_origin *o, uint32_t kind,
     uint64_t corr, const uint8_t *body, size_t len);

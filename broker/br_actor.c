@@ -2,6 +2,7 @@
  * br_actor — the actor table: name index, mailbox sockets, posix_spawn,
  * exits and windowed delivery.  Loop thread only.
  */
+#define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,19 +15,20 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_durable.h"
 #include "br_log.h"
+#include "br_sup.h"
 #include "tp_nng.h"
 
 extern char **environ;
 
-#define RESTART_DELAY_MS 100
 #define ENV_OWN 6		/* TROUPE_* variables set for each actor */
 
 const char *
 br_astate_name(enum br_astate st)
 {
 	static const char *names[] = { "stopped", "starting", "running",
-	    "backoff", "failed" };
+	    "backoff", "failed", "stopping", "restarting" };
 
 	return names[st];
 }
@@ -41,6 +43,50 @@ name_hash(const char *s, size_t len)
 	return h;
 }
 
+/*
+ * The write end of the link-drop pipe.  nng calls on_pipe_removed on one
+ * of its own threads, which must not touch broker state (ARCHITECTURE.md
+ * "Invariant"): it only writes the actor's index, a value it got as its
+ * argument, into this pipe; the loop reads it in on_link.  Set before the
+ * first mailbox opens and closed after the last one is closed.
+ */
+static int link_wfd = -1;
+
+static void
+on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	uint32_t idx = (uint32_t)(uintptr_t)arg;
+
+	/* a full pipe loses the hint; SIGCHLD still tells */
+	if (write(link_wfd, &idx, sizeof(idx)) < 0)
+		return;
+}
+
+static void
+on_link(void *arg)
+{
+	struct br *br = arg;
+	uint32_t idx[64];
+	ssize_t n;
+
+	while ((n = read(br->b_link_fd, idx, sizeof(idx))) > 0)
+		for (ssize_t i = 0; i < n / (ssize_t)sizeof(idx[0]); i++)
+			if (idx[i] < br->b_nactors)
+				sup_link_down(br->b_actors[idx[i]]);
+}
+
+static int
+link_pipe_open(struct br *br)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+		return -1;
+	br->b_link_fd = fds[0];
+	link_wfd = fds[1];
+	return br_loop_add(&br->b_loop, fds[0], on_link, br, NULL);
+}
+
 int
 br_actors_init(struct br *br)
 {
@@ -48,16 +94,25 @@ br_actors_init(struct br *br)
 
 	while (n < 2 * BR_MAX_ACTORS)
 		n <<= 1;
+	br->b_link_fd = -1;
 	br->b_names = calloc(n, sizeof(*br->b_names));
 	br->b_actors = calloc(BR_MAX_ACTORS, sizeof(*br->b_actors));
 	if (br->b_names == NULL || br->b_actors == NULL)
 		return -1;
 	br->b_names_mask = n - 1;
-	return 0;
+	return link_pipe_open(br);
 }
 
 struct br_actor *
 br_actor_find(struct br *br, const char *name, size_t len)
+{
+	struct br_actor *a = br_actor_lookup(br, name, len);
+
+	return a != NULL && !a->a_removed ? a : NULL;
+}
+
+struct br_actor *
+br_actor_lookup(struct br *br, const char *name, size_t len)
 {
 	uint32_t i = name_hash(name, len) & br->b_names_mask;
 	struct br_actor *a;
@@ -119,7 +174,21 @@ open_mailbox(struct br *br, struct br_actor *a)
 		    a->a_conf.ca_name, err.e_msg);
 		return -1;
 	}
+	nng_pipe_notify(a->a_sock, NNG_PIPE_EV_REM_POST, on_pipe_removed,
+	    (void *)(uintptr_t)a->a_idx);
 	return br_loop_add(&br->b_loop, a->a_fd, on_mailbox, a, &a->a_ev);
+}
+
+static void
+close_mailbox(struct br_actor *a)
+{
+	if (a->a_fd < 0)
+		return;
+	br_loop_del(&a->a_br->b_loop, a->a_ev);
+	nng_close(a->a_sock);
+	a->a_fd = -1;
+	a->a_ev = NULL;
+	unlink(a->a_url + 6);
 }
 
 int
@@ -136,7 +205,8 @@ br_actor_add(struct br *br, const struct br_conf_actor *ca)
 	a->a_fd = -1;
 	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
-	    open_mailbox(br, a) != 0) {
+	    br_dur_attach(a) != 0 || open_mailbox(br, a) != 0) {
+		br_dur_detach(a);
 		mbx_fini(&a->a_mbx);
 		free(a);
 		return -1;
@@ -249,6 +319,7 @@ br_actor_spawn(struct br_actor *a)
 	}
 	a->a_pid = pid;
 	a->a_state = BR_A_STARTING;
+	a->a_kill_at_ms = 0;
 	a->a_started_ms = br_now_ms();
 	a->a_br->b_stats.st_spawns++;
 	log_info("actor started", "actor=%s pid=%ld", a->a_conf.ca_name,
@@ -266,19 +337,10 @@ exit_reason(char *buf, size_t len, int status)
 		    WEXITSTATUS(status));
 }
 
-static void
-schedule_restart(struct br_actor *a, uint64_t delay)
-{
-	if (a->a_br->b_stopping) {
-		a->a_state = BR_A_STOPPED;
-		return;
-	}
-	a->a_state = BR_A_BACKOFF;
-	a->a_restart_at_ms = br_now_ms() + delay;
-}
-
 /* The actor's last words (acks, sends) are still in the socket: take
- * them before the in-flight messages go back to the queue. */
+ * them before the in-flight messages go back to the queue.  A pid that
+ * is no actor's is a grandchild (we are subreaper) or, as PID 1, any
+ * orphan: reaping it was all there was to do. */
 void
 br_actor_exited(struct br *br, pid_t pid, int status)
 {
@@ -288,31 +350,16 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 		if (br->b_actors[i]->a_pid == pid)
 			a = br->b_actors[i];
 	if (a == NULL)
-		return;		/* a grandchild we reaped as subreaper */
+		return;
 	br->b_stats.st_exits++;
-	on_mailbox(a);
+	if (a->a_fd >= 0)
+		on_mailbox(a);
 	a->a_pid = 0;
 	exit_reason(a->a_last_exit, sizeof(a->a_last_exit), status);
 	mbx_requeue_inflight(&a->a_mbx);
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
-	if (a->a_state == BR_A_STOPPED)
-		return;
-	schedule_restart(a, RESTART_DELAY_MS);
-}
-
-void
-br_actors_tick(struct br *br, uint64_t now)
-{
-	for (uint32_t i = 0; i < br->b_nactors; i++) {
-		struct br_actor *a = br->b_actors[i];
-
-		if (a->a_state != BR_A_BACKOFF || now < a->a_restart_at_ms)
-			continue;
-		a->a_restarts++;
-		if (br_actor_spawn(a) != 0)
-			schedule_restart(a, 1000);
-	}
+	sup_exited(a, status);
 }
 
 void
@@ -392,54 +439,77 @@ br_actors_flush(struct br *br)
 	}
 }
 
-static bool
-any_alive(struct br *br)
-{
-	for (uint32_t i = 0; i < br->b_nactors; i++)
-		if (br->b_actors[i]->a_pid > 0)
-			return true;
-	return false;
-}
-
-static void
-reap_all(struct br *br)
-{
-	pid_t pid;
-	int status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		br_actor_exited(br, pid, status);
-}
-
-/* Reverse start order: SIGTERM each, wait for it up to its shutdown
- * time, then SIGKILL. */
+/* Start-up failed half way: nothing may outlive us, and SIGKILL cannot
+ * be ignored, so the blocking waits are short. */
 void
-br_actors_stop_all(struct br *br, uint64_t grace_ms)
+br_actors_kill_all(struct br *br)
 {
-	for (uint32_t i = br->b_nactors; i-- > 0;) {
+	for (uint32_t i = 0; i < br->b_nactors; i++) {
 		struct br_actor *a = br->b_actors[i];
-		uint64_t deadline;
 
-		a->a_state = BR_A_STOPPED;
 		if (a->a_pid <= 0)
 			continue;
-		kill(a->a_pid, SIGTERM);
-		deadline = br_now_ms() + a->a_conf.ca_shutdown_ms;
-		while (a->a_pid > 0 && br_now_ms() < deadline) {
-			usleep(2000);
-			reap_all(br);
-		}
-		if (a->a_pid > 0) {
-			log_warn("actor ignored SIGTERM, killing", "actor=%s "
-			    "pid=%ld", a->a_conf.ca_name, (long)a->a_pid);
-			kill(a->a_pid, SIGKILL);
-			while (a->a_pid > 0 && any_alive(br)) {
-				usleep(1000);
-				reap_all(br);
-			}
-		}
+		kill(a->a_pid, SIGKILL);
+		waitpid(a->a_pid, NULL, 0);
+		a->a_pid = 0;
+		a->a_state = BR_A_STOPPED;
 	}
-	(void)grace_ms;
+}
+
+/* Waiting senders of a removed actor: an actor gets its credit back, the
+ * items join the list whose ASKs are answered. */
+static struct mbx_item *
+take_waiters(struct br_actor *a, struct mbx_item *list)
+{
+	struct br_wait *w;
+
+	while ((w = a->a_wait_head) != NULL) {
+		a->a_wait_head = w->w_next;
+		if (w->w_origin != BR_ORIGIN_CLI &&
+		    w->w_origin < a->a_br->b_nactors) {
+			a->a_br->b_actors[w->w_origin]->a_credit_due++;
+			br_actor_mark_dirty(a->a_br->b_actors[w->w_origin]);
+		}
+		w->w_item->mi_next = list;
+		list = w->w_item;
+		free(w);
+	}
+	a->a_wait_tail = NULL;
+	a->a_nwait = 0;
+	return list;
+}
+
+void
+br_actor_retire(struct br_actor *a)
+{
+	struct mbx_item *list;
+
+	close_mailbox(a);
+	list = take_waiters(a, mbx_take_all(&a->a_mbx));
+	br_route_dropped(a->a_br, list);
+	br_dur_detach(a);	/* its records come back if it is revived */
+	a->a_state = BR_A_STOPPED;
+	a->a_removed = true;
+	log_info("actor removed", "actor=%s", a->a_conf.ca_name);
+}
+
+int
+br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca)
+{
+	a->a_conf = *ca;
+	a->a_removed = false;
+	a->a_backoff_n = 0;
+	if (a->a_fd >= 0)	/* removed, re-added before it was gone */
+		return mbx_set_limits(&a->a_mbx, ca->ca_mailbox,
+		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight) ||
+		    br_dur_attach(a);
+	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
+	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
+	    br_dur_attach(a) != 0 || open_mailbox(a->a_br, a) != 0) {
+		a->a_removed = true;
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -451,15 +521,24 @@ br_actors_fini(struct br *br)
 
 		if (a->a_fd >= 0)
 			nng_close(a->a_sock);
+		a->a_fd = -1;
 		while ((w = a->a_wait_head) != NULL) {
 			a->a_wait_head = w->w_next;
 			mbx_item_free(w->w_item);
 			free(w);
 		}
+		br_dur_close(a);	/* synced: queued records stay */
 		mbx_fini(&a->a_mbx);
-		unlink(a->a_url + 6);
+		if (!a->a_removed)
+			unlink(a->a_url + 6);
 		free(a);
 	}
 	free(br->b_actors);
 	free(br->b_names);
+	/* every socket is closed: no nng thread writes any more */
+	if (link_wfd >= 0)
+		close(link_wfd);
+	if (br->b_link_fd >= 0)
+		close(br->b_link_fd);
+	link_wfd = br->b_link_fd = -1;
 }

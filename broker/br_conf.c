@@ -25,12 +25,13 @@
 
 #define BR_LINE_MAX	1024		/* bytes per config line */
 #define BR_FILE_MAX	(1 << 20)	/* bytes per config file */
-#define BR_NKEYS_MAX	16
+#define BR_NKEYS_MAX	32
 #define SEC_MS		1000ULL
 #define HOUR_MS		(3600 * SEC_MS)
 
 enum br_vt { VT_NAME, VT_URL, VT_PATH, VT_EXEC, VT_U32, VT_DUR, VT_SIZE,
-    VT_ENUM, VT_WORD, VT_GROUP, VT_IPV4, VT_SEEDS };
+    VT_ENUM, VT_WORD, VT_GROUP, VT_IPV4, VT_SEEDS, VT_HTTP, VT_UIDS,
+    VT_OPTNAME, VT_OPTURL };
 
 enum br_sect { SECT_NONE, SECT_NODE, SECT_CLUSTER, SECT_SUP, SECT_ACTOR };
 
@@ -74,13 +75,18 @@ static const char *const st_words[] = { "one_for_one", "one_for_all",
     "rest_for_one", NULL };
 static const char *const disc_words[] = { "multicast", "seeds", "both",
     "off", NULL };
+static const char *const onoff_words[] = { "on", "off", NULL };
+static const char *const fsync_words[] = { "always", "batch", "off", NULL };
+static const char *const bool_words[] = { "false", "true", NULL };
 
 #define KS(st, f) offsetof(struct st, f), sizeof(((struct st *)0)->f)
 
 static const struct br_key node_keys[] = {
 	{ "name", VT_NAME, KS(br_conf, c_node), 0, 0, NULL },
 	{ "listen", VT_URL, KS(br_conf, c_listen), 0, 0, NULL },
+	{ "advertise", VT_OPTURL, KS(br_conf, c_advertise), 0, 0, NULL },
 	{ "run_dir", VT_PATH, KS(br_conf, c_run_dir), 0, 0, NULL },
+	{ "metrics", VT_HTTP, KS(br_conf, c_metrics), 0, 0, NULL },
 	{ "drain_timeout", VT_DUR, KS(br_conf, c_drain_timeout_ms), 0,
 	    HOUR_MS, NULL },
 	{ "send_window", VT_U32, KS(br_conf, c_send_window), 1, 65536, NULL },
@@ -90,15 +96,23 @@ static const struct br_key node_keys[] = {
 	    NULL },
 	{ "max_body", VT_SIZE, KS(br_conf, c_max_body), 64, 64 << 20, NULL },
 	{ "max_depth", VT_U32, KS(br_conf, c_max_depth), 1, 16, NULL },
+	{ "data_dir", VT_PATH, KS(br_conf, c_data_dir), 0, 0, NULL },
+	{ "fsync", VT_ENUM, KS(br_conf, c_fsync), 0, 0, fsync_words },
+	{ "fsync_interval", VT_DUR, KS(br_conf, c_fsync_interval_ms), 1,
+	    10 * SEC_MS, NULL },
+	{ "allow_uids", VT_UIDS, KS(br_conf, c_allow_uids), 0, 0, NULL },
+	{ "allow_group", VT_OPTNAME, KS(br_conf, c_allow_group), 0, 0, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
 static const struct br_key cluster_keys[] = {
+	{ "name", VT_NAME, KS(br_conf, c_cluster_name), 0, 0, NULL },
 	{ "discovery", VT_WORD, KS(br_conf, c_discovery), 0, 0, disc_words },
 	{ "group", VT_GROUP, KS(br_conf, c_group), 0, 0, NULL },
 	{ "interface", VT_IPV4, KS(br_conf, c_interface), 0, 0, NULL },
 	{ "seeds", VT_SEEDS, KS(br_conf, c_seeds), 0, 0, NULL },
 	{ "key_file", VT_PATH, KS(br_conf, c_key_file), 0, 0, NULL },
+	{ "encrypt", VT_WORD, KS(br_conf, c_encrypt), 0, 0, onoff_words },
 	{ "beacon_interval", VT_DUR, KS(br_conf, c_beacon_interval_ms), 10,
 	    60 * SEC_MS, NULL },
 	{ "suspect_after", VT_DUR, KS(br_conf, c_suspect_after_ms), 10,
@@ -135,6 +149,8 @@ static const struct br_key actor_keys[] = {
 	{ "inflight", VT_U32, KS(br_conf_actor, ca_inflight), 1, 4096, NULL },
 	{ "shutdown", VT_DUR, KS(br_conf_actor, ca_shutdown_ms), 0, HOUR_MS,
 	    NULL },
+	{ "durable", VT_ENUM, KS(br_conf_actor, ca_durable), 0, 0,
+	    bool_words },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -347,10 +363,27 @@ seed_ok(const char *s, size_t len)
 	return hl > 0 && buf[hl] == '\0' && port_ok(colon + 1);
 }
 
-/* Checks "h:p, h:p" and stores it as "h:p, h:p" (one blank after each
- * comma) so that printing is canonical. */
+/* A uid in 0..2^32-2 ((uid_t)-1 means "no uid"). */
+static bool
+uid_ok(const char *s, size_t len)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return v < UINT32_MAX;
+}
+
+/* Checks a list "a, b" of items that ok accepts and stores it as "a, b"
+ * (one blank after each comma) so that printing is canonical. */
 static int
-seeds_set(const char *s, char *dst, size_t size)
+list_set(const char *s, char *dst, size_t size,
+    bool (*ok)(const char *, size_t))
 {
 	size_t len, used = 0;
 	const char *e;
@@ -362,7 +395,7 @@ seeds_set(const char *s, char *dst, size_t size)
 		len = (size_t)(e - s);
 		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 			len--;
-		if (!seed_ok(s, len))
+		if (!ok(s, len))
 			return -1;
 		n = snprintf(dst + used, size - used, "%s%.*s",
 		    used ? ", " : "", (int)len, s);
@@ -375,6 +408,28 @@ seeds_set(const char *s, char *dst, size_t size)
 	}
 	dst[used] = '\0';
 	return 0;
+}
+
+/* "" (off) or http://HOST:PORT/PATH, what nng's HTTP server binds. */
+static bool
+http_ok(const char *s)
+{
+	const char *host = s + 7, *slash, *colon = NULL, *p;
+	char *end;
+	unsigned long port;
+
+	if (s[0] == '\0')
+		return true;
+	if (strncmp(s, "http://", 7) != 0 || strpbrk(s, " \t?#") != NULL ||
+	    (slash = strchr(host, '/')) == NULL)
+		return false;
+	for (p = host; p < slash; p++)	/* the last ':' ([::1]:9464) */
+		if (*p == ':')
+			colon = p;
+	if (colon == NULL || colon == host)
+		return false;
+	port = strtoul(colon + 1, &end, 10);
+	return end == slash && end > colon + 1 && port > 0 && port <= 65535;
 }
 
 static bool
@@ -422,14 +477,20 @@ str_ok(const struct br_key *k, const char *v)
 	switch (k->k_vt) {
 	case VT_NAME:
 		return name_ok(v);
+	case VT_OPTNAME:
+		return v[0] == '\0' || name_ok(v);
 	case VT_URL:
 		return url_ok(v);
+	case VT_OPTURL:
+		return v[0] == '\0' || url_ok(v);
 	case VT_PATH:
 		return v[0] == '\0' || v[0] == '/';
 	case VT_EXEC:
 		return br_conf_split_exec(v, buf, sizeof(buf), argv) > 0;
 	case VT_GROUP:
 		return group_ok(v);
+	case VT_HTTP:
+		return http_ok(v);
 	default:
 		return false;
 	}
@@ -502,11 +563,17 @@ key_msg(const struct br_key *k, const char *v, char *msg, size_t len)
 		snprintf(msg, len, "expected host:port[, host:port...], got "
 		    "'%s'", q);
 		break;
+	case VT_UIDS:
+		snprintf(msg, len, "expected uid[, uid...] (numbers), got "
+		    "'%s'", q);
+		break;
 	case VT_NAME:
+	case VT_OPTNAME:
 		snprintf(msg, len, "'%s' is not a valid name (1-63 of "
 		    "A-Z a-z 0-9 _ . -)", q);
 		break;
 	case VT_URL:
+	case VT_OPTURL:
 		snprintf(msg, len, "expected a tcp:// or ipc:// URL, got '%s'",
 		    q);
 		break;
@@ -523,6 +590,10 @@ key_msg(const struct br_key *k, const char *v, char *msg, size_t len)
 	case VT_GROUP:
 		snprintf(msg, len, "expected an IPv4 multicast address:port "
 		    "(224.0.0.0/4), got '%s'", q);
+		break;
+	case VT_HTTP:
+		snprintf(msg, len, "expected http://HOST:PORT/PATH, got '%s'",
+		    q);
 		break;
 	}
 }
@@ -549,7 +620,10 @@ key_set(const struct br_key *k, void *obj, const char *v, char *msg,
 		}
 		break;
 	case VT_SEEDS:
-		rc = seeds_set(v, dst, k->k_size);
+		rc = list_set(v, dst, k->k_size, seed_ok);
+		break;
+	case VT_UIDS:
+		rc = list_set(v, dst, k->k_size, uid_ok);
 		break;
 	default:
 		if (strlen(v) >= k->k_size) {
@@ -601,7 +675,11 @@ conf_defaults(struct br_conf *c)
 	c->c_ask_ttl_ms = 60 * SEC_MS;
 	c->c_max_body = 1 << 20;
 	c->c_max_depth = 16;
+	c->c_fsync = BR_FSYNC_BATCH;
+	c->c_fsync_interval_ms = 10;
+	strcpy(c->c_cluster_name, "troupe");
 	strcpy(c->c_discovery, "off");
+	strcpy(c->c_encrypt, "on");
 	strcpy(c->c_group, "239.255.42.99:7446");
 	strcpy(c->c_interface, "127.0.0.1");
 	c->c_beacon_interval_ms = SEC_MS;
@@ -1282,7 +1360,8 @@ br_conf_actor_same(const struct br_conf_actor *a,
 	    a->ca_mailbox_bytes == b->ca_mailbox_bytes &&
 	    a->ca_overflow == b->ca_overflow &&
 	    a->ca_inflight == b->ca_inflight &&
-	    a->ca_shutdown_ms == b->ca_shutdown_ms;
+	    a->ca_shutdown_ms == b->ca_shutdown_ms &&
+	    a->ca_durable == b->ca_durable;
 }
 
 bool

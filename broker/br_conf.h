@@ -24,6 +24,9 @@ enum br_overflow { BR_OVF_BLOCK, BR_OVF_DROP_NEWEST, BR_OVF_DROP_OLDEST,
     BR_OVF_REJECT };
 enum br_restart { BR_RS_PERMANENT, BR_RS_TRANSIENT, BR_RS_TEMPORARY };
 enum br_strategy { BR_ST_ONE_FOR_ONE, BR_ST_ONE_FOR_ALL, BR_ST_REST_FOR_ONE };
+/* node.fsync: when a durable mailbox's record counts as on disk (same
+ * order as br_dlog's enum dlog_fsync). */
+enum br_fsync { BR_FSYNC_ALWAYS, BR_FSYNC_BATCH, BR_FSYNC_OFF };
 
 struct br_conf_actor {
 	char		 ca_name[BR_NAME_MAX];
@@ -35,6 +38,7 @@ struct br_conf_actor {
 	enum br_overflow ca_overflow;		/* default block */
 	uint32_t	 ca_inflight;		/* default 64 */
 	uint64_t	 ca_shutdown_ms;	/* default 5000 */
+	unsigned int	 ca_durable;		/* 0 false (default), 1 true */
 	int		 ca_line;		/* where it was defined, 0 = built in */
 };
 
@@ -53,19 +57,28 @@ struct br_conf {
 	/* [node] */
 	char		 c_node[BR_NAME_MAX];	/* default: short hostname */
 	char		 c_listen[BR_PATH_MAX];	/* default tcp://0.0.0.0:7447 */
+	char		 c_advertise[BR_PATH_MAX];	/* beacons' endpoint, "" = listen */
 	char		 c_run_dir[BR_PATH_MAX];	/* "" = resolved at start */
+	char		 c_metrics[BR_PATH_MAX];	/* http://H:P/PATH, "" off */
 	uint64_t	 c_drain_timeout_ms;	/* default 10000 */
 	uint32_t	 c_send_window;		/* actor send credits, 64 */
 	uint32_t	 c_max_pending;		/* pending asks+requests, 65536 */
 	uint64_t	 c_ask_ttl_ms;		/* default 60000 */
 	uint64_t	 c_max_body;		/* default 1 MiB */
 	uint32_t	 c_max_depth;		/* default 16 */
+	char		 c_data_dir[BR_PATH_MAX];	/* "" = resolved at start */
+	enum br_fsync	 c_fsync;		/* default batch */
+	uint64_t	 c_fsync_interval_ms;	/* batch group commit, 10 */
+	char		 c_allow_uids[BR_PATH_MAX];	/* "1000, 1001", "" */
+	char		 c_allow_group[BR_NAME_MAX];	/* group name, "" */
 	/* [cluster] */
 	char		 c_discovery[32];	/* multicast|seeds|both|off, off */
 	char		 c_group[64];		/* 239.255.42.99:7446 */
 	char		 c_interface[64];	/* default 127.0.0.1 */
 	char		 c_seeds[BR_PATH_MAX];
+	char		 c_cluster_name[BR_NAME_MAX];	/* default troupe */
 	char		 c_key_file[BR_PATH_MAX];
+	char		 c_encrypt[8];		/* on|off, default on */
 	uint64_t	 c_beacon_interval_ms;	/* default 1000 */
 	uint64_t	 c_suspect_after_ms;	/* default 3000 */
 	uint64_t	 c_dead_after_ms;	/* default 10000 */

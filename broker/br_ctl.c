@@ -7,7 +7,12 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_cstat.h"
+#include "br_disc.h"
+#include "br_durable.h"
 #include "br_log.h"
+#include "br_peer.h"
+#include "br_sup.h"
 #include "tp_nng.h"
 
 static void
@@ -34,12 +39,15 @@ br_ctl_open(struct br *br)
 	snprintf(url, sizeof(url), "ipc://%s/ctl.sock", br->b_run_dir);
 	unlink(url + 6);
 	if (tp_sock_open(&br->b_ctl, TP_REP_RAW, &o, &err) != 0 ||
-	    tp_listen(br->b_ctl, url, 0600, &err) != 0 ||
+	    tp_listen(br->b_ctl, url, br_acl_sock_mode(&br->b_acl),
+	    &err) != 0 ||
 	    tp_recv_fd(br->b_ctl, &br->b_ctl_fd, &err) != 0) {
 		log_error("cannot open control socket", "error=\"%s\"",
 		    err.e_msg);
 		return -1;
 	}
+	if (br_acl_sock_ready(&br->b_acl, url + 6) != 0)
+		return -1;
 	log_info("control socket ready", "url=%s", url);
 	return br_loop_add(&br->b_loop, br->b_ctl_fd, on_ctl, br, NULL);
 }
@@ -78,53 +86,81 @@ out_free:
 	return -1;
 }
 
+#define ACTOR_FIELDS 28
+#define CHAIN_MAX 16
+
+/* "-", "45s", "3m12s", "2h5m", "1d3h": what the UPTIME column shows. */
 static void
-kv_str(msgpack_packer *pk, const char *k, const char *v)
+fmt_uptime(char *buf, size_t len, const struct br_actor *a, uint64_t now)
 {
-	msgpack_pack_str_with_body(pk, k, strlen(k));
-	msgpack_pack_str_with_body(pk, v, strlen(v));
+	uint64_t s = (now - a->a_started_ms) / 1000;
+
+	if (a->a_pid <= 0 || a->a_state != BR_A_RUNNING)
+		snprintf(buf, len, "-");
+	else if (s < 60)
+		snprintf(buf, len, "%llus", (unsigned long long)s);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%llus", (unsigned long long)s / 60,
+		    (unsigned long long)s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lluh%llum", (unsigned long long)s / 3600,
+		    (unsigned long long)s % 3600 / 60);
+	else
+		snprintf(buf, len, "%llud%lluh", (unsigned long long)s / 86400,
+		    (unsigned long long)s % 86400 / 3600);
 }
 
+/* The supervisor chain, innermost group first: ["db", "root"]. */
 static void
-kv_uint(msgpack_packer *pk, const char *k, uint64_t v)
+pack_chain(msgpack_packer *pk, const struct br_actor *a)
 {
-	msgpack_pack_str_with_body(pk, k, strlen(k));
-	msgpack_pack_uint64(pk, v);
-}
+	const char *names[CHAIN_MAX];
+	size_t n = sup_chain(a, names, CHAIN_MAX);
 
-#define ACTOR_FIELDS 24
+	msgpack_pack_str_with_body(pk, "supervisor", 10);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		msgpack_pack_str_with_body(pk, names[i], strlen(names[i]));
+}
 
 static void
 pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 {
 	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
 	uint64_t now = br_now_ms();
+	char up[32];
 
-	msgpack_pack_map(pk, ACTOR_FIELDS);
-	kv_str(pk, "name", a->a_conf.ca_name);
-	kv_str(pk, "node", br->b_node);
-	kv_uint(pk, "pid", a->a_pid > 0 ? (uint64_t)a->a_pid : 0);
-	kv_str(pk, "state", br_astate_name(a->a_state));
-	kv_uint(pk, "restarts", a->a_restarts);
-	kv_uint(pk, "mailbox", mbx_depth(&a->a_mbx));
-	kv_uint(pk, "capacity", a->a_conf.ca_mailbox);
-	kv_uint(pk, "bytes", mbx_bytes(&a->a_mbx));
-	kv_uint(pk, "capacity_bytes", a->a_conf.ca_mailbox_bytes);
-	kv_str(pk, "overflow", br_overflow_name(a->a_conf.ca_overflow));
-	kv_uint(pk, "inflight", mbx_inflight(&a->a_mbx));
-	kv_uint(pk, "window", a->a_conf.ca_inflight);
-	kv_uint(pk, "waiting_senders", a->a_nwait);
-	kv_uint(pk, "received", st->mst_received);
-	kv_uint(pk, "delivered", st->mst_delivered);
-	kv_uint(pk, "acknowledged", st->mst_acknowledged);
-	kv_uint(pk, "dropped", st->mst_dropped);
-	kv_uint(pk, "rejected", st->mst_rejected);
-	kv_uint(pk, "redelivered", st->mst_redelivered);
-	kv_uint(pk, "high_water", st->mst_high_water);
-	kv_uint(pk, "sent", a->a_sent);
-	kv_uint(pk, "uptime_ms", a->a_pid > 0 ? now - a->a_started_ms : 0);
-	kv_str(pk, "last_exit", a->a_last_exit);
-	kv_str(pk, "exec", a->a_conf.ca_exec);
+	msgpack_pack_map(pk, ACTOR_FIELDS + BR_DUR_FIELDS);
+	br_kv_str(pk, "name", a->a_conf.ca_name);
+	br_kv_str(pk, "node", br->b_node);
+	br_kv_uint(pk, "pid", a->a_pid > 0 ? (uint64_t)a->a_pid : 0);
+	br_kv_str(pk, "state", br_astate_name(a->a_state));
+	br_kv_uint(pk, "restarts", a->a_restarts);
+	br_kv_uint(pk, "mailbox", mbx_depth(&a->a_mbx));
+	br_kv_uint(pk, "capacity", a->a_conf.ca_mailbox);
+	br_kv_uint(pk, "bytes", mbx_bytes(&a->a_mbx));
+	br_kv_uint(pk, "capacity_bytes", a->a_conf.ca_mailbox_bytes);
+	br_kv_str(pk, "overflow", br_overflow_name(a->a_conf.ca_overflow));
+	br_kv_uint(pk, "inflight", mbx_inflight(&a->a_mbx));
+	br_kv_uint(pk, "window", a->a_conf.ca_inflight);
+	br_kv_uint(pk, "waiting_senders", a->a_nwait);
+	br_kv_uint(pk, "received", st->mst_received);
+	br_kv_uint(pk, "delivered", st->mst_delivered);
+	br_kv_uint(pk, "acknowledged", st->mst_acknowledged);
+	br_kv_uint(pk, "dropped", st->mst_dropped);
+	br_kv_uint(pk, "rejected", st->mst_rejected);
+	br_kv_uint(pk, "redelivered", st->mst_redelivered);
+	br_kv_uint(pk, "high_water", st->mst_high_water);
+	br_kv_uint(pk, "sent", a->a_sent);
+	br_kv_uint(pk, "uptime_ms", a->a_pid > 0 ? now - a->a_started_ms : 0);
+	br_kv_str(pk, "last_exit", a->a_last_exit);
+	br_kv_str(pk, "exec", a->a_conf.ca_exec);
+	fmt_uptime(up, sizeof(up), a, now);
+	br_kv_str(pk, "uptime", up);
+	br_kv_str(pk, "restart", br_restart_name(a->a_conf.ca_restart));
+	pack_chain(pk, a);
+	br_kv_str(pk, "supervisor_state", sup_group_state(a));
+	br_dur_pack(pk, a);
 }
 
 static void
@@ -132,22 +168,23 @@ pack_stats(struct br *br, msgpack_packer *pk)
 {
 	const struct br_stats *s = &br->b_stats;
 
-	msgpack_pack_map(pk, 15);
-	kv_str(pk, "node", br->b_node);
-	kv_uint(pk, "pid", (uint64_t)getpid());
-	kv_uint(pk, "uptime_ms", br_now_ms() - br->b_start_ms);
-	kv_uint(pk, "actors", br->b_nactors);
-	kv_uint(pk, "routed", s->st_routed);
-	kv_uint(pk, "ctl_requests", s->st_ctl_requests);
-	kv_uint(pk, "bad_frames", s->st_bad_frames);
-	kv_uint(pk, "unknown_actor", s->st_unknown_actor);
-	kv_uint(pk, "asks", s->st_asks);
-	kv_uint(pk, "replies", s->st_replies);
-	kv_uint(pk, "ask_timeouts", s->st_ask_timeouts);
-	kv_uint(pk, "busy", s->st_busy);
-	kv_uint(pk, "pending", br->b_npend);
-	kv_uint(pk, "spawns", s->st_spawns);
-	kv_uint(pk, "exits", s->st_exits);
+	msgpack_pack_map(pk, 15 + br_cstat_count());
+	br_kv_str(pk, "node", br->b_node);
+	br_kv_uint(pk, "pid", (uint64_t)getpid());
+	br_kv_uint(pk, "uptime_ms", br_now_ms() - br->b_start_ms);
+	br_kv_uint(pk, "actors", br->b_nactors);
+	br_kv_uint(pk, "routed", s->st_routed);
+	br_kv_uint(pk, "ctl_requests", s->st_ctl_requests);
+	br_kv_uint(pk, "bad_frames", s->st_bad_frames);
+	br_kv_uint(pk, "unknown_actor", s->st_unknown_actor);
+	br_kv_uint(pk, "asks", s->st_asks);
+	br_kv_uint(pk, "replies", s->st_replies);
+	br_kv_uint(pk, "ask_timeouts", s->st_ask_timeouts);
+	br_kv_uint(pk, "busy", s->st_busy);
+	br_kv_uint(pk, "pending", br->b_npend);
+	br_kv_uint(pk, "spawns", s->st_spawns);
+	br_kv_uint(pk, "exits", s->st_exits);
+	br_cstat_pack(br, pk);
 }
 
 static bool
@@ -168,6 +205,91 @@ map_get(const msgpack_object *m, const char *key)
 	return NULL;
 }
 
+/* A string (or unsigned number) field as text: 0, 1 when absent, -1 when
+ * of another type or too long for buf. */
+static int
+field_text(const msgpack_object *body, const char *key, char *buf,
+    size_t len)
+{
+	const msgpack_object *v = map_get(body, key);
+
+	if (v == NULL)
+		return 1;
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		snprintf(buf, len, "%llu", (unsigned long long)v->via.u64);
+		return 0;
+	}
+	if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= len)
+		return -1;
+	memcpy(buf, v->via.str.ptr, v->via.str.size);
+	buf[v->via.str.size] = '\0';
+	return 0;
+}
+
+static const char *const spawn_keys[] = { "exec", "restart", "mailbox",
+    "mailbox_bytes", "overflow", "inflight", "shutdown", "durable" };
+#define SPAWN_KEYS (sizeof(spawn_keys) / sizeof(spawn_keys[0]))
+
+/* spawn {name, exec, ...}: the fields become config overrides, so the
+ * actor is checked exactly as one from the file would be. */
+static int
+ctl_spawn(struct br *br, const msgpack_object *body, const char *name,
+    msgpack_packer *pk, char *msg, size_t len)
+{
+	char ovr[SPAWN_KEYS][BR_PATH_MAX + BR_NAME_MAX + 32];
+	char val[BR_PATH_MAX], sup[BR_NAME_MAX];
+	const char *ovp[SPAWN_KEYS];
+	struct br_actor *a;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < SPAWN_KEYS; i++) {
+		if ((rc = field_text(body, spawn_keys[i], val,
+		    sizeof(val))) < 0)
+			return snprintf(msg, len, "spawn: bad \"%s\"",
+			    spawn_keys[i]), BR_E_BADREQ;
+		if (rc > 0)
+			continue;
+		snprintf(ovr[n], sizeof(ovr[n]), "actor.%s.%s=%s", name,
+		    spawn_keys[i], val);
+		ovp[n] = ovr[n];
+		n++;
+	}
+	if ((rc = field_text(body, "supervisor", sup, sizeof(sup))) < 0)
+		return snprintf(msg, len, "spawn: bad \"supervisor\""),
+		    BR_E_BADREQ;
+	if ((rc = sup_spawn(br, name, rc == 0 ? sup : NULL, ovp, n, &a, msg,
+	    len)) != 0)
+		return rc;
+	pack_actor(br, pk, a);
+	return 0;
+}
+
+/* spawn, stop, restart: answered with the actor's map. */
+static int
+ctl_life(struct br *br, const msgpack_object *op, const msgpack_object *body,
+    msgpack_packer *pk, char *msg, size_t len)
+{
+	char name[BR_NAME_MAX];
+	struct br_actor *a;
+	int rc;
+
+	if (field_text(body, "name", name, sizeof(name)) != 0 ||
+	    name[0] == '\0')
+		return snprintf(msg, len, "%.*s needs \"name\"",
+		    (int)op->via.str.size, op->via.str.ptr), BR_E_BADREQ;
+	if (str_is(op, "spawn"))
+		return ctl_spawn(br, body, name, pk, msg, len);
+	if ((a = br_actor_find(br, name, strlen(name))) == NULL)
+		return snprintf(msg, len, "unknown actor '%s'", name),
+		    BR_E_UNKNOWN_ACTOR;
+	rc = str_is(op, "stop") ? sup_stop(a, msg, len) :
+	    sup_restart(a, msg, len);
+	if (rc == 0)
+		pack_actor(br, pk, a);
+	return rc;
+}
+
 /* Returns 0 with the answer packed, or an error code with msg set. */
 static int
 ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
@@ -180,11 +302,30 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 		return snprintf(msg, len, "control request without \"op\""),
 		    BR_E_BADREQ;
 	if (str_is(op, "actors")) {
-		msgpack_pack_array(pk, br->b_nactors);
-		for (uint32_t i = 0; i < br->b_nactors; i++)
-			pack_actor(br, pk, br->b_actors[i]);
+		const msgpack_object *node = map_get(body, "node");
+		const char *f = NULL;
+		size_t flen = 0;
+		uint32_t n = 0;
+
+		if (node != NULL && node->type != MSGPACK_OBJECT_STR)
+			return snprintf(msg, len, "\"node\" must be a string"),
+			    BR_E_BADREQ;
+		if (node != NULL)
+			f = node->via.str.ptr, flen = node->via.str.size;
+		for (uint32_t i = 0; i < br->b_nactors && (f == NULL ||
+		    str_is(node, br->b_node)); i++)
+			n += !br->b_actors[i]->a_removed;
+		msgpack_pack_array(pk, n + br_peer_actor_count(br, f, flen));
+		for (uint32_t i = 0; i < br->b_nactors && n > 0; i++)
+			if (!br->b_actors[i]->a_removed)
+				pack_actor(br, pk, br->b_actors[i]);
+		br_peer_pack_actors(br, pk, f, flen);
+	} else if (str_is(op, "nodes")) {
+		br_disc_pack_nodes(br, pk);
 	} else if (str_is(op, "stats")) {
 		pack_stats(br, pk);
+	} else if (str_is(op, "watch")) {
+		br_tap_lease(&br->b_tap, pk);
 	} else if (str_is(op, "inspect")) {
 		if ((name = map_get(body, "name")) == NULL ||
 		    name->type != MSGPACK_OBJECT_STR)
@@ -196,6 +337,9 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 			    (int)name->via.str.size, name->via.str.ptr),
 			    BR_E_UNKNOWN_ACTOR;
 		pack_actor(br, pk, a);
+	} else if (str_is(op, "spawn") || str_is(op, "stop") ||
+	    str_is(op, "restart")) {
+		return ctl_life(br, op, body, pk, msg, len);
 	} else
 		return snprintf(msg, len, "unknown control op"), BR_E_BADREQ;
 	return 0;

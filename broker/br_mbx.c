@@ -105,6 +105,7 @@ mbx_item_alloc(size_t len)
 	it->mi_len = (uint32_t)len;
 	it->mi_flags = 0;
 	it->mi_seq = 0;
+	it->mi_dseq = 0;
 	return it;
 }
 
@@ -302,6 +303,47 @@ mbx_put(struct mbx *mb, struct mbx_item *it, struct mbx_item **dropped)
 	if (!fits(mb, true, it->mi_len))
 		return overflow(mb, it, dropped);
 	enqueue(mb, it);
+	return MBX_OK;
+}
+
+int
+mbx_unput(struct mbx *mb, struct mbx_item *it)
+{
+	struct mbx_list *q = &mb->mb_queue;
+	struct mbx_item *prev = NULL;
+
+	if (it == NULL || q->ml_tail != it)
+		return MBX_EINVAL;
+	/* O(queue), but only on the failure path of a durable append */
+	if (q->ml_head != it)
+		for (prev = q->ml_head; prev->mi_next != it;
+		    prev = prev->mi_next)
+			;
+	if (prev != NULL)
+		prev->mi_next = NULL;
+	else
+		q->ml_head = NULL;
+	q->ml_tail = prev;
+	q->ml_count--;
+	q->ml_bytes -= it->mi_len;
+	it->mi_next = NULL;
+	mb->mb_stats.mst_received--;
+	mb->mb_stats.mst_rejected++;
+	return MBX_OK;
+}
+
+static void mark_redelivered(struct mbx_item *it);
+
+int
+mbx_restore(struct mbx *mb, struct mbx_item *it)
+{
+	if (mb == NULL || it == NULL)
+		return MBX_EINVAL;
+	mark_redelivered(it);
+	it->mi_seq = ++mb->mb_seq;
+	list_push_tail(&mb->mb_queue, it);
+	mb->mb_stats.mst_recovered++;
+	note_high_water(mb);
 	return MBX_OK;
 }
 

@@ -55,6 +55,7 @@ struct mbx_item {
 	uint32_t	 mi_len;	/* bytes in mi_data */
 	uint32_t	 mi_flags;	/* MBX_F_* */
 	uint64_t	 mi_seq;	/* per-mailbox order, set by mbx_put */
+	uint64_t	 mi_dseq;	/* durable log seq (br_dlog), 0 = none */
 	uint8_t		 mi_data[];
 };
 
@@ -66,6 +67,7 @@ struct mbx_stats {
 	uint64_t	 mst_dropped;		/* drop-newest + drop-oldest */
 	uint64_t	 mst_rejected;		/* reject policy + too big */
 	uint64_t	 mst_redelivered;	/* deliveries of requeued items */
+	uint64_t	 mst_recovered;		/* restored from a durable log */
 	uint32_t	 mst_high_water;	/* max depth ever seen */
 };
 
@@ -155,6 +157,24 @@ void mbx_fini(struct mbx *mb);
  * caller still does (the nng convention).
  */
 int mbx_put(struct mbx *mb, struct mbx_item *it, struct mbx_item **dropped);
+
+/*
+ * Takes back it, the item the last mbx_put queued (MBX_OK), when the
+ * caller could not keep its promise (a durable log append failed): it
+ * leaves the queue, counted rejected instead of received, and belongs to
+ * the caller again.  Returns MBX_OK, or MBX_EINVAL when it is not the
+ * queue's tail (nothing changed).
+ */
+int mbx_unput(struct mbx *mb, struct mbx_item *it);
+
+/*
+ * Queues it at the tail whatever the capacity (a durable mailbox's
+ * records recovered at start: they were accepted before, and the
+ * capacity may have shrunk since), flagged and patched REDELIVERED as
+ * mbx_requeue_inflight does.  Counted recovered, not received.  The
+ * mailbox owns it.  Returns MBX_OK or MBX_EINVAL (it NULL).
+ */
+int mbx_restore(struct mbx *mb, struct mbx_item *it);
 
 /*
  * Moves the queue's head to the in-flight tail and returns it when fewer

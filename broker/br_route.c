@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_disc.h"
+#include "br_durable.h"
 #include "br_log.h"
+#include "br_peer.h"
 #include "tp_nng.h"
 
 #define PEND_PROBES 16
@@ -97,6 +100,11 @@ br_answer(struct br *br, const struct br_origin *o, uint32_t kind,
 	env.e_from = tp_slice_str(br->b_node);
 	if (o->o_actor == BR_ORIGIN_CLI)
 		return br_ctl_send(br, o->o_hdr, o->o_hdrlen, &env);
+	if (BR_IS_PEER(o->o_actor)) {
+		struct br_link *l = br_peer_link_of(br, o->o_actor);
+
+		return l != NULL ? br_peer_send_env(l, &env) : -1;
+	}
 	a = br->b_actors[o->o_actor];
 	if (a->a_state != BR_A_RUNNING)
 		return -1;	/* its next instance never asked */
@@ -141,11 +149,16 @@ encode_item(struct br *br, const struct br_origin *o,
 	msgpack_packer pk;
 	struct tp_env env = *in;
 
-	snprintf(from, sizeof(from), "%s@%s", o->o_actor == BR_ORIGIN_CLI ?
-	    "cli" : br->b_actors[o->o_actor]->a_conf.ca_name, br->b_node);
-	env.e_from = tp_slice_str(from);
+	/* a peer broker already set `from` on its side */
+	if (!BR_IS_PEER(o->o_actor)) {
+		snprintf(from, sizeof(from), "%s@%s", o->o_actor ==
+		    BR_ORIGIN_CLI ? "cli" :
+		    br->b_actors[o->o_actor]->a_conf.ca_name, br->b_node);
+		env.e_from = tp_slice_str(from);
+	}
 	env.e_id = id;
-	env.e_flags = 0;
+	/* CONFIRM asks the broker holding the mailbox for an ACK */
+	env.e_flags = in->e_flags & TP_F_CONFIRM;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	it = tp_env_pack(&pk, &env) == 0 ?
@@ -154,32 +167,68 @@ encode_item(struct br *br, const struct br_origin *o,
 	return it;
 }
 
-/* Where `to` lives.  name@node for another node cannot be reached until
- * the cluster links exist. */
-static struct br_actor *
-resolve(struct br *br, const struct br_origin *o, const struct tp_env *env)
+/* Where a message goes: a local actor, or a peer link. */
+struct target {
+	struct br_actor	*t_actor;
+	struct br_link	*t_link;
+};
+
+static bool
+is_self(const struct br *br, const char *node, size_t len)
+{
+	return len == strlen(br->b_node) && memcmp(node, br->b_node, len) ==
+	    0;
+}
+
+/* name@node for another node goes to that node's link, which must be up;
+ * a message from a peer is never forwarded again (no loops). */
+static int
+resolve_node(struct br *br, const struct br_origin *o,
+    const struct tp_env *env, const char *node, size_t nlen,
+    struct target *t)
+{
+	struct br_link *l = br_peer_by_node(br, node, nlen);
+	const char *why;
+
+	if (l != NULL && l->l_state == BR_L_UP && !BR_IS_PEER(o->o_actor)) {
+		t->t_link = l;
+		return 0;
+	}
+	why = BR_IS_PEER(o->o_actor) ? "not forwarded between peers" :
+	    l == NULL ? "not a member of the cluster" :
+	    l->l_node->n_state != BR_M_ALIVE ?
+	    br_mstate_name(l->l_node->n_state) : "no link yet";
+	br_answer_error(br, o, env->e_id, BR_E_UNREACHABLE, "node '%.*s' is "
+	    "unreachable (%s)", (int)nlen, node, why);
+	return -1;
+}
+
+/* A bare name is local first, else on some node that has it (round-robin
+ * when several do: a group). */
+static int
+resolve(struct br *br, const struct br_origin *o, const struct tp_env *env,
+    struct target *t)
 {
 	const char *to = env->e_to.s_ptr, *at;
 	size_t len = env->e_to.s_len;
-	struct br_actor *a;
 
+	*t = (struct target){ NULL, NULL };
 	if ((at = memchr(to, '@', len)) != NULL) {
 		size_t nlen = len - (size_t)(at - to) - 1;
 
-		if (nlen != strlen(br->b_node) ||
-		    memcmp(at + 1, br->b_node, nlen) != 0) {
-			br_answer_error(br, o, env->e_id, BR_E_UNREACHABLE,
-			    "node '%.*s' is unreachable", (int)nlen, at + 1);
-			return NULL;
-		}
+		if (!is_self(br, at + 1, nlen))
+			return resolve_node(br, o, env, at + 1, nlen, t);
 		len = (size_t)(at - to);
 	}
-	if ((a = br_actor_find(br, to, len)) == NULL) {
-		br->b_stats.st_unknown_actor++;
-		br_answer_error(br, o, env->e_id, BR_E_UNKNOWN_ACTOR,
-		    "unknown actor '%.*s'", (int)len, to);
-	}
-	return a;
+	if ((t->t_actor = br_actor_find(br, to, len)) != NULL)
+		return 0;
+	if (at == NULL && !BR_IS_PEER(o->o_actor) &&
+	    (t->t_link = br_peer_pick(br, to, len)) != NULL)
+		return 0;
+	br->b_stats.st_unknown_actor++;
+	br_answer_error(br, o, env->e_id, BR_E_UNKNOWN_ACTOR,
+	    "unknown actor '%.*s'", (int)len, to);
+	return -1;
 }
 
 /* The sender's message has been placed (queued, dropped or rejected): an
@@ -188,13 +237,107 @@ static void
 placed(struct br *br, const struct br_origin *o, uint32_t kind,
     uint64_t id, bool acked)
 {
-	if (o->o_actor != BR_ORIGIN_CLI) {
+	if (BR_IS_PEER(o->o_actor)) {
+		/* of this link-up only: a message placed after its link
+		 * was reset returns no credit to the new session */
+		struct br_link *l = br_peer_link_of(br, o->o_actor);
+
+		if (l != NULL && l->l_state == BR_L_UP) {
+			l->l_credit_due++;
+			br_peer_mark_dirty(l);
+		}
+	} else if (o->o_actor != BR_ORIGIN_CLI) {
 		struct br_actor *s = br->b_actors[o->o_actor];
 
 		s->a_credit_due++;
 		br_actor_mark_dirty(s);
 	} else if (kind == TP_K_SEND && acked)
 		br_answer(br, o, TP_K_ACK, id, NULL, 0);
+}
+
+/* A SEND is accepted for good: its sender is confirmed (a CLI that
+ * waited through pending slot p gets its ACK there).  An actor or a peer
+ * that set CONFIRM also hears ACK corr=id (a CLI's ACK is its answer). */
+static void
+confirm_now(struct br *br, const struct br_origin *o, struct br_pend *p,
+    uint64_t id, uint32_t flags)
+{
+	if (p != NULL && p->p_kind == TP_K_SEND) {
+		struct br_origin po = pend_origin(p);
+
+		br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
+		pend_free(br, p);
+		return;
+	}
+	if (o->o_actor == BR_ORIGIN_CLI && o->o_hdr == NULL)
+		return;		/* nobody left to answer */
+	placed(br, o, TP_K_SEND, id, true);
+	if ((flags & TP_F_CONFIRM) && o->o_actor != BR_ORIGIN_CLI)
+		br_answer(br, o, TP_K_ACK, id, NULL, 0);
+}
+
+void
+br_route_durable(struct br *br, uint32_t origin, uint64_t pend, uint64_t id,
+    uint32_t flags)
+{
+	struct br_origin o = { origin, NULL, 0 };
+
+	confirm_now(br, &o, pend_get(br, pend), id, flags);
+}
+
+/* The durable log could not take it: out of the mailbox again, and the
+ * sender hears it was not accepted. */
+static void
+not_logged(struct br *br, struct br_actor *t, struct mbx_item *it,
+    const struct br_origin *o, struct br_pend *p, uint64_t id)
+{
+	mbx_unput(&t->a_mbx, it);
+	mbx_item_free(it);
+	if (p != NULL) {
+		struct br_origin po = pend_origin(p);
+
+		br_answer_error(br, &po, p->p_orig_id, BR_E_REJECTED, "cannot "
+		    "write the durable mailbox of '%s'", t->a_conf.ca_name);
+		pend_free(br, p);
+	} else
+		br_answer_error(br, o, id, BR_E_REJECTED, "cannot write the "
+		    "durable mailbox of '%s'", t->a_conf.ca_name);
+	placed(br, o, TP_K_SEND, id, false);
+}
+
+/*
+ * A SEND is in t's mailbox (it is the queue's tail): its sender is
+ * confirmed now, or, for a durable mailbox, once its record is on disk
+ * by the fsync policy.  pend: the CLI's pending slot if it waited.
+ */
+static void
+accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
+    const struct br_origin *o, uint64_t id, uint32_t flags, uint64_t pend)
+{
+	struct br_pend *p = pend_get(br, pend);
+	int rc;
+
+	if (!br_dur_is(t) || (rc = br_dur_append(t, it)) == 1) {
+		confirm_now(br, o, p, id, flags);
+		return;
+	}
+	if (rc < 0) {
+		not_logged(br, t, it, o, p, id);
+		return;
+	}
+	if (o->o_actor == BR_ORIGIN_CLI && p == NULL &&
+	    (p = pend_alloc(br, o, TP_K_SEND, id)) != NULL)
+		p->p_deadline_ms = UINT64_MAX;
+	if (o->o_actor == BR_ORIGIN_CLI && p == NULL) {
+		/* queued and logged, but nowhere to remember the CLI */
+		br->b_stats.st_busy++;
+		br_answer_error(br, o, id, BR_E_BUSY, "broker busy: too many "
+		    "requests waiting");
+		return;
+	}
+	if (br_dur_wait(t, it->mi_dseq, o->o_actor, p ? p->p_id : 0, id,
+	    flags) != 0)
+		confirm_now(br, o, p, id, flags);	/* better late: never */
 }
 
 static void
@@ -216,9 +359,11 @@ refuse(struct br *br, const struct br_origin *o, struct br_actor *t,
 		    "full: message dropped (policy drop-newest)", name);
 }
 
+/* Appends to a wait list (a `block` mailbox's or a link's). */
 static int
-wait_for_room(struct br_actor *t, struct mbx_item *it,
-    const struct br_origin *o, uint64_t pend, uint64_t id)
+wait_push(struct br_wait **head, struct br_wait **tail, uint32_t *n,
+    struct mbx_item *it, const struct br_origin *o, uint64_t pend,
+    uint64_t id)
 {
 	struct br_wait *w;
 
@@ -226,13 +371,34 @@ wait_for_room(struct br_actor *t, struct mbx_item *it,
 		return -1;
 	*w = (struct br_wait){ .w_item = it, .w_origin = o->o_actor,
 	    .w_pend = pend, .w_id = id };
-	if (t->a_wait_tail != NULL)
-		t->a_wait_tail->w_next = w;
+	if (*tail != NULL)
+		(*tail)->w_next = w;
 	else
-		t->a_wait_head = w;
-	t->a_wait_tail = w;
-	t->a_nwait++;
+		*head = w;
+	*tail = w;
+	(*n)++;
 	return 0;
+}
+
+static struct br_wait *
+wait_pop(struct br_wait **head, struct br_wait **tail, uint32_t *n)
+{
+	struct br_wait *w = *head;
+
+	if (w == NULL)
+		return NULL;
+	if ((*head = w->w_next) == NULL)
+		*tail = NULL;
+	(*n)--;
+	return w;
+}
+
+static int
+wait_for_room(struct br_actor *t, struct mbx_item *it,
+    const struct br_origin *o, uint64_t pend, uint64_t id)
+{
+	return wait_push(&t->a_wait_head, &t->a_wait_tail, &t->a_nwait, it,
+	    o, pend, id);
 }
 
 /*
@@ -241,7 +407,8 @@ wait_for_room(struct br_actor *t, struct mbx_item *it,
  */
 static void
 place(struct br *br, struct br_actor *t, struct mbx_item *it,
-    const struct br_origin *o, uint32_t kind, uint64_t id, uint64_t pend)
+    const struct br_origin *o, uint32_t kind, uint64_t id, uint64_t pend,
+    uint32_t flags)
 {
 	struct mbx_item *dropped;
 	struct br_pend *p;
@@ -253,8 +420,12 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 
 	if (rc == MBX_OK) {
 		br_actor_mark_dirty(t);
+		br_dur_dropped(t, dropped);
 		br_route_dropped(br, dropped);
-		placed(br, o, kind, id, true);
+		if (kind == TP_K_SEND)
+			accepted(br, t, it, o, id, flags, 0);
+		else
+			placed(br, o, kind, id, true);
 		return;
 	}
 	if (rc == MBX_FULL_BLOCK) {
@@ -264,8 +435,10 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 			p->p_deadline_ms = UINT64_MAX;
 			pend = p->p_id;
 		}
-		if (wait_for_room(t, it, o, pend, id) == 0)
+		if (wait_for_room(t, it, o, pend, id) == 0) {
+			t->a_wait_tail->w_flags = flags;
 			return;
+		}
 		if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
 			pend_free(br, p);
 		goto busy;
@@ -274,7 +447,7 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 		/* drop-newest is the sender's agreed fate, not an error: the
 		 * counters tell; only an asker must hear, or it would wait */
 		mbx_item_free(it);
-		placed(br, o, kind, id, true);
+		confirm_now(br, o, NULL, id, flags);
 		return;
 	}
 	refuse(br, o, t, id, rc);
@@ -290,10 +463,50 @@ out_free:
 	placed(br, o, kind, id, false);
 }
 
+/*
+ * Sends it on link l while the link has credit (the peer broker owns the
+ * mailbox and lends us a window, like an actor sender's); without credit
+ * the sender waits on the link as on a full `block` mailbox.
+ */
+static void
+place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
+    const struct br_origin *o, uint32_t kind, uint64_t id, uint64_t pend)
+{
+	struct br_pend *p;
+
+	if (l->l_wait_head == NULL && l->l_credit > 0) {
+		l->l_credit--;
+		br_peer_enqueue(l, it);
+		/* pend: an ASK, or a confirmed SEND acked by the peer */
+		placed(br, o, kind, id, pend == 0);
+		return;
+	}
+	if (o->o_actor == BR_ORIGIN_CLI && kind == TP_K_SEND && pend == 0) {
+		if ((p = pend_alloc(br, o, kind, id)) == NULL)
+			goto busy;
+		p->p_deadline_ms = UINT64_MAX;
+		p->p_target = br_peer_origin(l);
+		pend = p->p_id;
+	}
+	if (wait_push(&l->l_wait_head, &l->l_wait_tail, &l->l_nwait, it, o,
+	    pend, id) == 0)
+		return;
+	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
+		pend_free(br, p);
+busy:
+	br->b_stats.st_busy++;
+	br_answer_error(br, o, id, BR_E_BUSY, "broker busy: too many "
+	    "requests waiting");
+	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_ASK)
+		pend_free(br, p);
+	mbx_item_free(it);
+	placed(br, o, kind, id, false);
+}
+
 static void
 route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 {
-	struct br_actor *t;
+	struct target t;
 	struct mbx_item *it;
 	struct br_pend *p = NULL;
 	uint64_t id = env->e_id;
@@ -304,21 +517,25 @@ route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 		placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
-	if ((t = resolve(br, o, env)) == NULL) {
+	if (resolve(br, o, env, &t) != 0) {
 		placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
-	if (env->e_kind == TP_K_ASK) {
-		if ((p = pend_alloc(br, o, TP_K_ASK, env->e_id)) == NULL) {
+	/* a confirmed SEND to another node waits for that node's ACK */
+	if (env->e_kind == TP_K_ASK || (t.t_link != NULL &&
+	    (env->e_flags & TP_F_CONFIRM))) {
+		if ((p = pend_alloc(br, o, env->e_kind, env->e_id)) == NULL) {
 			br->b_stats.st_busy++;
 			br_answer_error(br, o, env->e_id, BR_E_BUSY, "broker "
 			    "busy: too many asks pending");
 			placed(br, o, env->e_kind, env->e_id, false);
 			return;
 		}
-		p->p_target = t->a_idx;
+		p->p_target = t.t_actor != NULL ? t.t_actor->a_idx :
+		    br_peer_origin(t.t_link);
 		id = p->p_id;
-		br->b_stats.st_asks++;
+		p->p_confirm = env->e_kind == TP_K_SEND;
+		br->b_stats.st_asks += env->e_kind == TP_K_ASK;
 	}
 	if ((it = encode_item(br, o, env, id)) == NULL) {
 		if (p != NULL)
@@ -328,7 +545,30 @@ route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 		return;
 	}
 	br->b_stats.st_routed++;
-	place(br, t, it, o, env->e_kind, env->e_id, p ? p->p_id : 0);
+	br_tap_routed(&br->b_tap, it->mi_data, it->mi_len);
+	if (t.t_link != NULL)
+		place_remote(br, t.t_link, it, o, env->e_kind, env->e_id,
+		    p ? p->p_id : 0);
+	else
+		place(br, t.t_actor, it, o, env->e_kind, env->e_id,
+		    p ? p->p_id : 0, env->e_flags);
+}
+
+/* A waiting sender's message went in: a CLI SEND gets its ACK, an actor
+ * its credit back (a CLI ASK waits on for the reply). */
+static void
+admitted(struct br *br, struct br_wait *w)
+{
+	struct br_origin o = { w->w_origin, NULL, 0 };
+	struct br_pend *p = pend_get(br, w->w_pend);
+
+	if (p != NULL && p->p_kind == TP_K_SEND && !p->p_confirm) {
+		struct br_origin po = pend_origin(p);
+
+		br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
+		pend_free(br, p);
+	} else if (w->w_origin != BR_ORIGIN_CLI)
+		placed(br, &o, TP_K_SEND, w->w_id, true);
 }
 
 void
@@ -340,36 +580,43 @@ br_route_room(struct br_actor *t)
 
 	while ((w = t->a_wait_head) != NULL &&
 	    mbx_has_room(&t->a_mbx, w->w_item->mi_len)) {
-		struct br_origin o = { w->w_origin, NULL, 0 };
-		struct br_pend *p = pend_get(br, w->w_pend);
+		struct br_pend *p;
+		struct br_origin o = { 0, NULL, 0 };
+		int rc;
 
-		t->a_wait_head = w->w_next;
-		if (t->a_wait_head == NULL)
-			t->a_wait_tail = NULL;
-		t->a_nwait--;
-		if (mbx_put(&t->a_mbx, w->w_item, &dropped) != MBX_OK)
-			mbx_item_free(w->w_item);
+		wait_pop(&t->a_wait_head, &t->a_wait_tail, &t->a_nwait);
+		rc = mbx_put(&t->a_mbx, w->w_item, &dropped);
+		br_dur_dropped(t, dropped);
 		br_route_dropped(br, dropped);
-		if (p != NULL && p->p_kind == TP_K_SEND) {
-			struct br_origin po = pend_origin(p);
-
-			br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
-			pend_free(br, p);
-		} else if (w->w_origin != BR_ORIGIN_CLI)
-			placed(br, &o, TP_K_SEND, w->w_id, true);
+		p = pend_get(br, w->w_pend);
+		o.o_actor = w->w_origin;
+		if (rc == MBX_OK && (p == NULL || p->p_kind == TP_K_SEND))
+			accepted(br, t, w->w_item, &o, w->w_id, w->w_flags,
+			    w->w_pend);
+		else {
+			if (rc != MBX_OK)
+				mbx_item_free(w->w_item);
+			admitted(br, w);
+		}
 		free(w);
 		br_actor_mark_dirty(t);
 	}
 }
 
-/* A REPLY or ERROR to a broker id: back to whoever asked, with their id. */
+/* A REPLY or ERROR to a broker id: back to whoever asked, with their id.
+ * A peer may only answer the asks sent to it (src = its origin value);
+ * actors answer by the ids they were delivered (src = BR_ORIGIN_CLI:
+ * unchecked). */
 static void
-answer_back(struct br *br, const struct tp_env *env)
+answer_back_from(struct br *br, const struct tp_env *env, uint32_t src)
 {
 	struct br_pend *p = pend_get(br, env->e_corr);
 	struct br_origin o;
 
-	if (p == NULL || p->p_kind != TP_K_ASK) {
+	/* an ASK hears REPLY or ERROR, a confirmed SEND ACK or ERROR */
+	if (p == NULL || (p->p_confirm ? env->e_kind == TP_K_REPLY :
+	    p->p_kind != TP_K_ASK || env->e_kind == TP_K_ACK) ||
+	    (BR_IS_PEER(src) && p->p_target != src)) {
 		log_debug("late or stray reply dropped", "corr=%llu",
 		    (unsigned long long)env->e_corr);
 		return;
@@ -379,6 +626,98 @@ answer_back(struct br *br, const struct tp_env *env)
 	br_answer(br, &o, env->e_kind, p->p_orig_id, env->e_body,
 	    env->e_body_len);
 	pend_free(br, p);
+}
+
+static void
+answer_back(struct br *br, const struct tp_env *env)
+{
+	answer_back_from(br, env, BR_ORIGIN_CLI);
+}
+
+void
+br_route_peer_env(struct br_link *l, const struct tp_env *env)
+{
+	struct br_origin o = { br_peer_origin(l), NULL, 0 };
+
+	if (env->e_kind == TP_K_SEND || env->e_kind == TP_K_ASK)
+		route(l->l_br, &o, env);
+	else
+		answer_back_from(l->l_br, env, o.o_actor);
+}
+
+void
+br_route_link_room(struct br_link *l)
+{
+	struct br *br = l->l_br;
+	struct br_wait *w;
+
+	while (l->l_credit > 0 && l->l_state == BR_L_UP &&
+	    (w = wait_pop(&l->l_wait_head, &l->l_wait_tail,
+	    &l->l_nwait)) != NULL) {
+		l->l_credit--;
+		br_peer_enqueue(l, w->w_item);
+		admitted(br, w);
+		free(w);
+	}
+}
+
+/* Senders waiting for the link's credit hear "unreachable" (an ask
+ * through its pending slot, below). */
+static void
+fail_link_waiters(struct br_link *l)
+{
+	struct br *br = l->l_br;
+	struct br_wait *w;
+
+	while ((w = wait_pop(&l->l_wait_head, &l->l_wait_tail,
+	    &l->l_nwait)) != NULL) {
+		struct br_origin o = { w->w_origin, NULL, 0 };
+		struct br_pend *p = pend_get(br, w->w_pend);
+
+		mbx_item_free(w->w_item);
+		if (p != NULL && p->p_kind == TP_K_SEND) {
+			struct br_origin po = pend_origin(p);
+
+			br_answer_error(br, &po, p->p_orig_id,
+			    BR_E_UNREACHABLE, "node '%s' is unreachable "
+			    "(link down)", l->l_node->n_name);
+			pend_free(br, p);
+		} else if (p == NULL && w->w_origin != BR_ORIGIN_CLI)
+			br_answer_error(br, &o, w->w_id, BR_E_UNREACHABLE,
+			    "node '%s' is unreachable (link down)",
+			    l->l_node->n_name);
+		if (w->w_origin != BR_ORIGIN_CLI)
+			placed(br, &o, TP_K_SEND, w->w_id, false);
+		free(w);
+	}
+}
+
+void
+br_route_link_down(struct br_link *l)
+{
+	struct br *br = l->l_br;
+	uint32_t mark = br_peer_origin(l);
+
+	fail_link_waiters(l);
+	for (uint32_t i = 0; i <= br->b_pend_mask && br->b_npend > 0; i++) {
+		struct br_pend *p = &br->b_pend[i];
+		struct br_origin o;
+
+		if (p->p_id == 0)
+			continue;
+		if (p->p_origin == mark) {
+			pend_free(br, p);	/* nobody left to answer */
+			continue;
+		}
+		if (p->p_target != mark || (p->p_kind != TP_K_ASK &&
+		    !p->p_confirm))
+			continue;
+		o = pend_origin(p);
+		br_answer_error(br, &o, p->p_orig_id, BR_E_UNREACHABLE, "node "
+		    "'%s' is unreachable (link down before the reply)",
+		    l->l_node->n_name);
+		pend_free(br, p);
+	}
 }
 
 void
@@ -414,14 +753,15 @@ br_route_tick(struct br *br, uint64_t now)
 		o = pend_origin(p);
 		br->b_stats.st_ask_timeouts++;
 		br_answer_error(br, &o, p->p_orig_id, BR_E_TIMEOUT, "no reply "
-		    "from '%s' within the ask ttl",
+		    "from '%s' within the ask ttl", BR_IS_PEER(p->p_target) ?
+		    "a remote actor" :
 		    br->b_actors[p->p_target]->a_conf.ca_name);
 		pend_free(br, p);
 	}
 }
 
-static uint64_t
-body_uint(struct br *br, const struct tp_env *env)
+uint64_t
+br_body_uint(struct br *br, const struct tp_env *env)
 {
 	msgpack_object obj;
 
@@ -448,10 +788,11 @@ hello(struct br_actor *a, const struct tp_env *env)
 static void
 actor_ack(struct br_actor *a, const struct tp_env *env)
 {
-	uint64_t n = body_uint(a->a_br, env);
+	uint64_t n = br_body_uint(a->a_br, env);
 
 	if (a->a_state != BR_A_RUNNING)
 		return;		/* an earlier instance's last words */
+	br_dur_acked(a, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
 	if (mbx_ack(&a->a_mbx, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n) <
 	    n)
 		log_warn("actor acked more than in flight", "actor=%s n=%llu",
@@ -497,6 +838,10 @@ br_route_actor_frame(struct br_actor *a, nng_msg *msg)
 	struct tp_err err;
 	int rv;
 
+	if (br_acl_actor_pipe(a, msg) != 0) {	/* not the spawned actor */
+		nng_msg_free(msg);
+		return;
+	}
 	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
 	    &br->b_lim, &err) != 0)
 		goto bad;
@@ -522,6 +867,10 @@ br_route_ctl_msg(struct br *br, nng_msg *msg)
 	struct tp_err err;
 
 	br->b_stats.st_ctl_requests++;
+	if (br_acl_ctl_refuse(br, msg)) {	/* answered ERROR 6 */
+		nng_msg_free(msg);
+		return;
+	}
 	if (tp_env_decode(nng_msg_body(msg), nng_msg_len(msg), &br->b_lim,
 	    &env, &err) != 0) {
 		br->b_stats.st_bad_frames++;

@@ -19,7 +19,12 @@
 
 #include "br.h"
 #include "br_daemon.h"
+#include "br_disc.h"
+#include "br_durable.h"
 #include "br_log.h"
+#include "br_peer.h"
+#include "br_metrics.h"
+#include "br_sup.h"
 #include "tp_nng.h"
 
 #define EX_USAGE 64
@@ -208,7 +213,8 @@ prepare_run_dir(struct br *br)
 
 	resolve_run_dir(br);
 	snprintf(mbx, sizeof(mbx), "%s/mbx", br->b_run_dir);
-	if (make_dir(br->b_run_dir) != 0 || make_dir(mbx) != 0)
+	if (make_dir(br->b_run_dir) != 0 || make_dir(mbx) != 0 ||
+	    br_acl_init(&br->b_acl, br->b_conf, br->b_run_dir) != 0)
 		return -1;
 	return check_not_running(br);
 }
@@ -237,6 +243,32 @@ reap(struct br *br)
 		br_actor_exited(br, pid, status);
 }
 
+/* What SIGHUP reloads from: the same file and the same --set overrides
+ * as at start. */
+static const struct opts *reload_opts;
+
+/* All or nothing: a config that does not load leaves everything as it
+ * is; br_conf_load has validated what sup_reload applies. */
+static void
+reload(struct br *br)
+{
+	const struct opts *o = reload_opts;
+	struct br_conf *conf;
+	char err[512];
+
+	br_sd_notify("RELOADING=1");
+	br_log_reopen();
+	log_info("reloading config", "file=%s", o->o_conf ? o->o_conf :
+	    "(built in)");
+	if (br_conf_load(o->o_conf, o->o_sets, o->o_nsets, &conf, err,
+	    sizeof(err)) != 0)
+		log_error("reload failed, config unchanged", "error=\"%s\"",
+		    err);
+	else
+		sup_reload(br, conf);
+	br_sd_notify("READY=1");
+}
+
 static void
 on_signal(void *arg)
 {
@@ -251,15 +283,12 @@ on_signal(void *arg)
 		case SIGTERM:
 		case SIGINT:
 			log_info("stopping", "signal=%u", si.ssi_signo);
-			br_sd_notify("STOPPING=1");
-			br->b_stopping = true;
-			br_loop_stop(&br->b_loop);
+			if (!br->b_stopping)
+				br_sd_notify("STOPPING=1");
+			sup_shutdown(br);
 			break;
 		case SIGHUP:
-			br_sd_notify("RELOADING=1");
-			br_log_reopen();
-			log_warn("SIGHUP: reload not supported yet", NULL);
-			br_sd_notify("READY=1");
+			reload(br);
 			break;
 		}
 	}
@@ -273,14 +302,18 @@ on_timer(void *arg)
 
 	if (read(br->b_timerfd, &ticks, sizeof(ticks)) < 0)
 		return;
-	br_actors_tick(br, now);
+	sup_tick(br, now);
 	br_route_tick(br, now);
+	br_metrics_tick(br, now);
+	br_disc_tick(br, now);
+	br_peers_tick(br, now);
 }
 
 static void
 before_sleep(void *arg)
 {
 	br_actors_flush(arg);
+	br_peers_flush(arg);
 }
 
 /* Signals are blocked before nng starts its threads, so every thread
@@ -336,26 +369,32 @@ start(struct br *br)
 	    br_loop_add(&br->b_loop, br->b_timerfd, on_timer, br, NULL) != 0 ||
 	    (br->b_zone = msgpack_zone_new(4096)) == NULL ||
 	    br_route_init(br) != 0 || br_actors_init(br) != 0 ||
-	    br_ctl_open(br) != 0)
+	    sup_init(br) != 0 || br_ctl_open(br) != 0 ||
+	    br_tap_open(&br->b_tap, br->b_run_dir, br->b_node, &br->b_lim) ||
+	    br_metrics_open(br) != 0 || br_peers_init(br) != 0 ||
+	    br_disc_init(br) != 0 || br_dur_init(br) != 0)
 		return -1;
 	br->b_loop.l_before_sleep = before_sleep;
 	br->b_loop.l_before_arg = br;
 	for (size_t i = 0; i < br->b_conf->c_nactors; i++)
 		if (br_actor_add(br, &br->b_conf->c_actors[i]) != 0)
 			return -1;
-	for (uint32_t i = 0; i < br->b_nactors; i++)
-		if (br_actor_spawn(br->b_actors[i]) != 0)
-			br->b_actors[i]->a_state = BR_A_BACKOFF;
-	return 0;
+	return sup_start_all(br);
 }
 
 static void
 stop(struct br *br)
 {
 	br->b_stopping = true;
-	br_actors_stop_all(br, br->b_conf->c_drain_timeout_ms);
+	br_actors_kill_all(br);	/* after a drain nothing is left */
 	br_ctl_close(br);
+	br_metrics_close(br);
+	br_tap_close(&br->b_tap);
+	br_peers_fini(br);
+	br_disc_fini(br);
 	br_actors_fini(br);
+	br_dur_fini(br);
+	sup_fini(br);
 	br_route_fini(br);
 	if (br->b_zone != NULL)
 		msgpack_zone_free(br->b_zone);
@@ -446,6 +485,7 @@ main(int argc, char **argv)
 	log_info("trouped ready", "node=%s run_dir=%s pid=%ld actors=%u",
 	    br.b_node, br.b_run_dir, (long)getpid(), br.b_nactors);
 	br_daemon_ready(&dmn);
+	reload_opts = &o;
 	br_loop_run(&br.b_loop, 1000);
 	rv = 0;
 out_stop:

@@ -20,7 +20,7 @@
 #define FRAME_MAX (16u << 20)
 #define LINE_MAX_BYTES FRAME_MAX
 #define MSG_MAX 512		/* bytes of a broker error we print */
-#define NCOLS 8
+#define NCOLS 10
 
 /*
  * Answers can carry the whole actor table, so a body may fill a frame;
@@ -48,14 +48,24 @@ struct cli_answer {
 	uint64_t	 a_id;		/* the id of the request */
 };
 
-static const struct {
+struct col {
 	const char	*col_head;
 	const char	*col_key;
-} table_cols[NCOLS] = {
+};
+
+static const struct col table_cols[NCOLS] = {
 	{ "NAME", "name" }, { "NODE", "node" }, { "PID", "pid" },
 	{ "STATE", "state" }, { "RESTARTS", "restarts" },
 	{ "MAILBOX", "mailbox" }, { "IN", "received" },
-	{ "OUT", "delivered" },
+	{ "OUT", "delivered" }, { "UPTIME", "uptime" },
+	{ "LAST-EXIT", "last_exit" },
+};
+
+#define NODE_NCOLS 7
+static const struct col node_cols[NODE_NCOLS] = {
+	{ "NAME", "name" }, { "STATE", "state" }, { "ENDPOINT", "endpoint" },
+	{ "INCARNATION", "incarnation" }, { "LAST-SEEN", "last_seen" },
+	{ "LINK", "link" }, { "RTT", "rtt" },
 };
 
 void
@@ -206,14 +216,14 @@ use_colour(void)
 }
 
 static void
-print_row(char **cells, const size_t *width, bool bold)
+print_row(char **cells, const size_t *width, bool bold, size_t ncols)
 {
-	int i;
+	size_t i;
 
 	if (bold)
 		fputs("\033[1m", stdout);
-	for (i = 0; i < NCOLS; i++)
-		if (i == NCOLS - 1)
+	for (i = 0; i < ncols; i++)
+		if (i == ncols - 1)
 			printf("%s", cells[i]);
 		else
 			printf("%-*s  ", (int)width[i], cells[i]);
@@ -223,13 +233,14 @@ print_row(char **cells, const size_t *width, bool bold)
 }
 
 static int
-fill_row(char **cells, const json_t *actor, size_t *width)
+fill_row(char **cells, const json_t *actor, size_t *width,
+    const struct col *cols, size_t ncols)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; i < NCOLS; i++) {
+	for (i = 0; i < ncols; i++) {
 		cells[i] = cell_text(json_is_object(actor) ?
-		    json_object_get(actor, table_cols[i].col_key) : NULL);
+		    json_object_get(actor, cols[i].col_key) : NULL);
 		if (cells[i] == NULL)
 			return -1;
 		if (strlen(cells[i]) > width[i])
@@ -239,36 +250,42 @@ fill_row(char **cells, const json_t *actor, size_t *width)
 }
 
 static int
-print_table(const json_t *actors)
+print_cols(const json_t *actors, const struct col *cols, size_t ncols)
 {
 	size_t n = json_array_size(actors), i, width[NCOLS];
 	char *head[NCOLS], **cells;
 	int rv = 0;
 
-	if ((cells = calloc(n * NCOLS + 1, sizeof(*cells))) == NULL) {
+	if ((cells = calloc(n * ncols + 1, sizeof(*cells))) == NULL) {
 		cli_warn("out of memory");
 		return EX_OSERR;
 	}
-	for (i = 0; i < NCOLS; i++) {
-		head[i] = (char *)(uintptr_t)table_cols[i].col_head;
+	for (i = 0; i < ncols; i++) {
+		head[i] = (char *)(uintptr_t)cols[i].col_head;
 		width[i] = strlen(head[i]);
 	}
 	for (i = 0; i < n && rv == 0; i++)
-		rv = fill_row(cells + i * NCOLS, json_array_get(actors, i),
-		    width);
+		rv = fill_row(cells + i * ncols, json_array_get(actors, i),
+		    width, cols, ncols);
 	if (rv != 0) {
 		cli_warn("out of memory");
 		rv = EX_OSERR;
 		goto out_free_cells;
 	}
-	print_row(head, width, use_colour());
+	print_row(head, width, use_colour(), ncols);
 	for (i = 0; i < n; i++)
-		print_row(cells + i * NCOLS, width, false);
+		print_row(cells + i * ncols, width, false, ncols);
 out_free_cells:
-	for (i = 0; i < n * NCOLS; i++)
+	for (i = 0; i < n * ncols; i++)
 		free(cells[i]);
 	free(cells);
 	return rv;
+}
+
+static int
+print_table(const json_t *actors)
+{
+	return print_cols(actors, table_cols, NCOLS);
 }
 
 static int
@@ -498,6 +515,9 @@ conn_request(struct cli_conn *c, uint32_t kind, const char *to,
 	memset(a, 0, sizeof(*a));
 	env.e_kind = kind;
 	env.e_id = a->a_id = c->c_next_id++;
+	/* the ACK then comes from the broker holding the mailbox */
+	if (kind == TP_K_SEND && c->c_opts->o_confirm)
+		env.e_flags = TP_F_CONFIRM;
 	env.e_from = tp_slice_str(c->c_from);
 	env.e_to = tp_slice_str(to);
 	env.e_body = (const uint8_t *)body->data;
@@ -565,7 +585,11 @@ send_line(struct cli_conn *c, const char *actor, const char *line,
 	msgpack_sbuffer_clear(sb);
 	if ((rv = parse_body(line, lineno, sb)) != 0)
 		return rv;
-	return send_one(c, actor, sb);
+	rv = send_one(c, actor, sb);
+	/* a pipe reader sees each confirmation as it comes, not in 4 KiB
+	 * lumps: it may be waiting for one to send the next line */
+	fflush(stdout);
+	return rv;
 }
 
 static int
@@ -645,23 +669,15 @@ out_free_body:
 	return rv;
 }
 
-/* Runs CONTROL {"op":op[,"name":name]}; *out is the reply body. */
+/* Runs the CONTROL request req (the caller's); *out is the reply body. */
 static int
-control(const struct cli_opts *o, const char *op, const char *name,
-    json_t **out)
+control_json(const struct cli_opts *o, const json_t *req, json_t **out)
 {
 	struct cli_answer a;
 	struct cli_conn c;
 	msgpack_sbuffer sb;
-	json_t *req;
 	int rv;
 
-	req = name ? json_pack("{s:s, s:s}", "op", op, "name", name) :
-	    json_pack("{s:s}", "op", op);
-	if (req == NULL) {
-		cli_warn("invalid request (is the name UTF-8?)");
-		return EX_DATAERR;
-	}
 	msgpack_sbuffer_init(&sb);
 	if ((rv = pack_body(req, &sb)) != 0 || (rv = conn_open(&c, o)) != 0)
 		goto out_free_body;
@@ -674,6 +690,24 @@ control(const struct cli_opts *o, const char *op, const char *name,
 	conn_close(&c);
 out_free_body:
 	msgpack_sbuffer_destroy(&sb);
+	return rv;
+}
+
+/* Runs CONTROL {"op":op[,"name":name]}; *out is the reply body. */
+static int
+control(const struct cli_opts *o, const char *op, const char *name,
+    json_t **out)
+{
+	json_t *req;
+	int rv;
+
+	req = name ? json_pack("{s:s, s:s}", "op", op, "name", name) :
+	    json_pack("{s:s}", "op", op);
+	if (req == NULL) {
+		cli_warn("invalid request (is the name UTF-8?)");
+		return EX_DATAERR;
+	}
+	rv = control_json(o, req, out);
 	json_decref(req);
 	return rv;
 }
@@ -702,13 +736,64 @@ cli_cmd_actors(const struct cli_opts *o, char **args)
 	json_t *r;
 	int rv;
 
-	if ((rv = control(o, "actors", NULL, &r)) != 0)
+	json_t *req = o->o_node != NULL ? json_pack("{s:s, s:s}", "op",
+	    "actors", "node", o->o_node) : json_pack("{s:s}", "op", "actors");
+
+	if (req == NULL) {
+		cli_warn("invalid request (is the node name UTF-8?)");
+		return EX_DATAERR;
+	}
+	rv = control_json(o, req, &r);
+	json_decref(req);
+	if (rv != 0)
 		return rv;
 	if (!json_is_array(r)) {
 		cli_warn("the broker's actor list is not an array");
 		rv = 1;
 	} else
 		rv = o->o_json ? print_json(r) : print_table(r);
+	json_decref(r);
+	return rv;
+}
+
+/* Adds the human columns of a node row: ages and round trips in units a
+ * reader takes in at a glance. */
+static void
+node_display(json_t *n)
+{
+	json_int_t age = json_integer_value(json_object_get(n,
+	    "last_seen_ms"));
+	json_int_t rtt = json_integer_value(json_object_get(n, "rtt_us"));
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.1fs ago", (double)age / 1000.0);
+	json_object_set_new(n, "last_seen", json_string(buf));
+	if (rtt > 0)
+		snprintf(buf, sizeof(buf), "%.2fms", (double)rtt / 1000.0);
+	else
+		snprintf(buf, sizeof(buf), "-");
+	json_object_set_new(n, "rtt", json_string(buf));
+}
+
+int
+cli_cmd_nodes(const struct cli_opts *o, char **args)
+{
+	size_t i;
+	json_t *r;
+	int rv;
+
+	if ((rv = control(o, "nodes", NULL, &r)) != 0)
+		return rv;
+	if (!json_is_array(r)) {
+		cli_warn("the broker's node list is not an array");
+		rv = 1;
+	} else if (o->o_json)
+		rv = print_json(r);
+	else {
+		for (i = 0; i < json_array_size(r); i++)
+			node_display(json_array_get(r, i));
+		rv = print_cols(r, node_cols, NODE_NCOLS);
+	}
 	json_decref(r);
 	return rv;
 }
@@ -723,4 +808,87 @@ int
 cli_cmd_stats(const struct cli_opts *o, char **args)
 {
 	return control_object(o, "stats", NULL);
+}
+
+int
+cli_control(const struct cli_opts *o, const char *op, json_t **out)
+{
+	return control(o, op, NULL, out);
+}
+
+static const char *
+args_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL ? s : "?";
+}
+
+/* spawn, stop, restart answer with the actor: "NAME STATE". */
+static int
+lifecycle(const struct cli_opts *o, json_t *req)
+{
+	json_t *r;
+	int rv;
+
+	if (req == NULL) {
+		cli_warn("invalid request (is the name UTF-8?)");
+		return EX_DATAERR;
+	}
+	rv = control_json(o, req, &r);
+	json_decref(req);
+	if (rv != 0)
+		return rv;
+	if (!json_is_object(r)) {
+		cli_warn("the broker's reply is not an actor object");
+		rv = 1;
+	} else if (o->o_json)
+		rv = print_json(r);
+	else
+		printf("%s %s\n", args_str(r, "name"), args_str(r, "state"));
+	json_decref(r);
+	return rv;
+}
+
+static int
+set_opt(json_t *req, const char *key, const char *val)
+{
+	return val == NULL ? 0 : json_object_set_new(req, key,
+	    json_string(val));
+}
+
+int
+cli_cmd_spawn(const struct cli_opts *o, char **args)
+{
+	json_t *req;
+
+	if (o->o_exec == NULL || *o->o_exec == '\0') {
+		cli_warn("spawn: --exec PATH is required");
+		fprintf(stderr, "usage: troupe [OPTIONS] spawn NAME --exec "
+		    "PATH [--restart R] [--mailbox N] [--overflow P]\n");
+		return EX_USAGE;
+	}
+	req = json_pack("{s:s, s:s}", "op", "spawn", "name", args[0]);
+	if (req != NULL && (set_opt(req, "exec", o->o_exec) != 0 ||
+	    set_opt(req, "restart", o->o_restart) != 0 ||
+	    set_opt(req, "mailbox", o->o_mailbox) != 0 ||
+	    set_opt(req, "overflow", o->o_overflow) != 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	return lifecycle(o, req);
+}
+
+int
+cli_cmd_stop(const struct cli_opts *o, char **args)
+{
+	return lifecycle(o, json_pack("{s:s, s:s}", "op", "stop", "name",
+	    args[0]));
+}
+
+int
+cli_cmd_restart(const struct cli_opts *o, char **args)
+{
+	return lifecycle(o, json_pack("{s:s, s:s}", "op", "restart", "name",
+	    args[0]));
 }

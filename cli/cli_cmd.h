@@ -22,7 +22,13 @@
 struct cli_opts {
 	const char	*o_broker;	/* NULL = the run-dir rule */
 	bool		 o_json;	/* --json */
+	bool		 o_confirm;	/* send --confirm: TP_F_CONFIRM */
 	nng_duration	 o_timeout;	/* --timeout, ms, > 0 */
+	const char	*o_node;	/* --node NAME, NULL = the local one */
+	const char	*o_exec;	/* spawn: --exec PATH */
+	const char	*o_restart;	/* spawn: --restart TYPE */
+	const char	*o_mailbox;	/* spawn: --mailbox N */
+	const char	*o_overflow;	/* spawn: --overflow POLICY */
 };
 
 /* Prints "troupe: <text>" and a newline to stderr. */
@@ -59,10 +65,30 @@ int cli_cmd_ask(const struct cli_opts *o, char **args);
 /* actors: the table, or the broker's array with --json. */
 int cli_cmd_actors(const struct cli_opts *o, char **args);
 
+/* nodes: the cluster members table, or the broker's array with --json. */
+int cli_cmd_nodes(const struct cli_opts *o, char **args);
+
 /* inspect ACTOR: "key: value" lines, or the object with --json. */
 int cli_cmd_inspect(const struct cli_opts *o, char **args);
 
 /* stats: "key: value" lines, or the object with --json. */
 int cli_cmd_stats(const struct cli_opts *o, char **args);
+
+/* spawn NAME --exec PATH [...]: starts a new supervised actor. */
+int cli_cmd_spawn(const struct cli_opts *o, char **args);
+/* stop NAME: stops an actor for good (until restart or spawn). */
+int cli_cmd_stop(const struct cli_opts *o, char **args);
+/* restart NAME: stops and starts an actor, reviving a failed group. */
+int cli_cmd_restart(const struct cli_opts *o, char **args);
+
+struct json_t;
+
+/* Runs CONTROL {"op":op}; 0 with the reply body in *out (the caller's
+ * json_decref), else the exit status, already printed. */
+int cli_control(const struct cli_opts *o, const char *op,
+    struct json_t **out);
+
+/* watch [ACTOR...]: live trace of routed messages (cli_watch.c). */
+int cli_cmd_watch(const struct cli_opts *o, char **args);
 
 #endif

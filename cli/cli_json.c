@@ -9,6 +9,7 @@
 
 #include "cli_json.h"
 #include "tp_mpck.h"
+#include "troupe.h"
 
 /* Digits of a double that always read back exactly. */
 #define REAL_DIGITS_MAX 17
@@ -32,89 +33,21 @@ cli_json_parse(const char *text, size_t lineno, json_t **out,
 
 /* ---- JSON -> msgpack ---- */
 
-static int pack_value(msgpack_packer *, const json_t *, unsigned,
-    struct tp_err *);
-
-static int
-pack_object(msgpack_packer *pk, const json_t *j, unsigned depth,
-    struct tp_err *err)
-{
-	const char *key;
-	size_t klen;
-	json_t *v;
-	int rv;
-
-	if (msgpack_pack_map(pk, json_object_size(j)) != 0)
-		return tp_err_set(err, TP_ENOMEM, "cannot pack a map");
-	/* The macro wants a non-const object; it only reads it. */
-	json_object_keylen_foreach((json_t *)(uintptr_t)j, key, klen, v) {
-		if (msgpack_pack_str_with_body(pk, key, klen) != 0)
-			return tp_err_set(err, TP_ENOMEM, "cannot pack a key");
-		if ((rv = pack_value(pk, v, depth, err)) != 0)
-			return rv;
-	}
-	return 0;
-}
-
-static int
-pack_array(msgpack_packer *pk, const json_t *j, unsigned depth,
-    struct tp_err *err)
-{
-	size_t i;
-	int rv;
-
-	if (msgpack_pack_array(pk, json_array_size(j)) != 0)
-		return tp_err_set(err, TP_ENOMEM, "cannot pack an array");
-	for (i = 0; i < json_array_size(j); i++)
-		if ((rv = pack_value(pk, json_array_get(j, i), depth,
-		    err)) != 0)
-			return rv;
-	return 0;
-}
-
-static int
-pack_scalar(msgpack_packer *pk, const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_STRING:
-		return msgpack_pack_str_with_body(pk, json_string_value(j),
-		    json_string_length(j));
-	case JSON_INTEGER:
-		return msgpack_pack_int64(pk, json_integer_value(j));
-	case JSON_REAL:
-		return msgpack_pack_double(pk, json_real_value(j));
-	case JSON_TRUE:
-		return msgpack_pack_true(pk);
-	case JSON_FALSE:
-		return msgpack_pack_false(pk);
-	default:
-		return msgpack_pack_nil(pk);
-	}
-}
-
-/* depth = containers already entered above j. */
-static int
-pack_value(msgpack_packer *pk, const json_t *j, unsigned depth,
-    struct tp_err *err)
-{
-	if (json_is_object(j) || json_is_array(j)) {
-		if (depth >= CLI_JSON_MAX_DEPTH)
-			return tp_err_set(err, TP_EDEPTH, "JSON nests deeper "
-			    "than %d levels", CLI_JSON_MAX_DEPTH);
-		return json_is_object(j) ? pack_object(pk, j, depth + 1, err) :
-		    pack_array(pk, j, depth + 1, err);
-	}
-	if (pack_scalar(pk, j) != 0)
-		return tp_err_set(err, TP_ENOMEM, "cannot pack a value");
-	return 0;
-}
-
+/* The conversion lives in libtroupe (troupe_json_pack), shared with the
+ * stdio actor shim; the CLI only words its errors. */
 int
 cli_json_pack(msgpack_packer *pk, const json_t *j, struct tp_err *err)
 {
-	if (j == NULL)
-		return tp_err_set(err, TP_EINVAL, "no JSON value");
-	return pack_value(pk, j, 0, err);
+	int rv = troupe_json_pack(pk, j);
+
+	if (rv == TP_EDEPTH)
+		return tp_err_set(err, rv, "JSON nests deeper than %d levels",
+		    CLI_JSON_MAX_DEPTH);
+	if (rv == TP_EINVAL)
+		return tp_err_set(err, rv, "no JSON value");
+	if (rv != 0)
+		return tp_err_set(err, rv, "cannot pack a value");
+	return 0;
 }
 
 int

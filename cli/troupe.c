@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "cli_bench.h"
 #include "cli_cmd.h"
 
 #define USAGE_LINE \
@@ -38,14 +39,17 @@ struct args {
 };
 
 static const struct cmd cmds[] = {
-	{ "send", NULL, 2, 2, "send ACTOR[@NODE] JSON|-",
+	{ "send", NULL, 2, 2, "send ACTOR[@NODE] JSON|- [--confirm]",
 	  "enqueue a message; prints its id",
 	  "Enqueues JSON (sent as msgpack) in ACTOR's mailbox and prints\n"
 	  "the message id once the broker has queued it ({\"id\":N} with\n"
-	  "--json).  With JSON \"-\", reads one JSON document per line\n"
-	  "from stdin, sends each in turn and prints one id per line;\n"
-	  "stops at the first error.  A full mailbox with overflow=block\n"
-	  "makes it wait up to --timeout.\n",
+	  "--json); for a durable mailbox once it is on disk.  With JSON\n"
+	  "\"-\", reads one JSON document per line from stdin, sends each\n"
+	  "in turn and prints one id per line; stops at the first error.\n"
+	  "A full mailbox with overflow=block makes it wait up to\n"
+	  "--timeout.  --confirm: for ACTOR@NODE on another node, wait\n"
+	  "for that node's broker to accept it (not only for it to leave\n"
+	  "on the link); exits non-zero if it does not.\n",
 	  cli_cmd_send },
 	{ "ask", NULL, 2, 2, "ask ACTOR[@NODE] JSON [--timeout DUR]",
 	  "request/reply; prints the reply",
@@ -53,13 +57,21 @@ static const struct cmd cmds[] = {
 	  "JSON (keys in the actor's order), nothing else on stdout.  Waits\n"
 	  "--timeout (default 5s), then exits 75.\n",
 	  cli_cmd_ask },
-	{ "actors", "ls", 0, 0, "actors",
+	{ "actors", "ls", 0, 0, "actors [--node NODE]",
 	  "list actors and mailboxes (alias ls)",
 	  "Lists the actors: NAME NODE PID STATE RESTARTS MAILBOX IN OUT\n"
 	  "(MAILBOX = queued messages, IN = received, OUT = delivered).\n"
 	  "With --json prints the broker's array of actor objects.\n"
-	  "Alias: ls.\n",
+	  "Actors of other nodes of the cluster are listed too (NODE);\n"
+	  "--node NODE lists only those of NODE.  Alias: ls.\n",
 	  cli_cmd_actors },
+	{ "nodes", NULL, 0, 0, "nodes",
+	  "cluster members, state, address, age",
+	  "Lists this node and the members of its cluster: NAME STATE\n"
+	  "(alive, suspect, dead) ENDPOINT INCARNATION LAST-SEEN LINK\n"
+	  "(self, down, hello, up) RTT (heartbeat round trip on the\n"
+	  "link).  With --json prints the broker's array of objects.\n",
+	  cli_cmd_nodes },
 	{ "inspect", NULL, 1, 1, "inspect ACTOR",
 	  "everything known about one actor",
 	  "Prints everything the broker knows about ACTOR, one\n"
@@ -70,6 +82,48 @@ static const struct cmd cmds[] = {
 	  "Prints the broker's counters, one \"key: value\" per line (an\n"
 	  "object with --json).\n",
 	  cli_cmd_stats },
+	{ "watch", NULL, 0, 64, "watch [ACTOR...] [--node NODE]",
+	  "live trace of messages",
+	  "Prints one line per message the broker routes, as it happens:\n"
+	  "KIND FROM -> TO id=N size=S body=JSON (trimmed to the terminal).\n"
+	  "With ACTORs, only messages from or to them.  --node watches\n"
+	  "NODE (the local broker's node today).  --json prints one JSON\n"
+	  "object per line.  Runs until interrupted; costs the broker\n"
+	  "nothing once it stops.\n",
+	  cli_cmd_watch },
+	{ "spawn", NULL, 1, 1, "spawn NAME --exec PATH [--restart R] "
+	  "[--mailbox N] [--overflow P]",
+	  "start a new supervised actor",
+	  "Starts actor NAME running PATH (words split on blanks) under\n"
+	  "the root supervisor.  --restart permanent|transient|temporary\n"
+	  "(default permanent), --mailbox N messages (default 1024),\n"
+	  "--overflow block|drop-newest|drop-oldest|reject (default\n"
+	  "block), checked as the config file would be.  Prints NAME and\n"
+	  "its state (the actor object with --json).  A SIGHUP reload\n"
+	  "keeps spawned actors.\n",
+	  cli_cmd_spawn },
+	{ "stop", NULL, 1, 1, "stop NAME",
+	  "stop an actor for good",
+	  "Stops actor NAME (SIGTERM, SIGKILL after its shutdown time)\n"
+	  "and does not restart it; its mailbox stays.  Prints NAME and\n"
+	  "its state (the actor object with --json).\n",
+	  cli_cmd_stop },
+	{ "restart", NULL, 1, 1, "restart NAME",
+	  "stop and start an actor again",
+	  "Restarts actor NAME, or starts it when stopped or failed; a\n"
+	  "failed supervisor group gets a fresh restart budget.  Prints\n"
+	  "NAME and its state (the actor object with --json).\n",
+	  cli_cmd_restart },
+	{ "bench", NULL, 2, 8, "bench send|ask ACTOR [--size N] [--count N] "
+	  "[--senders N]",
+	  "throughput and latency, like `nats bench`",
+	  "Sends (send: until queued) or asks (ask: until answered) COUNT\n"
+	  "messages of SIZE bytes (default 10000 of 128 B) to ACTOR from\n"
+	  "SENDERS parallel control links (default 1), shows progress on\n"
+	  "a terminal, then prints msgs/s, MB/s and the latency p50, p90,\n"
+	  "p99 and max (one JSON object with --json).  `bench send sink`\n"
+	  "and `bench ask echo` suit the built-in actors.\n",
+	  cli_cmd_bench },
 	{ "help", NULL, 0, 1, "help [COMMAND]",
 	  "this text, or one command's",
 	  "Prints the usage of troupe or of COMMAND.\n", NULL },
@@ -141,9 +195,34 @@ is_option(const char *arg)
 	    !isdigit((unsigned char)arg[1]) && arg[1] != '.';
 }
 
+/* The valued options of `spawn`; NULL for any other name. */
+static const char **
+spawn_opt(struct args *a, const char *name)
+{
+	if (strcmp(name, "--exec") == 0)
+		return &a->a_opts.o_exec;
+	if (strcmp(name, "--restart") == 0)
+		return &a->a_opts.o_restart;
+	if (strcmp(name, "--mailbox") == 0)
+		return &a->a_opts.o_mailbox;
+	if (strcmp(name, "--overflow") == 0)
+		return &a->a_opts.o_overflow;
+	return NULL;
+}
+
 static int
 set_valued(struct args *a, const char *name, const char *val)
 {
+	const char **sp = spawn_opt(a, name);
+
+	if (sp != NULL) {
+		*sp = val;
+		return 0;
+	}
+	if (strcmp(name, "--node") == 0) {
+		a->a_opts.o_node = val;
+		return 0;
+	}
 	if (strcmp(name, "--broker") == 0) {
 		if (*val == '\0') {
 			cli_warn("--broker needs a URL");
@@ -176,9 +255,19 @@ parse_opt(struct args *a, int argc, char **argv, int *i)
 		a->a_opts.o_json = true;
 		return 0;
 	}
+	if (strcmp(arg, "--confirm") == 0) {
+		a->a_opts.o_confirm = true;
+		return 0;
+	}
+	if (a->a_npos > 0 && strcmp(a->a_pos[0], "bench") == 0 &&
+	    cli_bench_opt(arg)) {	/* bench parses its own options */
+		a->a_pos[a->a_npos++] = argv[*i];
+		return 0;
+	}
 	snprintf(name, sizeof(name), "%.*s", (int)nlen, arg);
 	if (nlen >= sizeof(name) || (strcmp(name, "--broker") != 0 &&
-	    strcmp(name, "--timeout") != 0)) {
+	    strcmp(name, "--timeout") != 0 && strcmp(name, "--node") != 0 &&
+	    spawn_opt(a, name) == NULL)) {
 		cli_warn("unknown option '%.*s'", (int)nlen, arg);
 		return usage_error(NULL);
 	}

@@ -9,6 +9,10 @@
 
 #include "tp_nng.h"
 
+/* Bytes of an envelope besides names and body: array, version, kind, id,
+ * corr, flags and the two string headers, each at its widest. */
+#define TP_ENV_HEAD_MAX 48
+
 const struct tp_sockopts tp_sockopts_default = {
 	.o_max_frame = 16u << 20,
 	.o_sendbuf = 1024,
@@ -185,6 +189,13 @@ tp_send_env(nng_socket s, const struct tp_env *env, int flags,
 
 	if ((rv = nng_msg_alloc(&msg, 0)) != 0)
 		return tp_nng_err(err, rv, "allocate message", NULL);
+	/* One allocation up front: nng grows a message by reallocating and
+	 * zeroing it, and the packer appends field by field. */
+	if ((rv = nng_msg_reserve(msg, env->e_body_len + env->e_from.s_len +
+	    env->e_to.s_len + TP_ENV_HEAD_MAX)) != 0) {
+		nng_msg_free(msg);
+		return tp_nng_err(err, rv, "allocate message", NULL);
+	}
 	tp_packer_init_msg(&pk, msg);
 	if (tp_env_pack(&pk, env) != 0) {
 		nng_msg_free(msg);

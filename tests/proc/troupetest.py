@@ -43,17 +43,39 @@ def children_of(pid):
     return out
 
 
+def wait_for(pred, timeout, step=0.05):
+    """Polls pred until it is true or timeout seconds passed; returns its
+    last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def write_key(path, key=None):
+    """A cluster key file as `troupe keygen` writes it: 32 random bytes,
+    mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key if key is not None else os.urandom(32))
+    return path
+
+
 class Broker:
     """One trouped in a fresh run dir; `conf` is INI text or None for the
     embedded default."""
 
-    def __init__(self, conf=None, args=(), node="t1"):
+    def __init__(self, conf=None, args=(), node="t1", prefix=()):
         self.dir = tempfile.mkdtemp(prefix="troupe-test-")
         self.run_dir = os.path.join(self.dir, "run")
         self.env = dict(os.environ, TROUPE_RUN_DIR=self.run_dir)
         self.env.pop("NO_COLOR", None)
         self.log_path = os.path.join(self.dir, "trouped.log")
-        cmd = [binpath("trouped"), "--node", node]
+        # prefix: a command that execs trouped in place (`ip netns exec
+        # NS`), so self.pid is still trouped's
+        cmd = list(prefix) + [binpath("trouped"), "--node", node]
         if conf is not None:
             self.conf_path = os.path.join(self.dir, "troupe.conf")
             with open(self.conf_path, "w") as f:

@@ -47,6 +47,7 @@ struct tbroker {
 	bool		 tb_open;
 	pid_t		 tb_pid;
 	nng_msg		*tb_msg;	/* holds tb_env's bytes */
+	struct tp_frame	 tb_fr;		/* envelopes of tb_msg left */
 	struct tp_env	 tb_env;
 	uint64_t	 tb_acked;
 	msgpack_zone	 tb_zone;
@@ -257,21 +258,29 @@ spawn_actor(const char *name, const char *exe, const char *role)
 	    path, NULL, NULL, argv, envp), 0, "spawn %s", path);
 }
 
-/* Receives the next frame (one envelope from an actor) into tb_env. */
+/* The next envelope from the actor into tb_env: the rest of the last
+ * frame first (the library batches what it sends), then a new frame. */
 static int
 tb_recv(void)
 {
 	struct tp_err err;
 	int rv;
 
+	if (tb.tb_msg != NULL && tb.tb_fr.f_left > 0) {
+		rv = tp_frame_next(&tb.tb_fr, &tb.tb_env, &err);
+		cr_assert_eq(rv, 1, "decode: %s", err.e_msg);
+		return 0;
+	}
 	if (tb.tb_msg != NULL)
 		nng_msg_free(tb.tb_msg);
 	tb.tb_msg = NULL;
 	if ((rv = tp_recv_msg(tb.tb_sock, &tb.tb_msg, 0, &err)) != 0)
 		return rv;
-	rv = tp_env_decode(nng_msg_body(tb.tb_msg), nng_msg_len(tb.tb_msg),
-	    &tp_limits_default, &tb.tb_env, &err);
-	cr_assert_eq(rv, 0, "decode: %s", err.e_msg);
+	rv = tp_frame_open(&tb.tb_fr, nng_msg_body(tb.tb_msg),
+	    nng_msg_len(tb.tb_msg), &tp_limits_default, &err);
+	cr_assert_eq(rv, 0, "frame: %s", err.e_msg);
+	rv = tp_frame_next(&tb.tb_fr, &tb.tb_env, &err);
+	cr_assert_eq(rv, 1, "decode: %s", err.e_msg);
 	return 0;
 }
 

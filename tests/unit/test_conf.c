@@ -606,3 +606,80 @@ Test(conf, same_ignores_lines)
 	br_conf_free(c2);
 	br_conf_free(c3);
 }
+
+Test(conf, allow_uids_and_group)
+{
+	struct br_conf *c = load_ok("[node]\nallow_uids = 1000,1001 ,  7\n"
+	    "allow_group = troupe-users\n", NULL, 0);
+	char *out;
+
+	cr_expect_str_eq(c->c_allow_uids, "1000, 1001, 7");
+	cr_expect_str_eq(c->c_allow_group, "troupe-users");
+	out = print_to_string(c);
+	cr_expect_not_null(strstr(out, "allow_uids = 1000, 1001, 7\n"), "%s",
+	    out);
+	free(out);
+	br_conf_free(c);
+	c = load_ok("[node]\nname = n\n", NULL, 0);
+	cr_expect_str_eq(c->c_allow_uids, "");
+	cr_expect_str_eq(c->c_allow_group, "");
+	br_conf_free(c);
+	load_bad("[node]\nallow_uids = 1000,\n", NULL, 0, "t.conf:2: "
+	    "allow_uids: expected uid[, uid...] (numbers), got '1000,'");
+	load_bad("[node]\nallow_uids = bob\n", NULL, 0, "t.conf:2: "
+	    "allow_uids: expected uid[, uid...] (numbers), got 'bob'");
+	load_bad("[node]\nallow_uids = 4294967295\n", NULL, 0, "t.conf:2: "
+	    "allow_uids: expected uid[, uid...] (numbers), got '4294967295'");
+	load_bad("[node]\nallow_group = a b\n", NULL, 0, "t.conf:2: "
+	    "allow_group: 'a b' is not a valid name (1-63 of A-Z a-z 0-9 _ . "
+	    "-)");
+}
+
+/* node.metrics: off by default, http://HOST:PORT/PATH when set. */
+Test(conf, metrics_url)
+{
+	static const char *const good[] = { "http://127.0.0.1:9464/metrics",
+	    "http://0.0.0.0:1/", "http://[::1]:9464/m", "http://h:65535/x/y" };
+	static const char *const bad[] = { "https://h:1/m", "http://h/m",
+	    "http://h:0/m", "http://h:70000/m", "http://h:99", "http://:9/m",
+	    "tcp://h:1/m", "http://h:1/m?x", "http://h:x1/m" };
+	struct br_conf *c = load_ok("[node]\n", NULL, 0);
+	char text[128], want[256];
+
+	cr_expect_str_eq(c->c_metrics, "");
+	br_conf_free(c);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[node]\nmetrics = %s\n", good[i]);
+		c = load_ok(text, NULL, 0);
+		cr_expect_str_eq(c->c_metrics, good[i]);
+		br_conf_free(c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[node]\nmetrics = %s\n", bad[i]);
+		snprintf(want, sizeof(want), "t.conf:2: metrics: expected "
+		    "http://HOST:PORT/PATH, got '%s'", bad[i]);
+		load_bad(text, NULL, 0, want);
+	}
+}
+
+Test(conf, cluster_security_keys)
+{
+	struct br_conf *c = load_ok("[node]\n", NULL, 0);
+
+	cr_expect_str_eq(c->c_cluster_name, "troupe");
+	cr_expect_str_eq(c->c_encrypt, "on");
+	cr_expect_str_eq(c->c_advertise, "");
+	br_conf_free(c);
+	c = load_ok("[node]\nadvertise = tcp://10.0.0.1:17447\n[cluster]\n"
+	    "name = blue\nencrypt = off\n", NULL, 0);
+	cr_expect_str_eq(c->c_cluster_name, "blue");
+	cr_expect_str_eq(c->c_encrypt, "off");
+	cr_expect_str_eq(c->c_advertise, "tcp://10.0.0.1:17447");
+	br_conf_free(c);
+	load_bad("[cluster]\nencrypt = maybe\n", NULL, 0, "t.conf:2: "
+	    "encrypt: expected on|off, got 'maybe'");
+	load_bad("[cluster]\nname = a b\n", NULL, 0, "t.conf:2: name: 'a b' "
+	    "is not a valid name (1-63 of A-Z a-z 0-9 _ . -)");
+	load_bad("[node]\nadvertise = 10.0.0.1:1\n", NULL, 0, "t.conf:2: "
+	    "advertise: expected a tcp:// or ipc:// URL, got '10.0.0.1:1'");
+}

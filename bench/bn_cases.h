@@ -1,0 +1,60 @@
+/*
+ * bn_cases — the benchmark rows B0..B8 (docs/PERFORMANCE.md); each prints
+ * its rows with bn_out and keeps what later rows compare against.
+ */
+#ifndef BN_CASES_H
+#define BN_CASES_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "bn.h"
+
+struct bn_run {
+	const char	*r_bin;		/* dir of trouped, troupe-* */
+	const char	*r_outpath;
+	const char	*r_only;	/* "B1,B5" or NULL = all */
+	bool		 r_quick;	/* smaller counts, for a smoke run */
+	FILE		*r_out;
+	char		 r_self[PATH_MAX];	/* this program */
+	char		 r_bindir[PATH_MAX];
+	char		 r_actor[PATH_MAX + 16];	/* bench_actor */
+	double		 r_b0_msgs_s;	/* B0 one-way, 128 B */
+	double		 r_b0_rtt_p50_us;
+	double		 r_b1_128_msgs_s;
+};
+
+/* printf to stdout and the results file. */
+void bn_out(struct bn_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* True when row id (e.g. "B5") is to run. */
+bool bn_wanted(const struct bn_run *r, const char *id);
+
+/* n, or n / 20 with --quick. */
+uint32_t bn_scale(const struct bn_run *r, uint32_t n);
+
+/* A config in memory: the node (listening on 127.0.0.1:port) and a root
+ * supervisor that restarts at once and never gives up; then actors; then
+ * close, which returns the text (*buf, the caller's free). */
+FILE *bn_conf_open(char **buf, size_t *len, int port);
+void bn_conf_actor(FILE *f, const char *name, const char *exec);
+char *bn_conf_close(FILE *f, char **buf);
+
+/* Asks bench actor `to` {"op": op}; returns field key of the answer. */
+uint64_t bn_op(struct bn_broker *b, const char *to, const char *op,
+    const char *key);
+
+/* Has bench actor `from` send n bodies of size bytes round-robin to
+ * to[0..nto); returns msgs/s from its first send to the last arrival. */
+double bn_flow(struct bn_broker *b, const char *from, const char *const *to,
+    uint32_t nto, uint64_t n, uint64_t size);
+
+void bn_case_b0(struct bn_run *r);
+void bn_case_b1_b2_b4(struct bn_run *r);
+void bn_case_b5(struct bn_run *r);
+void bn_case_b6(struct bn_run *r);
+void bn_case_b8(struct bn_run *r);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * br_acl — local access control: who may talk to the control socket and
+ * who may take an actor's mailbox.
+ *
+ * Control: every request's pipe is asked for its peer uid
+ * (NNG_OPT_IPC_PEER_UID, SO_PEERCRED underneath); the broker's own uid,
+ * root, node.allow_uids and members of node.allow_group pass, anyone else
+ * gets ERROR 6.  File modes follow the setting so that allowed users can
+ * reach the socket at all: 0700/0600 by default, 0750/0660 with the group
+ * (chgrp'ed), 0711/0666 with allow_uids (then the uid check is the gate).
+ * Mailboxes: the first frame of a starting actor must come from the pid
+ * the broker spawned; the verified pipe is remembered and any other pipe
+ * is closed.  Loop thread only.
+ */
+#ifndef BR_ACL_H
+#define BR_ACL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <nng/nng.h>
+
+#include "br_conf.h"
+
+#define BR_ACL_MAX_UIDS 64
+
+struct br;
+struct br_actor;
+
+struct br_acl {
+	uid_t		 acl_self;
+	uint32_t	 acl_uids[BR_ACL_MAX_UIDS];
+	size_t		 acl_nuids;
+	gid_t		 acl_gid;
+	bool		 acl_group;	/* allow_group set and resolved */
+	uint64_t	 acl_log_ms;	/* rate limit of refusal logs */
+	uint64_t	 acl_quiet;	/* refusals not logged since */
+};
+
+/*
+ * Reads node.allow_uids / node.allow_group from conf and gives the run
+ * dir (already created 0700 and ours) the mode they need.  Returns 0, or
+ * -1 with an error logged (unknown group, chmod/chown failed).
+ */
+int br_acl_init(struct br_acl *acl, const struct br_conf *conf,
+    const char *run_dir);
+
+/* Mode for the control socket: 0600, 0660 (group) or 0666 (uids). */
+int br_acl_sock_mode(const struct br_acl *acl);
+
+/* Gives the listening control socket at path the allowed group; 0 or -1
+ * (logged).  Nothing to do without allow_group. */
+int br_acl_sock_ready(const struct br_acl *acl, const char *path);
+
+/* Whether a peer of uid (primary gid) may use the control socket. */
+bool br_acl_allowed(const struct br_acl *acl, uint64_t uid, uint64_t gid);
+
+/*
+ * Checks the sender of control request msg.  Returns false when allowed;
+ * true when refused: then ERROR 6 "permission denied: uid N is not
+ * allowed" has been answered and the refusal logged.  msg stays the
+ * caller's.
+ */
+bool br_acl_ctl_refuse(struct br *br, nng_msg *msg);
+
+/*
+ * Checks the pipe of frame msg from actor a's mailbox: while a starts,
+ * its peer pid must be the spawned pid (the pipe is then remembered in
+ * a->a_pipe); later, only that pipe.  Returns 0, or -1 after closing the
+ * pipe and logging.  msg stays the caller's.
+ */
+int br_acl_actor_pipe(struct br_actor *a, nng_msg *msg);
+
+#endif

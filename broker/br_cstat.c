@@ -1,0 +1,159 @@
+/*
+ * br_cstat — cluster counters for `troupe stats` and the metrics page.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "br.h"
+#include "br_cstat.h"
+#include "br_disc.h"
+#include "br_metrics.h"
+#include "br_peer.h"
+
+struct counters {
+	struct br_disc_stats	 c_d;
+	struct br_peer_stats	 c_p;
+};
+
+/* One table drives both outputs, so the two never disagree. */
+static const struct cstat_key {
+	const char	*k_stat;	/* troupe stats key */
+	const char	*k_family;	/* metric family */
+	const char	*k_label;	/* reason/result label value */
+	size_t		 k_off;
+} keys[] = {
+#define D(f) offsetof(struct counters, c_d.f)
+#define P(f) offsetof(struct counters, c_p.f)
+	{ "beacons_sent", "troupe_beacons_sent_total", NULL, D(ds_sent) },
+	{ "beacons_received", "troupe_beacons_received_total", NULL,
+	    D(ds_received) },
+	{ "beacons_rejected_mac", "troupe_beacons_rejected_total", "mac",
+	    D(ds_rej_mac) },
+	{ "beacons_rejected_stale", "troupe_beacons_rejected_total", "stale",
+	    D(ds_rej_stale) },
+	{ "beacons_rejected_replay", "troupe_beacons_rejected_total",
+	    "replay", D(ds_rej_replay) },
+	{ "beacons_other_cluster", "troupe_beacons_rejected_total",
+	    "other_cluster", D(ds_other_cluster) },
+	{ "beacons_malformed", "troupe_beacons_rejected_total", "malformed",
+	    D(ds_bad) },
+	{ "link_handshakes_ok", "troupe_link_handshakes_total", "ok",
+	    P(ps_hs_ok) },
+	{ "link_handshakes_failed", "troupe_link_handshakes_total", "failed",
+	    P(ps_hs_failed) },
+	{ "link_frames_tampered", "troupe_link_frames_rejected_total", NULL,
+	    P(ps_tampered) },
+	{ "link_frames_stray", "troupe_link_frames_stray_total", NULL,
+	    P(ps_stray) },
+#undef D
+#undef P
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void
+collect(const struct br *br, struct counters *c)
+{
+	br_disc_stats(br, &c->c_d);
+	br_peers_stats(br, &c->c_p);
+}
+
+static uint64_t
+value(const struct counters *c, const struct cstat_key *k)
+{
+	return *(const uint64_t *)(const void *)((const char *)c + k->k_off);
+}
+
+uint32_t
+br_cstat_count(void)
+{
+	return NKEYS;
+}
+
+void
+br_cstat_pack(const struct br *br, msgpack_packer *pk)
+{
+	struct counters c;
+
+	collect(br, &c);
+	for (size_t i = 0; i < NKEYS; i++)
+		br_kv_uint(pk, keys[i].k_stat, value(&c, &keys[i]));
+}
+
+static const char *
+help_of(const char *family)
+{
+	static const struct { const char *f, *h; } helps[] = {
+		{ "troupe_beacons_sent_total", "Beacons sent (multicast and "
+		    "seeds)." },
+		{ "troupe_beacons_received_total", "Beacons of other nodes "
+		    "accepted." },
+		{ "troupe_beacons_rejected_total", "Beacons dropped, by "
+		    "reason." },
+		{ "troupe_link_handshakes_total", "Peer-link handshakes, by "
+		    "result." },
+		{ "troupe_link_frames_rejected_total", "Peer-link frames "
+		    "that did not open (tampered, replayed, reordered)." },
+		{ "troupe_link_frames_stray_total", "Frames on peer streams "
+		    "no hello bound." },
+	};
+
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (helps[i].f == family)
+			return helps[i].h;
+	return "";
+}
+
+static void
+render_counters(struct br_mx *mx, const struct br *br)
+{
+	struct counters c;
+
+	collect(br, &c);
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct cstat_key *k = &keys[i];
+
+		if (i == 0 || keys[i - 1].k_family != k->k_family)
+			br_mx_family(mx, k->k_family, "counter",
+			    help_of(k->k_family));
+		br_mx_sample(mx, k->k_family, k->k_label == NULL ? NULL :
+		    strstr(k->k_family, "handshakes") != NULL ? "result" :
+		    "reason", k->k_label, value(&c, k));
+	}
+}
+
+/* Per-peer gauges: one family at a time over every link. */
+static void
+render_peers(struct br_mx *mx, const struct br *br)
+{
+	static const char *const fam[][2] = {
+		{ "troupe_peer_alive", "1 when the member is alive." },
+		{ "troupe_peer_link_up", "1 when the peer link is up." },
+		{ "troupe_peer_rtt_microseconds", "Last heartbeat round trip "
+		    "on the link." },
+		{ "troupe_peer_link_resets_total", "Times the link was "
+		    "reset." },
+	};
+	uint32_t n = br_peers_count(br);
+
+	for (size_t f = 0; f < 4; f++) {
+		br_mx_family(mx, fam[f][0], f == 3 ? "counter" : "gauge",
+		    fam[f][1]);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct br_link *l = br_peers_at(br, i);
+			uint64_t v[4] = { l->l_node->n_state == BR_M_ALIVE,
+			    l->l_state == BR_L_UP, l->l_rtt_us,
+			    l->l_resets };
+
+			br_mx_sample(mx, fam[f][0], "peer", l->l_node->n_name,
+			    v[f]);
+		}
+	}
+}
+
+void
+br_cstat_render(struct br_mx *mx, const struct br *br)
+{
+	render_counters(mx, br);
+	render_peers(mx, br);
+}

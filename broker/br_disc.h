@@ -1,0 +1,147 @@
+/*
+ * br_disc — cluster discovery and membership: beacons over UDP multicast
+ * and to static seeds (host names re-resolved), and the member table with
+ * its alive -> suspect -> dead clock.  Loop thread only.
+ *
+ * A beacon datagram is [version=1, payload (bin), mac (bin)] (msgpack);
+ * payload is [cluster, node, incarnation, endpoint, ts_ms, seq]; mac is
+ * tp_sec's HMAC of payload under the cluster key.  Nothing of a beacon is
+ * believed before its MAC, timestamp and sequence pass (tp_sec_beacon_
+ * check).  See docs/ARCHITECTURE.md "Cluster" and docs/SECURITY.md.
+ */
+#ifndef BR_DISC_H
+#define BR_DISC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "br_conf.h"
+#include "tp_err.h"
+
+#define BR_MAX_NODES 64
+#define BR_BEACON_MAX 1400	/* bytes of one beacon datagram */
+#define BR_ENDPOINT_MAX 128
+
+struct br;
+struct br_link;
+
+enum br_mstate { BR_M_ALIVE, BR_M_SUSPECT, BR_M_DEAD };
+
+/* One decoded beacon; strings point into the datagram (borrowed). */
+struct br_beacon {
+	const char	*bc_cluster;
+	size_t		 bc_cluster_len;
+	const char	*bc_node;
+	size_t		 bc_node_len;
+	uint64_t	 bc_inc;
+	const char	*bc_endpoint;
+	size_t		 bc_endpoint_len;
+	uint64_t	 bc_ts_ms;
+	uint64_t	 bc_seq;
+	const uint8_t	*bc_mac;
+	size_t		 bc_mac_len;
+	const uint8_t	*bc_payload;	/* what the mac covers */
+	size_t		 bc_payload_len;
+};
+
+/* Beacon counters (troupe stats, metrics). */
+struct br_disc_stats {
+	uint64_t	 ds_sent;
+	uint64_t	 ds_received;	/* accepted from other nodes */
+	uint64_t	 ds_bad;	/* not a beacon */
+	uint64_t	 ds_rej_mac;
+	uint64_t	 ds_rej_stale;
+	uint64_t	 ds_rej_replay;
+	uint64_t	 ds_other_cluster;
+};
+
+/* A member of the cluster as this node sees it. */
+struct br_node {
+	char		 n_name[BR_NAME_MAX];
+	uint64_t	 n_inc;
+	char		 n_endpoint[BR_ENDPOINT_MAX];	/* tcp://A:P */
+	enum br_mstate	 n_state;
+	uint64_t	 n_last_seen_ms;	/* monotonic */
+	uint64_t	 n_last_seen_wall_ms;	/* realtime, for display */
+	struct br_link	*n_link;		/* br_peer's, never NULL */
+};
+
+/*
+ * Encodes a beacon (bc_mac may be empty) into out (cap bytes).  Returns 0
+ * with *len set, or TP_ETOOBIG.
+ */
+int br_beacon_encode(const struct br_beacon *bc, uint8_t *out, size_t cap,
+    size_t *len);
+
+/* Encodes bc with the MAC of its payload under key (32 bytes), as
+ * beacons are sent.  Returns 0 with *len set, or TP_ETOOBIG. */
+int br_beacon_seal(const struct br_beacon *bc, const uint8_t *key,
+    uint8_t *out, size_t cap, size_t *len);
+
+/*
+ * Decodes len bytes of an untrusted datagram: bounds-walked before
+ * anything is unpacked, strict types, names within BR_NAME_MAX, the
+ * endpoint within BR_ENDPOINT_MAX, nothing trailing.  Never allocates.
+ * Returns 0 (bc points into buf) or a TP_E* code with err filled.
+ */
+int br_beacon_decode(const uint8_t *buf, size_t len, struct br_beacon *bc,
+    struct tp_err *err);
+
+/* Loads (or on first start creates) the cluster key, opens the beacon
+ * sockets (per cluster.discovery) and picks this start's incarnation.
+ * Returns 0 or -1 (logged: one line). */
+int br_disc_init(struct br *br);
+void br_disc_fini(struct br *br);
+
+/* Sends beacons, re-resolves seeds and ages members; every tick. */
+void br_disc_tick(struct br *br, uint64_t now);
+
+/*
+ * Evidence that node (name, inc) at endpoint lives: a beacon or a link
+ * frame.  Creates or refreshes the member; a new incarnation replaces
+ * the old entry (and resets its link).  endpoint may be NULL (keep).
+ * Returns the member, or NULL for ourselves or a full table.
+ */
+struct br_node *br_disc_heard(struct br *br, const char *name, size_t len,
+    uint64_t inc, const char *endpoint);
+
+/* Second-hand news (a peer's member list): adds name only when it is
+ * unknown here, so gossip never revives nor overrides what this node
+ * heard itself.  Returns the new member or NULL. */
+struct br_node *br_disc_learn(struct br *br, const char *name, size_t len,
+    uint64_t inc, const char *endpoint);
+
+/* The member called name, or NULL. */
+struct br_node *br_disc_find(struct br *br, const char *name, size_t len);
+
+/* This node's incarnation and advertised endpoint. */
+uint64_t br_disc_incarnation(const struct br *br);
+const char *br_disc_endpoint(const struct br *br);
+
+/* Packs the member table (the CONTROL "nodes" answer): an array of maps
+ * name, state, endpoint, incarnation, last_seen_ms (age), link, rtt_us,
+ * with this node first. */
+void br_disc_pack_nodes(struct br *br, msgpack_packer *pk);
+
+/* The cluster key (32 bytes, owned by br_disc) and cluster.encrypt;
+ * only while discovery is on. */
+const uint8_t *br_disc_key(const struct br *br);
+bool br_disc_encrypt(const struct br *br);
+/* Copies the beacon counters (zeros when discovery is off). */
+void br_disc_stats(const struct br *br, struct br_disc_stats *out);
+
+/* Number of nodes in the table other than this one. */
+uint32_t br_disc_count(const struct br *br);
+/* The i-th member (0 <= i < br_disc_count). */
+struct br_node *br_disc_node(struct br *br, uint32_t i);
+
+const char *br_mstate_name(enum br_mstate st);
+
+/* Packs one "key": value pair of a map (control answers, link bodies). */
+void br_kv_str(msgpack_packer *pk, const char *k, const char *v);
+void br_kv_uint(msgpack_packer *pk, const char *k, uint64_t v);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * br_metrics — Prometheus exposition over nng's HTTP server (see
+ * br_metrics.h for the threading rule: only the snapshot is shared).
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+
+#include "br.h"
+#include "br_cstat.h"
+#include "br_log.h"
+#include "br_metrics.h"
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct br_metrics {
+	nng_http_server	*m_srv;
+	nng_http_handler *m_h;
+	pthread_mutex_t	 m_lock;	/* guards m_snap, m_len only */
+	char		*m_snap;	/* immutable once swapped in */
+	size_t		 m_len;
+	uint64_t	 m_next_ms;	/* loop thread only */
+	uint64_t	 m_renders;	/* loop thread only */
+};
+
+/* --- writing the exposition --------------------------------------------- */
+
+void
+br_mx_family(struct br_mx *mx, const char *name, const char *type,
+    const char *help)
+{
+	fprintf(mx->mx_fp, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+/* Label values escape backslash, quote and newline. */
+static void
+label_value(FILE *fp, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', fp);
+		if (*v == '\n')
+			fputs("\\n", fp);
+		else
+			fputc(*v, fp);
+	}
+}
+
+void
+br_mx_sample(struct br_mx *mx, const char *name, const char *lkey,
+    const char *lval, uint64_t v)
+{
+	fprintf(mx->mx_fp, "%s{node=\"", name);
+	label_value(mx->mx_fp, mx->mx_node);
+	if (lkey != NULL) {
+		fprintf(mx->mx_fp, "\",%s=\"", lkey);
+		label_value(mx->mx_fp, lval);
+	}
+	fprintf(mx->mx_fp, "\"} %llu\n", (unsigned long long)v);
+}
+
+/* --- what is exported ---------------------------------------------------- */
+
+enum af_value { AF_DEPTH, AF_BYTES, AF_CAPACITY, AF_INFLIGHT, AF_WAITING,
+    AF_RECEIVED, AF_DELIVERED, AF_ACKED, AF_DROPPED, AF_REJECTED,
+    AF_REDELIVERED, AF_SENT, AF_RESTARTS };
+
+struct actor_family {
+	const char	*af_name;
+	const char	*af_type;
+	const char	*af_help;
+	enum af_value	 af_value;
+};
+
+static uint64_t
+actor_value(const struct br_actor *a, enum af_value v)
+{
+	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
+
+	switch (v) {
+	case AF_DEPTH:		return mbx_depth(&a->a_mbx);
+	case AF_BYTES:		return mbx_bytes(&a->a_mbx);
+	case AF_CAPACITY:	return a->a_conf.ca_mailbox;
+	case AF_INFLIGHT:	return mbx_inflight(&a->a_mbx);
+	case AF_WAITING:	return a->a_nwait;
+	case AF_RECEIVED:	return st->mst_received;
+	case AF_DELIVERED:	return st->mst_delivered;
+	case AF_ACKED:		return st->mst_acknowledged;
+	case AF_DROPPED:	return st->mst_dropped;
+	case AF_REJECTED:	return st->mst_rejected;
+	case AF_REDELIVERED:	return st->mst_redelivered;
+	case AF_SENT:		return a->a_sent;
+	case AF_RESTARTS:	return a->a_restarts;
+	}
+	return 0;
+}
+
+static const struct actor_family actor_families[] = {
+	{ "troupe_actor_mailbox_depth", "gauge",
+	  "Messages queued in the actor's mailbox.", AF_DEPTH },
+	{ "troupe_actor_mailbox_bytes", "gauge",
+	  "Bytes queued in the actor's mailbox.", AF_BYTES },
+	{ "troupe_actor_mailbox_capacity", "gauge",
+	  "Capacity of the actor's mailbox in messages.", AF_CAPACITY },
+	{ "troupe_actor_inflight", "gauge",
+	  "Messages delivered to the actor and not yet acknowledged.",
+	  AF_INFLIGHT },
+	{ "troupe_actor_waiting_senders", "gauge",
+	  "Senders held by a full block-policy mailbox.", AF_WAITING },
+	{ "troupe_actor_received_total", "counter",
+	  "Messages accepted into the actor's mailbox.", AF_RECEIVED },
+	{ "troupe_actor_delivered_total", "counter",
+	  "Messages delivered to the actor process.", AF_DELIVERED },
+	{ "troupe_actor_acknowledged_total", "counter",
+	  "Messages the actor acknowledged.", AF_ACKED },
+	{ "troupe_actor_dropped_total", "counter",
+	  "Messages dropped by the overflow policy.", AF_DROPPED },
+	{ "troupe_actor_rejected_total", "counter",
+	  "Messages rejected by the overflow policy.", AF_REJECTED },
+	{ "troupe_actor_redelivered_total", "counter",
+	  "Messages delivered again after the actor died.", AF_REDELIVERED },
+	{ "troupe_actor_sent_total", "counter",
+	  "Messages the actor sent.", AF_SENT },
+	{ "troupe_actor_restarts_total", "counter",
+	  "Times the supervisor restarted the actor.", AF_RESTARTS },
+};
+
+#define NACTOR_FAMILIES \
+	(sizeof(actor_families) / sizeof(actor_families[0]))
+
+static void
+render_actors(struct br_mx *mx, const struct br *br)
+{
+	const struct actor_family *f;
+
+	for (f = actor_families; f < actor_families + NACTOR_FAMILIES; f++) {
+		br_mx_family(mx, f->af_name, f->af_type, f->af_help);
+		for (uint32_t i = 0; i < br->b_nactors; i++)
+			br_mx_sample(mx, f->af_name, "actor",
+			    br->b_actors[i]->a_conf.ca_name,
+			    actor_value(br->b_actors[i], f->af_value));
+	}
+}
+
+/* One series per actor: troupe_actor_state{actor,state} 1 for its state
+ * (the state is a label value so dashboards can count by state). */
+static void
+render_states(struct br_mx *mx, const struct br *br)
+{
+	FILE *fp = mx->mx_fp;
+
+	br_mx_family(mx, "troupe_actor_state", "gauge", "1 for the actor's "
+	    "current state.");
+	for (uint32_t i = 0; i < br->b_nactors; i++) {
+		const struct br_actor *a = br->b_actors[i];
+
+		fputs("troupe_actor_state{node=\"", fp);
+		label_value(fp, mx->mx_node);
+		fputs("\",actor=\"", fp);
+		label_value(fp, a->a_conf.ca_name);
+		fprintf(fp, "\",state=\"%s\"} 1\n", br_astate_name(a->a_state));
+	}
+}
+
+struct broker_family {
+	const char	*bf_name;
+	const char	*bf_type;
+	const char	*bf_help;
+	size_t		 bf_off;	/* in struct br_stats */
+};
+
+#define BS(f) offsetof(struct br_stats, f)
+
+static const struct broker_family broker_families[] = {
+	{ "troupe_routed_total", "counter", "SEND and ASK messages routed.",
+	  BS(st_routed) },
+	{ "troupe_ctl_requests_total", "counter",
+	  "Requests on the control socket.", BS(st_ctl_requests) },
+	{ "troupe_bad_frames_total", "counter",
+	  "Frames refused by the decoder.", BS(st_bad_frames) },
+	{ "troupe_unknown_actor_total", "counter",
+	  "Messages to actors that do not exist.", BS(st_unknown_actor) },
+	{ "troupe_asks_total", "counter", "ASKs routed.", BS(st_asks) },
+	{ "troupe_replies_total", "counter", "Replies routed back.",
+	  BS(st_replies) },
+	{ "troupe_ask_timeouts_total", "counter",
+	  "ASKs that expired unanswered.", BS(st_ask_timeouts) },
+	{ "troupe_busy_total", "counter",
+	  "Requests refused because too many were pending.", BS(st_busy) },
+	{ "troupe_spawns_total", "counter", "Actor processes started.",
+	  BS(st_spawns) },
+	{ "troupe_exits_total", "counter", "Actor processes that exited.",
+	  BS(st_exits) },
+};
+
+#define NBROKER_FAMILIES \
+	(sizeof(broker_families) / sizeof(broker_families[0]))
+
+static void
+render_broker(struct br_mx *mx, const struct br *br, uint64_t now)
+{
+	const struct broker_family *f;
+	const char *st = (const char *)&br->b_stats;
+
+	for (f = broker_families; f < broker_families + NBROKER_FAMILIES;
+	    f++) {
+		br_mx_family(mx, f->bf_name, f->bf_type, f->bf_help);
+		br_mx_sample(mx, f->bf_name, NULL, NULL,
+		    *(const uint64_t *)(const void *)(st + f->bf_off));
+	}
+	br_mx_family(mx, "troupe_pending", "gauge",
+	    "Requests waiting for an answer.");
+	br_mx_sample(mx, "troupe_pending", NULL, NULL, br->b_npend);
+	br_mx_family(mx, "troupe_actors", "gauge", "Actors configured.");
+	br_mx_sample(mx, "troupe_actors", NULL, NULL, br->b_nactors);
+	br_mx_family(mx, "troupe_uptime_seconds", "gauge",
+	    "Seconds since trouped started.");
+	br_mx_sample(mx, "troupe_uptime_seconds", NULL, NULL,
+	    (now - br->b_start_ms) / 1000);
+	br_mx_family(mx, "troupe_tap_records_total", "counter",
+	    "Records published to `troupe watch`.");
+	br_mx_sample(mx, "troupe_tap_records_total", NULL, NULL,
+	    br->b_tap.t_published);
+}
+
+/* Every section, in order.  Peer and beacon sections are added here. */
+static void
+render_sections(struct br_mx *mx, const struct br *br, uint64_t now)
+{
+	render_broker(mx, br, now);
+	render_actors(mx, br);
+	render_states(mx, br);
+	br_cstat_render(mx, br);
+}
+
+/* --- snapshots ----------------------------------------------------------- */
+
+static int
+render(struct br_metrics *m, const struct br *br, uint64_t now)
+{
+	struct br_mx mx = { NULL, br->b_node };
+	char *buf = NULL, *old;
+	size_t len = 0;
+
+	if ((mx.mx_fp = open_memstream(&buf, &len)) == NULL)
+		return -1;
+	render_sections(&mx, br, now);
+	br_mx_family(&mx, "troupe_metrics_renders_total", "counter",
+	    "Snapshots rendered for this endpoint.");
+	br_mx_sample(&mx, "troupe_metrics_renders_total", NULL, NULL,
+	    ++m->m_renders);
+	if (fclose(mx.mx_fp) != 0) {
+		free(buf);
+		return -1;
+	}
+	pthread_mutex_lock(&m->m_lock);
+	old = m->m_snap;
+	m->m_snap = buf;
+	m->m_len = len;
+	pthread_mutex_unlock(&m->m_lock);
+	free(old);	/* the handler copies under the lock: nobody holds it */
+	return 0;
+}
+
+/* nng thread: touches the snapshot only, under the lock. */
+static void
+serve(nng_aio *aio)
+{
+	nng_http_handler *h = nng_aio_get_input(aio, 1);
+	struct br_metrics *m = nng_http_handler_get_data(h);
+	nng_http_res *res;
+	int rv;
+
+	if ((rv = nng_http_res_alloc(&res)) != 0) {
+		nng_aio_finish(aio, rv);
+		return;
+	}
+	pthread_mutex_lock(&m->m_lock);
+	rv = nng_http_res_copy_data(res, m->m_snap, m->m_len);
+	pthread_mutex_unlock(&m->m_lock);
+	if (rv == 0)
+		rv = nng_http_res_set_header(res, "Content-Type",
+		    CONTENT_TYPE);
+	if (rv != 0) {
+		nng_http_res_free(res);
+		nng_aio_finish(aio, rv);
+		return;
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static int
+start_server(struct br_metrics *m, const char *url_text)
+{
+	nng_url *url;
+	int rv;
+
+	if ((rv = nng_url_parse(&url, url_text)) != 0)
+		return rv;
+	if ((rv = nng_http_server_hold(&m->m_srv, url)) == 0 &&
+	    (rv = nng_http_handler_alloc(&m->m_h, url->u_path[0] ?
+	    url->u_path : "/", serve)) == 0) {
+		nng_http_handler_set_data(m->m_h, m, NULL);
+		if ((rv = nng_http_server_add_handler(m->m_srv, m->m_h)) != 0)
+			nng_http_handler_free(m->m_h);
+		else
+			rv = nng_http_server_start(m->m_srv);
+	}
+	nng_url_free(url);
+	return rv;
+}
+
+int
+br_metrics_open(struct br *br)
+{
+	const char *url = br->b_conf->c_metrics;
+	struct br_metrics *m;
+	int rv;
+
+	br->b_metrics = NULL;
+	if (url[0] == '\0')
+		return 0;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -1;
+	pthread_mutex_init(&m->m_lock, NULL);
+	if (render(m, br, br_now_ms()) != 0) {
+		rv = NNG_ENOMEM;
+		goto fail;
+	}
+	if ((rv = start_server(m, url)) != 0)
+		goto fail;
+	br->b_metrics = m;
+	m->m_next_ms = 0;	/* actors are added after us: render soon */
+	log_info("metrics ready", "url=%s", url);
+	return 0;
+fail:
+	log_error("cannot serve metrics", "url=%s error=\"%s\"", url,
+	    nng_strerror(rv));
+	if (m->m_srv != NULL)
+		nng_http_server_release(m->m_srv);
+	pthread_mutex_destroy(&m->m_lock);
+	free(m->m_snap);
+	free(m);
+	return -1;
+}
+
+void
+br_metrics_tick(struct br *br, uint64_t now)
+{
+	struct br_metrics *m = br->b_metrics;
+
+	if (m == NULL || now < m->m_next_ms)
+		return;
+	m->m_next_ms = now + BR_METRICS_REFRESH_MS;
+	if (render(m, br, now) != 0)
+		log_warn("cannot render metrics", NULL);
+}
+
+void
+br_metrics_close(struct br *br)
+{
+	struct br_metrics *m = br->b_metrics;
+
+	if (m == NULL)
+		return;
+	nng_http_server_stop(m->m_srv);
+	nng_http_server_release(m->m_srv);
+	pthread_mutex_destroy(&m->m_lock);
+	free(m->m_snap);
+	free(m);
+	br->b_metrics = NULL;
+}

@@ -1,0 +1,180 @@
+"""Step 8: durable mailboxes on real processes.
+
+- kill -9 of trouped during a burst of confirmed sends (`troupe send
+  --confirm dq -`), then a restart on the same data dir: every confirmed
+  message is delivered (fsync batch and always);
+- a segment whose tail was truncated, or whose last record had a bit
+  flipped, while trouped was down: trouped starts, says what it cut (log
+  line and `troupe inspect`), and delivers the records before the cut.
+
+The consumer is the test actor crashy (-o FILE: one "N R" line per
+message, R = redelivered; -s: slow, so a backlog is queued when trouped
+dies)."""
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from troupetest import BIN, Broker, binpath
+
+CRASHY = os.path.join(BIN, "..", "tests", "bin", "crashy")
+
+
+def conf(d, fsync, sleep_us):
+    return ("[node]\ndata_dir = %s/data\nfsync = %s\nfsync_interval = 10ms\n"
+            "\n[supervisor root]\nintensity = 100\nperiod = 1s\n"
+            "backoff_min = 10ms\n\n[actor dq]\nexec = %s -o %s/dq.out -s %d"
+            "\nmailbox = 256\ninflight = 8\ndurable = true\n"
+            % (d, fsync, os.path.abspath(CRASHY), d, sleep_us))
+
+
+class Durable(Broker):
+    """A Broker that can be kill -9ed and started again on the same run
+    dir, data dir and config."""
+
+    def __init__(self, fsync="batch", sleep_us=2000):
+        super().__init__(conf=None, node="dur1")
+        self.stop()                     # the default config: not ours
+        self.conf_path = os.path.join(self.dir, "troupe.conf")
+        with open(self.conf_path, "w") as f:
+            f.write(conf(self.dir, fsync, sleep_us))
+        self.out = os.path.join(self.dir, "dq.out")
+        self.seg_dir = os.path.join(self.dir, "data", "dq")
+        self.start_again()
+
+    def start_again(self):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [binpath("trouped"), "--node", "dur1", "-c", self.conf_path],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        self.wait_ready()
+
+    def kill9(self):
+        self.actor_pids |= {a["pid"] for a in self.actors().values()
+                            if a["pid"]}
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        time.sleep(0.1)                 # PDEATHSIG reaches the actor
+
+    def seen(self):
+        """{n: copies} of what dq wrote."""
+        out = {}
+        try:
+            with open(self.out) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 2:
+                        n = int(parts[0])
+                        out[n] = out.get(n, 0) + 1
+        except FileNotFoundError:
+            pass
+        return out
+
+    def wait_seen(self, want, timeout=20.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if want <= set(self.seen()):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def last_segment(self):
+        segs = sorted(x for x in os.listdir(self.seg_dir)
+                      if x.startswith("seg-"))
+        return os.path.join(self.seg_dir, segs[-1])
+
+
+class TestDurable(unittest.TestCase):
+    def start(self, **kw):
+        b = Durable(**kw)
+        self.addCleanup(b.cleanup)
+        return b
+
+    def burst_then_kill(self, fsync):
+        b = self.start(fsync=fsync, sleep_us=3000)
+        cli = subprocess.Popen(
+            [binpath("troupe"), "send", "--confirm", "dq", "-"],
+            env=b.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        cli.stdin.write(b"".join(b"%d\n" % n for n in range(2000)))
+        cli.stdin.close()
+        # kill -9 mid-burst: once some 300 sends are confirmed
+        confirmed = 0
+        while confirmed < 300:
+            line = cli.stdout.readline()
+            self.assertTrue(line, cli.stderr.read())
+            confirmed += 1
+        b.kill9()
+        confirmed += sum(1 for line in cli.stdout if line.strip())
+        cli.wait(10)
+        cli.stdout.close()
+        cli.stderr.close()
+        self.assertNotEqual(cli.returncode, 0, "the burst outlived trouped")
+        self.assertLess(confirmed, 2000)
+        before = set(b.seen())
+        self.assertLess(len(before), confirmed, "nothing was pending")
+        b.start_again()
+        self.assertTrue(b.wait_seen(set(range(confirmed))),
+                        "lost: %s" % sorted(set(range(confirmed)) -
+                                            set(b.seen()))[:20])
+        log = b.logtext()
+        self.assertIn("durable log recovered", log)
+        a = json.loads(b.cli("inspect", "dq", "--json").stdout)
+        self.assertTrue(a["durable"])
+        self.assertGreater(a["log"]["recovered"], 0, a)
+        self.assertEqual(a["log"]["fsync"], fsync)
+
+    def test_kill9_during_burst_batch(self):
+        self.burst_then_kill("batch")
+
+    def test_kill9_during_burst_always(self):
+        self.burst_then_kill("always")
+
+    def queued_then_down(self):
+        """10 messages queued (dq stopped), on disk, trouped killed."""
+        b = self.start()
+        b.cli("stop", "dq")
+        for n in range(10):
+            b.cli("send", "--confirm", "dq", str(n))
+        b.kill9()
+        return b
+
+    def damaged_restart(self, b, reason):
+        b.start_again()
+        log = b.logtext()
+        self.assertIn("durable log damaged, tail truncated", log)
+        self.assertIn(reason, log)
+        self.assertTrue(b.wait_seen(set(range(9))))
+        time.sleep(0.3)
+        self.assertNotIn(9, b.seen())       # the damaged last record
+        a = json.loads(b.cli("inspect", "dq", "--json").stdout)
+        self.assertTrue(a["log"]["truncated"], a)
+        self.assertIn(reason, a["log"]["truncation"])
+        self.assertEqual(a["log"]["recovered"], 9)
+        # and the log takes new messages after the cut
+        b.cli("send", "--confirm", "dq", "100")
+        self.assertTrue(b.wait_seen({100}))
+
+    def test_truncated_tail(self):
+        b = self.queued_then_down()
+        seg = b.last_segment()
+        os.truncate(seg, os.path.getsize(seg) - 7)
+        self.damaged_restart(b, "torn record")
+
+    def test_bit_flipped_tail(self):
+        b = self.queued_then_down()
+        seg = b.last_segment()
+        with open(seg, "r+b") as f:
+            f.seek(os.path.getsize(seg) - 20)   # inside the last record
+            c = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([c[0] ^ 0x10]))
+        self.damaged_restart(b, "checksum")
+
+
+if __name__ == "__main__":
+    unittest.main()

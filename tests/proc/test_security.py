@@ -1,0 +1,117 @@
+"""Local access control on real processes: the peer uid of every control
+request (a CLI run as `nobody`), the run dir and socket modes that go with
+node.allow_uids, and the peer pid check on mailbox sockets."""
+import json
+import os
+import stat
+import subprocess
+import time
+import unittest
+
+from troupetest import Broker, BrokerTest, binpath
+
+NOBODY = 65534
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def wait_for(pred, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to become nobody")
+class ControlUidTest(BrokerTest):
+    def start_open(self, allow):
+        """A broker whose run dir `nobody` can reach (allow_uids makes it
+        0711 and ctl.sock 0666); the temp dir above is opened to match."""
+        b = self.start("[node]\nallow_uids = %s\n" % allow)
+        os.chmod(b.dir, 0o711)
+        return b
+
+    def cli_nobody(self, b, *args):
+        return subprocess.run([binpath("troupe")] + list(args), env=b.env,
+                              capture_output=True, text=True, timeout=60,
+                              preexec_fn=as_nobody)
+
+    def test_other_uid_refused_and_logged(self):
+        b = self.start_open("4242")
+        self.assertEqual(stat.S_IMODE(os.stat(b.run_dir).st_mode), 0o711)
+        sock = os.path.join(b.run_dir, "ctl.sock")
+        self.assertEqual(stat.S_IMODE(os.stat(sock).st_mode), 0o666)
+        self.assertEqual(
+            stat.S_IMODE(os.stat(os.path.join(b.run_dir, "mbx")).st_mode),
+            0o700)
+        r = self.cli_nobody(b, "actors")
+        self.assertEqual(r.returncode, 77, r.stderr)
+        self.assertIn("permission denied: uid %d is not allowed" % NOBODY,
+                      r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertTrue(wait_for(lambda: "uid=%d" % NOBODY in b.logtext()),
+                        b.logtext())
+        self.assertIn("permission denied", b.logtext())
+        # The broker's own uid still passes.
+        self.assertEqual(b.cli("actors").returncode, 0)
+
+    def test_allowed_uid_passes(self):
+        b = self.start_open("4242, %d" % NOBODY)
+        r = self.cli_nobody(b, "stats", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsInstance(json.loads(r.stdout), dict)
+
+    def test_default_modes_closed(self):
+        b = self.start()
+        os.chmod(b.dir, 0o711)
+        self.assertEqual(stat.S_IMODE(os.stat(b.run_dir).st_mode), 0o700)
+        sock = os.path.join(b.run_dir, "ctl.sock")
+        self.assertEqual(stat.S_IMODE(os.stat(sock).st_mode), 0o600)
+        r = self.cli_nobody(b, "actors")
+        self.assertNotEqual(r.returncode, 0)
+
+
+class MailboxPidTest(unittest.TestCase):
+    def test_foreign_process_refused(self):
+        # An actor that never dials: its mailbox waits for the pid the
+        # broker spawned, and a foreign actor process dials it instead.
+        b = Broker("[actor sleeper]\nexec = /bin/sleep 1000\n")
+        self.addCleanup(b.cleanup)
+
+        def starting():
+            r = b.cli("inspect", "sleeper", "--json", check=False)
+            if r.returncode != 0:
+                return None
+            a = json.loads(r.stdout)
+            return a if a.get("pid") else None
+        a = wait_for(starting)
+        self.assertIsNotNone(a, b.logtext())
+        b.actor_pids.add(a["pid"])
+        env = dict(b.env, TROUPE_ACTOR="sleeper", TROUPE_NODE="t1",
+                   TROUPE_MAILBOX="ipc://%s/mbx/sleeper.sock" % b.run_dir)
+        env.pop("TROUPE_BROKER_PID", None)
+        intruder = subprocess.Popen([binpath("troupe-echo")], env=env,
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        b.actor_pids.add(intruder.pid)
+        self.addCleanup(intruder.wait)
+        self.assertTrue(wait_for(lambda: "mailbox refused" in b.logtext()),
+                        b.logtext())
+        line = [l for l in b.logtext().splitlines()
+                if "mailbox refused" in l][0]
+        self.assertIn("peer_pid=%d" % intruder.pid, line)
+        self.assertIn("actor_pid=%d" % a["pid"], line)
+        a = json.loads(b.cli("inspect", "sleeper", "--json").stdout)
+        self.assertNotEqual(a["state"], "running")
+        intruder.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()
