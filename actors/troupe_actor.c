@@ -49,7 +49,7 @@ _Static_assert((int)TROUPE_SEND == (int)TP_K_SEND &&
 #define QUEUE_MAX_DEF	4096		/* deliveries, unless TROUPE_INFLIGHT */
 #define QUEUE_MAX_LIM	65536
 #define SHUTDOWN_SEND_MS 1000
-#define LINGER_MS	50		/* see link_close */
+#define BYE_MS		1000		/* see link_close */
 #define OUT_MAX_ENV	256		/* envelopes in one outgoing batch */
 #define OUT_MAX_BYTES	(64u << 10)	/* bytes pending before a flush */
 
@@ -89,6 +89,7 @@ struct troupe_ctx {
 	uint64_t	 c_next_id;
 	uint64_t	 c_unacked;	/* handled, not yet ACKed */
 	bool		 c_fatal;
+	bool		 c_bye;		/* the broker answered our bye */
 	struct qframe	*c_q;		/* ring */
 	size_t		 c_qcap, c_qhead, c_qlen;
 	size_t		 c_qdeliv;	/* deliveries in the ring */
@@ -176,10 +177,10 @@ out_flush(struct troupe_ctx *ctx)
 
 	if (ctx->c_out_n == 0)
 		return 0;
-	if ((rv = nng_msg_alloc(&msg, 0)) != 0 ||
-	    (rv = nng_msg_reserve(msg, ctx->c_out.size + 16)) != 0) {
-		if (rv != NNG_ENOMEM)
-			nng_msg_free(msg);
+	if ((rv = nng_msg_alloc(&msg, 0)) != 0)
+		return fatal(ctx, "send", nng_strerror(rv), TP_ENOMEM);
+	if ((rv = nng_msg_reserve(msg, ctx->c_out.size + 16)) != 0) {
+		nng_msg_free(msg);
 		return fatal(ctx, "send", nng_strerror(rv), TP_ENOMEM);
 	}
 	tp_packer_init_msg(&pk, msg);
@@ -401,7 +402,10 @@ scan_frame(struct troupe_ctx *ctx, struct tp_frame fr, uint32_t *ndeliv)
 		case TP_K_ACK:		/* a confirmed send was accepted */
 			rv = on_answer(ctx, &env);
 			break;
-		default:	/* ACK, CONTROL: nothing the actor asked for */
+		case TP_K_CONTROL:	/* the broker's answer to our bye */
+			ctx->c_bye = true;
+			break;
+		default:	/* nothing the actor asked for */
 			break;
 		}
 		if (rv < 0)
@@ -936,21 +940,58 @@ link_hello(struct troupe_ctx *ctx)
 	return link_send(ctx, TP_K_CONTROL, 0, "", 0, sb.s_buf, sb.s_len);
 }
 
+/* Frames that arrive after the stop are only searched for the broker's
+ * answer to our bye: deliveries in them were never acknowledged, so the
+ * broker hands them to the next instance. */
+static void
+bye_frame(struct troupe_ctx *ctx, nng_msg *msg)
+{
+	struct tp_frame fr;
+	struct tp_env env;
+
+	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
+	    &ctx->c_lim, NULL) == 0)
+		while (tp_frame_next(&fr, &env, NULL) == 1)
+			if (env.e_kind == TP_K_CONTROL)
+				ctx->c_bye = true;
+	nng_msg_free(msg);
+}
+
 /*
- * nng 1.5.2 has no flush: nng_close drops (and leaks) messages still in
- * the socket's send queue, such as the last ACK, and the broker would then
- * redeliver those messages.  LINGER is not implemented either, so on a
- * clean stop give the queue a moment on the wire before closing.
+ * nng 1.5.2 has no flush: nng_close drops messages still in the socket's
+ * send queue, such as the last ACK, and the broker would then redeliver
+ * them.  So a clean stop ends with a bye the broker answers: the link is
+ * ordered, so its answer proves everything before it arrived.  A broker
+ * that does not answer within BYE_MS is waited for no longer.
  */
 static void
 link_close(struct troupe_ctx *ctx)
 {
-	if (!ctx->c_fatal) {
-		nng_socket_set_ms(ctx->c_sock, NNG_OPT_SENDTIMEO,
-		    SHUTDOWN_SEND_MS);
-		troupe_flush(ctx);
-		nng_msleep(LINGER_MS);
+	struct pollfd pfd = { .fd = ctx->c_recvfd, .events = POLLIN };
+	int64_t deadline = now_ms() + BYE_MS;
+	struct smallbuf sb = { .s_len = 0 };
+	msgpack_packer pk;
+	nng_msg *msg;
+
+	/* A broker that died (the PDEATHSIG that stops us) answers nobody */
+	if (ctx->c_fatal || check_parent() != 0)
+		goto out_close;
+	nng_socket_set_ms(ctx->c_sock, NNG_OPT_SENDTIMEO, SHUTDOWN_SEND_MS);
+	msgpack_packer_init(&pk, &sb, smallbuf_write);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "op", 2);
+	msgpack_pack_str_with_body(&pk, "bye", 3);
+	if (flush_ack(ctx) != 0 || link_send(ctx, TP_K_CONTROL, 0, "", 0,
+	    sb.s_buf, sb.s_len) != 0 || out_flush(ctx) != 0)
+		goto out_close;
+	while (!ctx->c_bye && now_ms() < deadline) {
+		if (nng_recvmsg(ctx->c_sock, &msg, NNG_FLAG_NONBLOCK) == 0)
+			bye_frame(ctx, msg);
+		else if (poll(&pfd, 1, (int)(deadline - now_ms())) < 0 &&
+		    errno != EINTR)
+			break;
 	}
+out_close:
 	nng_close(ctx->c_sock);
 }
 

@@ -51,7 +51,7 @@ reply_body(struct troupe_ctx *ctx, const struct troupe_msg *msg,
 	troupe_body_free(b);
 }
 
-/* Replies a map of n pairs given as key, value, key, value ... */
+/* Replies a map of n pairs keys[i]: vals[i]. */
 static void
 reply_u64s(struct troupe_ctx *ctx, const struct troupe_msg *msg,
     uint32_t n, const char *const *keys, const uint64_t *vals)

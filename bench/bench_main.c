@@ -109,13 +109,10 @@ main(int argc, char **argv)
 	header(&r);
 	bn_case_b0(&r);
 	bn_case_b1_b2_b4(&r);
-	bn_out(&r, "%-4s %-44s %-34s %s\n", "B3", "two nodes, TCP, encryption "
-	    "on/off", "n/a (cluster not landed)", "target >= 0.5 x B1");
+	bn_case_b3(&r);
 	bn_case_b5(&r);
 	bn_case_b6(&r);
-	bn_out(&r, "%-4s %-44s %-34s %s\n", "B7", "discovery, 3 nodes; dead "
-	    "node declared", "n/a (cluster not landed)",
-	    "targets < 2 s, < 5 s");
+	bn_case_b7(&r);
 	bn_case_b8(&r);
 	bn_out(&r, "\nbench took %.0f s\n", (double)(bn_now_ns() - t0) / 1e9);
 	if (r.r_out != NULL && fclose(r.r_out) != 0)

@@ -63,8 +63,8 @@ struct bn_broker {
 /*
  * Writes conf to a new temp dir and starts bin_dir/trouped on it with
  * TROUPE_RUN_DIR inside that dir; stdout and stderr go to its
- * trouped.log.  wrap (NULL = none) is a NULL-ended argv put in front
- * (e.g. valgrind).  Exits on failure.
+ * trouped.log; the config names the node.  wrap (NULL = none) is a
+ * NULL-ended argv put in front (e.g. valgrind).  Exits on failure.
  */
 void bn_broker_start(struct bn_broker *b, const char *bin_dir,
     const char *conf, char *const *wrap);
@@ -78,8 +78,16 @@ double bn_broker_wait_ready(struct bn_broker *b, uint32_t n,
  * max of their pids (pids may be NULL when max is 0). */
 uint32_t bn_broker_actors(struct bn_broker *b, pid_t *pids, uint32_t max);
 
+/* kill -9 and reap b (a node failure); bn_broker_stop then only cleans
+ * up its dir. */
+void bn_broker_kill9(struct bn_broker *b);
+
+/* Stops (SIGTERM, waits for) every broker still running; bn_die calls
+ * it so that a failed bench leaves no daemon behind. */
+void bn_broker_abort_all(void);
+
 /* SIGTERM, wait (SIGKILL after timeout_ms); returns ms until it exited.
- * Removes the temp dir. */
+ * Removes the temp dir.  A broker already reaped has br_pid 0. */
 double bn_broker_stop(struct bn_broker *b, int timeout_ms);
 
 /*
@@ -98,6 +106,11 @@ void bn_ctl_dial(struct bn_broker *b, nng_socket *s, int timeout_ms);
  * REPLY.  The reply body is decoded into obj, which lives in zone. */
 void bn_ask(struct bn_broker *b, const char *to, const void *body,
     size_t len, msgpack_zone *zone, msgpack_object *obj);
+
+/* A CONTROL request with body on b's own link: 0 with the REPLY's body
+ * in obj (living in zone), or -1. */
+int bn_control(struct bn_broker *b, const void *body, size_t len,
+    msgpack_zone *zone, msgpack_object *obj);
 
 /* Unsigned field key of map obj, or 0 when it is missing. */
 uint64_t bn_get_u64(const msgpack_object *obj, const char *key);

@@ -25,6 +25,40 @@ extern char **environ;
 
 #define MAX_ARGS 32
 #define MAX_ENV 512
+#define MAX_LIVE 16
+
+/* Brokers running now, so that a bench that dies takes them along. */
+static pid_t live[MAX_LIVE];
+
+static void
+live_set(pid_t old, pid_t pid)
+{
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i] == old) {
+			live[i] = pid;
+			return;
+		}
+}
+
+void
+bn_broker_kill9(struct bn_broker *b)
+{
+	kill(b->br_pid, SIGKILL);
+	waitpid(b->br_pid, NULL, 0);
+	live_set(b->br_pid, 0);
+	b->br_pid = 0;
+}
+
+void
+bn_broker_abort_all(void)
+{
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i] > 0) {
+			kill(live[i], SIGTERM);
+			waitpid(live[i], NULL, 0);
+			live[i] = 0;
+		}
+}
 
 static char **
 broker_env(const struct bn_broker *b, char *var, size_t varlen)
@@ -55,7 +89,7 @@ void
 bn_broker_start(struct bn_broker *b, const char *bin_dir, const char *conf,
     char *const *wrap)
 {
-	static char opt_c[] = "-c", opt_node[] = "--node", node[] = "bench";
+	static char opt_c[] = "-c";
 	char confp[300], logp[300], prog[300], var[400];
 	char *argv[MAX_ARGS];
 	posix_spawn_file_actions_t fa;
@@ -73,13 +107,11 @@ bn_broker_start(struct bn_broker *b, const char *bin_dir, const char *conf,
 	snprintf(logp, sizeof(logp), "%s/trouped.log", b->br_dir);
 	snprintf(prog, sizeof(prog), "%s/trouped", bin_dir);
 	write_conf(confp, conf);
-	for (; wrap != NULL && wrap[n] != NULL && n < MAX_ARGS - 6; n++)
+	for (; wrap != NULL && wrap[n] != NULL && n < MAX_ARGS - 4; n++)
 		argv[n] = wrap[n];
 	argv[n++] = prog;
 	argv[n++] = opt_c;
 	argv[n++] = confp;
-	argv[n++] = opt_node;
-	argv[n++] = node;
 	argv[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT |
@@ -90,6 +122,7 @@ bn_broker_start(struct bn_broker *b, const char *bin_dir, const char *conf,
 	posix_spawn_file_actions_destroy(&fa);
 	if (rv != 0)
 		bn_die("cannot start %s: %s", argv[0], strerror(rv));
+	live_set(0, b->br_pid);
 	b->br_next_id = 1;
 }
 
@@ -145,29 +178,51 @@ own_link(struct bn_broker *b)
 	}
 }
 
-void
-bn_ask(struct bn_broker *b, const char *to, const void *body, size_t len,
-    msgpack_zone *zone, msgpack_object *obj)
+/* One request on b's own link; the answer's body is decoded into obj in
+ * zone (which also keeps the bytes).  Returns the answer's kind or -1. */
+static int
+request_obj(struct bn_broker *b, uint32_t kind, const char *to,
+    const void *body, size_t len, msgpack_zone *zone, msgpack_object *obj)
 {
 	struct tp_env env;
 	uint8_t *copy;
 	nng_msg *msg;
+	int rv;
 
 	own_link(b);
-	if (bn_request(b->br_ctl, b->br_next_id++, TP_K_ASK, to, body, len,
-	    &msg, &env) != 0)
-		bn_die("ask %s: no answer (see %s/trouped.log)", to,
-		    b->br_dir);
-	if (env.e_kind != TP_K_REPLY)
-		bn_die("ask %s: answered %s", to, tp_kind_name(env.e_kind));
+	if (bn_request(b->br_ctl, b->br_next_id++, kind, to, body, len, &msg,
+	    &env) != 0)
+		return -1;
 	/* strings in obj point into the body: keep the body in the zone */
 	if ((copy = msgpack_zone_malloc(zone, env.e_body_len + 1)) == NULL)
 		bn_die("out of memory");
 	memcpy(copy, env.e_body, env.e_body_len);
 	env.e_body = copy;
-	if (tp_env_body(&env, zone, obj, NULL) != 0)
-		bn_die("ask %s: reply does not unpack", to);
+	rv = tp_env_body(&env, zone, obj, NULL) == 0 ? (int)env.e_kind : -1;
 	nng_msg_free(msg);
+	return rv;
+}
+
+void
+bn_ask(struct bn_broker *b, const char *to, const void *body, size_t len,
+    msgpack_zone *zone, msgpack_object *obj)
+{
+	int kind = request_obj(b, TP_K_ASK, to, body, len, zone, obj);
+
+	if (kind < 0)
+		bn_die("ask %s: no answer (see %s/trouped.log)", to,
+		    b->br_dir);
+	if (kind != TP_K_REPLY)
+		bn_die("ask %s: answered %s", to,
+		    tp_kind_name((uint32_t)kind));
+}
+
+int
+bn_control(struct bn_broker *b, const void *body, size_t len,
+    msgpack_zone *zone, msgpack_object *obj)
+{
+	return request_obj(b, TP_K_CONTROL, "", body, len, zone, obj) ==
+	    TP_K_REPLY ? 0 : -1;
 }
 
 /* Counts actors in state "running" in the actors answer and stores up
@@ -255,8 +310,9 @@ bn_broker_stop(struct bn_broker *b, int timeout_ms)
 	if (b->br_ctl_open)
 		nng_close(b->br_ctl);
 	b->br_ctl_open = false;
-	kill(b->br_pid, SIGTERM);
-	while (waitpid(b->br_pid, NULL, WNOHANG) == 0) {
+	if (b->br_pid > 0)	/* else killed and reaped already */
+		kill(b->br_pid, SIGTERM);
+	while (b->br_pid > 0 && waitpid(b->br_pid, NULL, WNOHANG) == 0) {
 		if (bn_now_ns() > dl) {
 			fprintf(stderr, "bench: trouped ignored SIGTERM, "
 			    "killing it\n");
@@ -267,6 +323,9 @@ bn_broker_stop(struct bn_broker *b, int timeout_ms)
 		usleep(1000);
 	}
 	ms = (double)(bn_now_ns() - t0) / 1e6;
+	if (b->br_pid > 0)
+		live_set(b->br_pid, 0);
+	b->br_pid = 0;
 	if (getenv("BENCH_KEEP") == NULL)
 		nftw(b->br_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return ms;

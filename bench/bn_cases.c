@@ -302,34 +302,47 @@ case_b1(struct bn_run *r, struct bn_broker *b)
 
 		if (sizes[i] == 128)
 			r->r_b1_128_msgs_s = rate;
-		snprintf(what, sizeof(what), "actor -> trouped -> actor, %zu B",
-		    sizes[i]);
+		snprintf(what, sizeof(what), "actor -> trouped -> actor, "
+		    "%zu B", sizes[i]);
 		row_rate(r, "B1", what, rate, sizes[i], sizes[i] == 128 ?
 		    "(required >= 3, goal >= 13)" : NULL);
 	}
 }
 
-static void
-case_b2(struct bn_run *r, struct bn_broker *b)
+void
+bn_asks(struct bn_broker *b, const char *from, const char *to, uint32_t n,
+    struct bn_pct *p)
 {
-	const char *echo = "echo";
 	msgpack_sbuffer sb;
 	msgpack_zone zone;
 	msgpack_object o;
-	double p50, p90, p99;
-	char m[96], q[128];
 
 	msgpack_zone_init(&zone, 1024);
 	for (int pass = 0; pass < 2; pass++) {	/* the first warms up */
-		pack_job(&sb, "asks", &echo, 1, bn_scale(r, pass ? 10000 :
-		    1000), 128);
-		bn_ask(b, "src", sb.data, sb.size, &zone, &o);
+		pack_job(&sb, "asks", &to, 1, pass ? n : n / 10 + 1, 128);
+		bn_ask(b, from, sb.data, sb.size, &zone, &o);
 		msgpack_sbuffer_destroy(&sb);
 	}
-	p50 = (double)bn_get_u64(&o, "p50_ns") / 1e3;
-	p90 = (double)bn_get_u64(&o, "p90_ns") / 1e3;
-	p99 = (double)bn_get_u64(&o, "p99_ns") / 1e3;
+	memset(p, 0, sizeof(*p));
+	p->p_n = bn_get_u64(&o, "n");
+	p->p_p50 = bn_get_u64(&o, "p50_ns");
+	p->p_p90 = bn_get_u64(&o, "p90_ns");
+	p->p_p99 = bn_get_u64(&o, "p99_ns");
+	p->p_mean = (double)bn_get_u64(&o, "mean_ns");
 	msgpack_zone_destroy(&zone);
+}
+
+static void
+case_b2(struct bn_run *r, struct bn_broker *b)
+{
+	struct bn_pct p;
+	double p50, p90, p99;
+	char m[96], q[128];
+
+	bn_asks(b, "src", "echo", bn_scale(r, 10000), &p);
+	p50 = (double)p.p_p50 / 1e3;
+	p90 = (double)p.p_p90 / 1e3;
+	p99 = (double)p.p_p99 / 1e3;
 	snprintf(m, sizeof(m), "p50 %.0f p90 %.0f p99 %.0f us", p50, p90,
 	    p99);
 	snprintf(q, sizeof(q), "p50 %.2f x B0 (required <= 2.0, goal 1.3); "

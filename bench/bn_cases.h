@@ -15,7 +15,7 @@ struct bn_run {
 	const char	*r_bin;		/* dir of trouped, troupe-* */
 	const char	*r_outpath;
 	const char	*r_only;	/* "B1,B5" or NULL = all */
-	bool		 r_quick;	/* smaller counts, for a smoke run */
+	bool		 r_quick;	/* smaller counts: a smoke run */
 	FILE		*r_out;
 	char		 r_self[PATH_MAX];	/* this program */
 	char		 r_bindir[PATH_MAX];
@@ -51,10 +51,17 @@ uint64_t bn_op(struct bn_broker *b, const char *to, const char *op,
 double bn_flow(struct bn_broker *b, const char *from, const char *const *to,
     uint32_t nto, uint64_t n, uint64_t size);
 
+/* Has bench actor `from` ask `to` n times, one at a time, 128 B; the
+ * round trips (ns) go to p. */
+void bn_asks(struct bn_broker *b, const char *from, const char *to,
+    uint32_t n, struct bn_pct *p);
+
 void bn_case_b0(struct bn_run *r);
 void bn_case_b1_b2_b4(struct bn_run *r);
+void bn_case_b3(struct bn_run *r);
 void bn_case_b5(struct bn_run *r);
 void bn_case_b6(struct bn_run *r);
+void bn_case_b7(struct bn_run *r);
 void bn_case_b8(struct bn_run *r);
 
 #endif

@@ -92,7 +92,8 @@ bn_nng_peer(const char *url)
 static double
 one_way(nng_socket s, uint32_t n, size_t size)
 {
-	char buf[65536] = { M_DATA }, start[1 + sizeof(uint64_t)] = { M_START };
+	char buf[65536] = { M_DATA };
+	char start[1 + sizeof(uint64_t)] = { M_START };
 	uint64_t want = n, t0;
 	nng_msg *m;
 

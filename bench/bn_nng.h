@@ -10,7 +10,7 @@
 struct bn_nng_args {
 	uint32_t	 a_count;	/* one-way messages */
 	uint32_t	 a_rtt_count;	/* round trips */
-	size_t		 a_size;	/* bytes per message (<= 64 KiB) */
+	size_t		 a_size;	/* bytes a message, <= 64 KiB */
 };
 
 struct bn_nng_result {

@@ -147,6 +147,7 @@ struct br {
 	uint32_t	 b_pend_mask;
 	uint32_t	 b_npend;
 	uint64_t	 b_next_id;
+	uint64_t	 b_pend_next_ms;	/* earliest pending deadline */
 	struct br_actor	*b_dirty;
 	struct tp_limits b_lim;
 	struct br_stats	 b_stats;
@@ -227,6 +228,10 @@ int br_answer_error(struct br *br, const struct br_origin *o, uint64_t corr,
 /* br_ctl.c — control socket and the CONTROL ops */
 int br_ctl_open(struct br *br);
 void br_ctl_close(struct br *br);
+/* True when o is the string s. */
+bool br_str_is(const msgpack_object *o, const char *s);
+/* The value of key in map m (borrowed from m), or NULL. */
+const msgpack_object *br_map_get(const msgpack_object *m, const char *key);
 /* Answers a CONTROL request (actors, inspect, stats) to o. */
 void br_ctl_op(struct br *br, const struct br_origin *o,
     const struct tp_env *env);

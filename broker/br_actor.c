@@ -352,8 +352,17 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	if (a == NULL)
 		return;
 	br->b_stats.st_exits++;
-	if (a->a_fd >= 0)
+	if (a->a_fd >= 0) {
 		on_mailbox(a);
+		/* Deliveries still queued in the socket were meant for the
+		 * dead instance: nng would hand them to the next one, whose
+		 * ACKs would then pop the requeued copies unseen (lost).  A
+		 * fresh socket drops them. */
+		close_mailbox(a);
+		if (open_mailbox(br, a) != 0)
+			log_error("cannot reopen mailbox", "actor=%s",
+			    a->a_conf.ca_name);
+	}
 	a->a_pid = 0;
 	exit_reason(a->a_last_exit, sizeof(a->a_last_exit), status);
 	mbx_requeue_inflight(&a->a_mbx);
@@ -398,13 +407,20 @@ deliver(struct br_actor *a)
 {
 	struct mbx_item *items[256];
 	msgpack_packer pk;
+	size_t total = 16;	/* a batch head */
 	nng_msg *msg;
 	uint32_t n = 0;
 
 	while (n < 256 && (items[n] = mbx_next_delivery(&a->a_mbx)) != NULL)
-		n++;
+		total += items[n++]->mi_len;
+	/* One allocation for the frame: appending to a message that grows
+	 * item by item reallocates and copies it again each time. */
 	if (n == 0 || nng_msg_alloc(&msg, 0) != 0)
 		return;
+	if (nng_msg_reserve(msg, total) != 0) {
+		nng_msg_free(msg);
+		return;
+	}
 	if (n > 1) {
 		tp_packer_init_msg(&pk, msg);
 		tp_batch_pack_head(&pk, n);

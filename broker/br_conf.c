@@ -211,15 +211,17 @@ static int ps_fail(struct br_ps *, int, int, const char *, ...)
 static int
 ps_fail(struct br_ps *ps, int line, int ovr, const char *fmt, ...)
 {
-	char msg[256], q[128];
+	char raw[256], msg[256], q[128];
 	va_list ap;
 
 	if (ps->ps_failed)
 		return -1;
 	ps->ps_failed = true;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* msg may echo override or file bytes: keep the error one line. */
+	quote(raw, msg, sizeof(msg));
 	if (ovr > 0)
 		snprintf(ps->ps_err, ps->ps_errlen, "override '%s': %s",
 		    quote(ps->ps_ovrs[ovr - 1], q, sizeof(q)), msg);
@@ -882,12 +884,31 @@ ps_keys(const struct br_ps *ps, void **obj, char *label, size_t len)
 	}
 }
 
+/* Why val would not read back from br_conf_print's output the same, or
+ * NULL: inih takes ';' after a blank for a comment, lines end at '\n'. */
+static const char *
+value_why(const char *val)
+{
+	const char *p;
+
+	if (val[0] == ';')
+		return "value cannot start with ';'";
+	for (p = val; *p != '\0'; p++) {
+		if ((p[0] == ' ' || p[0] == '\t') && p[1] == ';')
+			return "';' after a blank starts a comment";
+		if (iscntrl((unsigned char)*p) && *p != '\t')
+			return "control character in value";
+	}
+	return NULL;
+}
+
 /* Sets key = val in the current section; line 0 means an override. */
 static int
 ps_key(struct br_ps *ps, const char *key, const char *val, int line)
 {
 	const struct br_key *tab, *k;
 	char label[BR_NAME_MAX + 16], msg[200], q[80];
+	const char *why;
 	int ovr = ps->ps_cur_ovr;
 	void *obj = NULL;
 
@@ -910,6 +931,8 @@ ps_key(struct br_ps *ps, const char *key, const char *val, int line)
 	    "root") == 0)
 		return ps_fail(ps, line, ovr, "supervisor root cannot have a "
 		    "parent");
+	if ((why = value_why(val)) != NULL)
+		return ps_fail(ps, line, ovr, "%s: %s", key, why);
 	if (key_set(k, obj, val, msg, sizeof(msg)) != 0)
 		return ps_fail(ps, line, ovr, "%s: %s", key, msg);
 	return 0;

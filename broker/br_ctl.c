@@ -187,20 +187,20 @@ pack_stats(struct br *br, msgpack_packer *pk)
 	br_cstat_pack(br, pk);
 }
 
-static bool
-str_is(const msgpack_object *o, const char *s)
+bool
+br_str_is(const msgpack_object *o, const char *s)
 {
 	return o->type == MSGPACK_OBJECT_STR && o->via.str.size ==
 	    strlen(s) && memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
 }
 
-static const msgpack_object *
-map_get(const msgpack_object *m, const char *key)
+const msgpack_object *
+br_map_get(const msgpack_object *m, const char *key)
 {
 	if (m->type != MSGPACK_OBJECT_MAP)
 		return NULL;
 	for (uint32_t i = 0; i < m->via.map.size; i++)
-		if (str_is(&m->via.map.ptr[i].key, key))
+		if (br_str_is(&m->via.map.ptr[i].key, key))
 			return &m->via.map.ptr[i].val;
 	return NULL;
 }
@@ -211,7 +211,7 @@ static int
 field_text(const msgpack_object *body, const char *key, char *buf,
     size_t len)
 {
-	const msgpack_object *v = map_get(body, key);
+	const msgpack_object *v = br_map_get(body, key);
 
 	if (v == NULL)
 		return 1;
@@ -278,12 +278,12 @@ ctl_life(struct br *br, const msgpack_object *op, const msgpack_object *body,
 	    name[0] == '\0')
 		return snprintf(msg, len, "%.*s needs \"name\"",
 		    (int)op->via.str.size, op->via.str.ptr), BR_E_BADREQ;
-	if (str_is(op, "spawn"))
+	if (br_str_is(op, "spawn"))
 		return ctl_spawn(br, body, name, pk, msg, len);
 	if ((a = br_actor_find(br, name, strlen(name))) == NULL)
 		return snprintf(msg, len, "unknown actor '%s'", name),
 		    BR_E_UNKNOWN_ACTOR;
-	rc = str_is(op, "stop") ? sup_stop(a, msg, len) :
+	rc = br_str_is(op, "stop") ? sup_stop(a, msg, len) :
 	    sup_restart(a, msg, len);
 	if (rc == 0)
 		pack_actor(br, pk, a);
@@ -295,14 +295,14 @@ static int
 ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
     char *msg, size_t len)
 {
-	const msgpack_object *op = map_get(body, "op"), *name;
+	const msgpack_object *op = br_map_get(body, "op"), *name;
 	struct br_actor *a;
 
 	if (op == NULL)
 		return snprintf(msg, len, "control request without \"op\""),
 		    BR_E_BADREQ;
-	if (str_is(op, "actors")) {
-		const msgpack_object *node = map_get(body, "node");
+	if (br_str_is(op, "actors")) {
+		const msgpack_object *node = br_map_get(body, "node");
 		const char *f = NULL;
 		size_t flen = 0;
 		uint32_t n = 0;
@@ -313,21 +313,21 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 		if (node != NULL)
 			f = node->via.str.ptr, flen = node->via.str.size;
 		for (uint32_t i = 0; i < br->b_nactors && (f == NULL ||
-		    str_is(node, br->b_node)); i++)
+		    br_str_is(node, br->b_node)); i++)
 			n += !br->b_actors[i]->a_removed;
 		msgpack_pack_array(pk, n + br_peer_actor_count(br, f, flen));
 		for (uint32_t i = 0; i < br->b_nactors && n > 0; i++)
 			if (!br->b_actors[i]->a_removed)
 				pack_actor(br, pk, br->b_actors[i]);
 		br_peer_pack_actors(br, pk, f, flen);
-	} else if (str_is(op, "nodes")) {
+	} else if (br_str_is(op, "nodes")) {
 		br_disc_pack_nodes(br, pk);
-	} else if (str_is(op, "stats")) {
+	} else if (br_str_is(op, "stats")) {
 		pack_stats(br, pk);
-	} else if (str_is(op, "watch")) {
+	} else if (br_str_is(op, "watch")) {
 		br_tap_lease(&br->b_tap, pk);
-	} else if (str_is(op, "inspect")) {
-		if ((name = map_get(body, "name")) == NULL ||
+	} else if (br_str_is(op, "inspect")) {
+		if ((name = br_map_get(body, "name")) == NULL ||
 		    name->type != MSGPACK_OBJECT_STR)
 			return snprintf(msg, len, "inspect needs \"name\""),
 			    BR_E_BADREQ;
@@ -337,8 +337,8 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 			    (int)name->via.str.size, name->via.str.ptr),
 			    BR_E_UNKNOWN_ACTOR;
 		pack_actor(br, pk, a);
-	} else if (str_is(op, "spawn") || str_is(op, "stop") ||
-	    str_is(op, "restart")) {
+	} else if (br_str_is(op, "spawn") || br_str_is(op, "stop") ||
+	    br_str_is(op, "restart")) {
 		return ctl_life(br, op, body, pk, msg, len);
 	} else
 		return snprintf(msg, len, "unknown control op"), BR_E_BADREQ;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -385,7 +384,9 @@ on_datagram(struct br *br, const uint8_t *buf, size_t len,
 	}
 	if (bc.bc_node_len == strlen(br->b_node) &&
 	    memcmp(bc.bc_node, br->b_node, bc.bc_node_len) == 0) {
-		if (bc.bc_inc != d->d_inc)
+		/* only a keyed node may make us warn: no log spam by
+		 * strangers */
+		if (bc.bc_inc != d->d_inc && beacon_check(br, &bc) == 0)
 			log_warn("another node uses our name", NULL);
 		return;		/* our own, looped back */
 	}
@@ -475,29 +476,18 @@ open_mcast(struct br *br)
 static int
 load_key(struct br *br, struct br_disc *d)
 {
-	const char *conf = br->b_conf->c_key_file;
 	char path[BR_PATH_MAX];
 	struct tp_err err;
-	struct stat st;
-	int rv;
+	bool created;
 
-	if (conf[0] != '\0')
-		snprintf(path, sizeof(path), "%s", conf);
-	else if (tp_sec_key_default_path(path, sizeof(path)) != 0) {
-		log_error("no cluster key: set cluster.key_file (no HOME for "
-		    "the default key path)", NULL);
-		return -1;
-	}
-	if (conf[0] == '\0' && stat(path, &st) != 0 && errno == ENOENT) {
-		if ((rv = tp_sec_key_create(path, false, d->d_key, &err)) == 0)
-			log_info("cluster key created", "file=%s", path);
-	} else
-		rv = tp_sec_key_load(path, d->d_key, &err);
-	if (rv != 0) {
+	if (tp_sec_key_setup(br->b_conf->c_key_file, d->d_key, path,
+	    sizeof(path), &created, &err) != 0) {
 		log_error("cannot use the cluster key", "file=%s error=\"%s\"",
 		    path, err.e_msg);
 		return -1;
 	}
+	if (created)
+		log_info("cluster key created", "file=%s", path);
 	return 0;
 }
 
@@ -534,14 +524,16 @@ open_seeds(struct br *br, struct br_disc *d)
 }
 
 int
-br_disc_init(struct br *br)
+br_disc_setup(struct br *br)
 {
 	struct br_disc *d;
 
-	if (strcmp(br->b_conf->c_discovery, "off") == 0)
+	if (strcmp(br->b_conf->c_discovery, "off") == 0 || br->b_disc != NULL)
 		return 0;
-	if (sodium_init() < 0 || (d = calloc(1, sizeof(*d))) == NULL)
+	if (sodium_init() < 0 || (d = calloc(1, sizeof(*d))) == NULL) {
+		log_error("cannot set up discovery: out of memory", NULL);
 		return -1;
+	}
 	br->b_disc = d;
 	d->d_mc.m_fd = -1;
 	d->d_ufd = -1;
@@ -549,8 +541,18 @@ br_disc_init(struct br *br)
 	d->d_inc |= 1;		/* never 0: 0 means "unknown" */
 	d->d_encrypt = strcmp(br->b_conf->c_encrypt, "off") != 0;
 	tp_sec_replay_init(&d->d_replay, 0);
-	if (load_key(br, d) != 0 || set_endpoint(br, d) != 0)
+	return load_key(br, d) != 0 || set_endpoint(br, d) != 0 ? -1 : 0;
+}
+
+int
+br_disc_init(struct br *br)
+{
+	struct br_disc *d;
+
+	if (br_disc_setup(br) != 0)
 		return -1;
+	if ((d = br->b_disc) == NULL)
+		return 0;
 	if (disc_is(br, "multicast") && open_mcast(br) != 0)
 		return -1;
 	if (disc_is(br, "seeds") && open_seeds(br, d) != 0)

@@ -90,9 +90,15 @@ int br_beacon_seal(const struct br_beacon *bc, const uint8_t *key,
 int br_beacon_decode(const uint8_t *buf, size_t len, struct br_beacon *bc,
     struct tp_err *err);
 
-/* Loads (or on first start creates) the cluster key, opens the beacon
- * sockets (per cluster.discovery) and picks this start's incarnation.
- * Returns 0 or -1 (logged: one line). */
+/*
+ * Unless cluster.discovery is off: picks this start's incarnation and
+ * loads (or on first start creates) the cluster key, before anything is
+ * opened, so that a bad key stops trouped with its one line.  Idempotent.
+ * Returns 0 or -1 (logged: one line); br_disc_fini undoes it.
+ */
+int br_disc_setup(struct br *br);
+/* br_disc_setup if not done yet, then opens the beacon sockets (per
+ * cluster.discovery).  Returns 0 or -1 (logged: one line). */
 int br_disc_init(struct br *br);
 void br_disc_fini(struct br *br);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_disc.h"	/* br_kv_str, br_kv_uint */
 #include "br_dlog.h"
 #include "br_durable.h"
 #include "br_log.h"
@@ -392,20 +393,6 @@ br_dur_dropped(struct br_actor *a, const struct mbx_item *list)
 		ack_items(a, list, UINT32_MAX);
 }
 
-static void
-kv_u(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	msgpack_pack_str_with_body(pk, k, strlen(k));
-	msgpack_pack_uint64(pk, v);
-}
-
-static void
-kv_s(msgpack_packer *pk, const char *k, const char *v)
-{
-	msgpack_pack_str_with_body(pk, k, strlen(k));
-	msgpack_pack_str_with_body(pk, v, strlen(v));
-}
-
 void
 br_dur_pack(msgpack_packer *pk, const struct br_actor *a)
 {
@@ -434,19 +421,19 @@ br_dur_pack(msgpack_packer *pk, const struct br_actor *a)
 		    (unsigned long long)r->dr_trunc_bytes,
 		    r->dr_segs_removed, r->dr_reason);
 	msgpack_pack_map(pk, 10);
-	kv_s(pk, "fsync", dlog_fsync_name(
+	br_kv_str(pk, "fsync", dlog_fsync_name(
 	    (enum dlog_fsync)a->a_br->b_conf->c_fsync));
-	kv_u(pk, "segments", st->ds_segments);
-	kv_u(pk, "bytes", st->ds_bytes);
-	kv_u(pk, "next_seq", dlog_next_seq(d->d_log));
-	kv_u(pk, "durable_seq", dlog_durable(d->d_log));
-	kv_u(pk, "waiting", d->d_len);
-	kv_u(pk, "recovered", r->dr_unacked);
-	kv_u(pk, "appended", st->ds_appended);
+	br_kv_uint(pk, "segments", st->ds_segments);
+	br_kv_uint(pk, "bytes", st->ds_bytes);
+	br_kv_uint(pk, "next_seq", dlog_next_seq(d->d_log));
+	br_kv_uint(pk, "durable_seq", dlog_durable(d->d_log));
+	br_kv_uint(pk, "waiting", d->d_len);
+	br_kv_uint(pk, "recovered", r->dr_unacked);
+	br_kv_uint(pk, "appended", st->ds_appended);
 	msgpack_pack_str_with_body(pk, "truncated", 9);
 	if (r->dr_truncated)
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
-	kv_s(pk, "truncation", cut);
+	br_kv_str(pk, "truncation", cut);
 }

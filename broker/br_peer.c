@@ -425,16 +425,14 @@ hs_step(struct br_link *l, const struct hello *h, uint8_t *out,
 }
 
 /* The member a hello speaks for: hellos are not authenticated until the
- * handshake ends, so they never create a member nor change its
- * incarnation (beacons do, under the MAC). */
+ * handshake ends, so they never create a member, change its incarnation
+ * nor count as a sign of life (beacons and sealed frames do). */
 static struct br_node *
 hello_node(struct br *br, const struct hello *h)
 {
 	struct br_node *n = br_disc_find(br, h->h_node, h->h_node_len);
 
-	if (n == NULL || n->n_inc != h->h_inc)
-		return NULL;
-	return br_disc_heard(br, h->h_node, h->h_node_len, h->h_inc, NULL);
+	return n != NULL && n->n_inc == h->h_inc ? n : NULL;
 }
 
 /* Binds the peer's session to l; a new session of the peer while up

@@ -60,6 +60,8 @@ pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
 		    .p_origin = o->o_actor, .p_kind = kind,
 		    .p_hdrlen = (uint8_t)o->o_hdrlen,
 		    .p_deadline_ms = br_now_ms() + br->b_conf->c_ask_ttl_ms };
+		if (p->p_deadline_ms < br->b_pend_next_ms)
+			br->b_pend_next_ms = p->p_deadline_ms;
 		memcpy(p->p_hdr, o->o_hdr, o->o_hdrlen);
 		br->b_npend++;
 		return p;
@@ -744,12 +746,23 @@ br_route_dropped(struct br *br, struct mbx_item *list)
 void
 br_route_tick(struct br *br, uint64_t now)
 {
+	uint64_t next = UINT64_MAX;
+
+	/* The ring is large; walk it only when a deadline is due, and learn
+	 * the next one on the way. */
+	if (now < br->b_pend_next_ms)
+		return;
 	for (uint32_t i = 0; i <= br->b_pend_mask && br->b_npend > 0; i++) {
 		struct br_pend *p = &br->b_pend[i];
 		struct br_origin o;
 
-		if (p->p_id == 0 || p->p_deadline_ms > now)
+		if (p->p_id == 0)
 			continue;
+		if (p->p_deadline_ms > now) {
+			if (p->p_deadline_ms < next)
+				next = p->p_deadline_ms;
+			continue;
+		}
 		o = pend_origin(p);
 		br->b_stats.st_ask_timeouts++;
 		br_answer_error(br, &o, p->p_orig_id, BR_E_TIMEOUT, "no reply "
@@ -758,6 +771,7 @@ br_route_tick(struct br *br, uint64_t now)
 		    br->b_actors[p->p_target]->a_conf.ca_name);
 		pend_free(br, p);
 	}
+	br->b_pend_next_ms = next;
 }
 
 uint64_t
@@ -785,6 +799,27 @@ hello(struct br_actor *a, const struct tp_env *env)
 	log_debug("actor ready", "actor=%s", a->a_conf.ca_name);
 }
 
+/* An actor's clean stop ends with a bye we answer: the link is ordered,
+ * so it may close as soon as the answer arrives (ARCHITECTURE.md). */
+static void
+actor_control(struct br_actor *a, const struct tp_env *env)
+{
+	struct tp_env ans = { .e_kind = TP_K_CONTROL, .e_body = env->e_body,
+	    .e_body_len = env->e_body_len };
+	const msgpack_object *op;
+	msgpack_object body;
+
+	msgpack_zone_clear(a->a_br->b_zone);
+	if (tp_env_body(env, a->a_br->b_zone, &body, NULL) != 0 ||
+	    (op = br_map_get(&body, "op")) == NULL || !br_str_is(op, "bye")) {
+		hello(a, env);
+		return;
+	}
+	ans.e_to = tp_slice_str(a->a_conf.ca_name);
+	if (tp_send_env(a->a_sock, &ans, NNG_FLAG_NONBLOCK, NULL) != 0)
+		log_debug("bye not answered", "actor=%s", a->a_conf.ca_name);
+}
+
 static void
 actor_ack(struct br_actor *a, const struct tp_env *env)
 {
@@ -808,7 +843,7 @@ actor_env(struct br_actor *a, const struct tp_env *env)
 
 	switch (env->e_kind) {
 	case TP_K_CONTROL:
-		hello(a, env);
+		actor_control(a, env);
 		break;
 	case TP_K_ACK:
 		actor_ack(a, env);

@@ -502,12 +502,17 @@ sup_start_all(struct br *br)
 	return 0;
 }
 
+static void stop_next(struct br *);
+
 void
 sup_exited(struct br_actor *a, int status)
 {
 	struct sup_ctx c = { .c_now = br_now_ms(), .c_status = status };
 
 	fire(a, EV_EXIT, &c);
+	/* Stopping in order: the next actor need not wait for a tick. */
+	if (a->a_br->b_sup->t_phase == SUP_STOP)
+		stop_next(a->a_br);
 }
 
 void

@@ -474,7 +474,9 @@ main(int argc, char **argv)
 	find_bin_dir(&br);
 	/* after the fork: a child does not inherit it */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (open_signals(&br) != 0 || prepare_run_dir(&br) != 0) {
+	/* The cluster key first: a bad one stops us before anything opens. */
+	if (br_disc_setup(&br) != 0 || open_signals(&br) != 0 ||
+	    prepare_run_dir(&br) != 0) {
 		br_daemon_fail(&dmn, br_log_last_error());
 		goto out;
 	}
@@ -490,9 +492,11 @@ main(int argc, char **argv)
 	rv = 0;
 out_stop:
 	stop(&br);
-out:
-	br_conf_free(br.b_conf);
 	log_info("trouped stopped", "exit=%d", rv);
+out:
+	/* Refused before start (key, run dir): its error line says it all. */
+	br_disc_fini(&br);
+	br_conf_free(br.b_conf);
 	br_daemon_close(&dmn);
 	br_log_close();
 	return rv;

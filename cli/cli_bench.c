@@ -43,7 +43,7 @@ struct bench {
 	size_t		 b_body_len;
 	atomic_uint_fast64_t b_done;
 	atomic_int	 b_status;	/* first failure's exit status */
-	uint64_t	*b_lat;		/* ns per request, b_count slots */
+	uint64_t	*b_lat;		/* ns each, b_count of them */
 };
 
 struct sender {
@@ -368,9 +368,10 @@ summary(struct bench *b, double secs)
 
 	qsort(b->b_lat, n, sizeof(*b->b_lat), cmp_u64);
 	if (!b->b_opts->o_json) {
-		printf("%s %s: %" PRIu64 " msgs of %" PRIu64 " B, %u sender%s, "
-		    "%.2f s\n", b->b_mode, b->b_actor, n, b->b_size,
-		    b->b_senders, b->b_senders == 1 ? "" : "s", secs);
+		printf("%s %s: %" PRIu64 " msgs of %" PRIu64 " B, "
+		    "%u sender%s, %.2f s\n", b->b_mode, b->b_actor, n,
+		    b->b_size, b->b_senders, b->b_senders == 1 ? "" : "s",
+		    secs);
 		printf("  %.0f msgs/s, %.2f MB/s\n", rate, mbs);
 		printf("  latency p50 %.0f us, p90 %.0f us, p99 %.0f us, "
 		    "max %.0f us\n", pct_us(b->b_lat, n, 50),

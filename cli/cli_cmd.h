@@ -23,6 +23,7 @@ struct cli_opts {
 	const char	*o_broker;	/* NULL = the run-dir rule */
 	bool		 o_json;	/* --json */
 	bool		 o_confirm;	/* send --confirm: TP_F_CONFIRM */
+	bool		 o_force;	/* keygen --force: replace the file */
 	nng_duration	 o_timeout;	/* --timeout, ms, > 0 */
 	const char	*o_node;	/* --node NAME, NULL = the local one */
 	const char	*o_exec;	/* spawn: --exec PATH */

@@ -16,6 +16,7 @@
 
 #include "cli_bench.h"
 #include "cli_cmd.h"
+#include "cli_keygen.h"
 
 #define USAGE_LINE \
 	"usage: troupe [--broker URL] [--json] [--timeout DUR] COMMAND ..."
@@ -124,6 +125,17 @@ static const struct cmd cmds[] = {
 	  "p99 and max (one JSON object with --json).  `bench send sink`\n"
 	  "and `bench ask echo` suit the built-in actors.\n",
 	  cli_cmd_bench },
+	{ "keygen", NULL, 0, 1, "keygen [FILE] [--force]",
+	  "write a new cluster key",
+	  "Writes 32 random bytes, mode 0600, to FILE (default: the file\n"
+	  "trouped uses when cluster.key_file is not set:\n"
+	  "/etc/troupe/cluster.key as root, else\n"
+	  "$XDG_CONFIG_HOME/troupe/cluster.key or\n"
+	  "~/.config/troupe/cluster.key) and prints its path ({\"path\":...}\n"
+	  "with --json).  Refuses an existing FILE (exit 1) unless\n"
+	  "--force, which replaces it atomically.  Every node of a cluster\n"
+	  "needs the same key: copy the file (docs/SECURITY.md).\n",
+	  cli_cmd_keygen },
 	{ "help", NULL, 0, 1, "help [COMMAND]",
 	  "this text, or one command's",
 	  "Prints the usage of troupe or of COMMAND.\n", NULL },
@@ -257,6 +269,10 @@ parse_opt(struct args *a, int argc, char **argv, int *i)
 	}
 	if (strcmp(arg, "--confirm") == 0) {
 		a->a_opts.o_confirm = true;
+		return 0;
+	}
+	if (strcmp(arg, "--force") == 0) {
+		a->a_opts.o_force = true;
 		return 0;
 	}
 	if (a->a_npos > 0 && strcmp(a->a_pos[0], "bench") == 0 &&

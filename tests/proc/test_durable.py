@@ -12,12 +12,13 @@ message, R = redelivered; -s: slow, so a backlog is queued when trouped
 dies)."""
 import json
 import os
-import signal
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
-from troupetest import BIN, Broker, binpath
+from troupetest import BIN, Broker, binpath, write_key
 
 CRASHY = os.path.join(BIN, "..", "tests", "bin", "crashy")
 
@@ -74,7 +75,7 @@ class Durable(Broker):
             pass
         return out
 
-    def wait_seen(self, want, timeout=20.0):
+    def wait_seen(self, want, timeout=40.0):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if want <= set(self.seen()):
@@ -95,7 +96,7 @@ class TestDurable(unittest.TestCase):
         return b
 
     def burst_then_kill(self, fsync):
-        b = self.start(fsync=fsync, sleep_us=3000)
+        b = self.start(fsync=fsync, sleep_us=20000)
         cli = subprocess.Popen(
             [binpath("troupe"), "send", "--confirm", "dq", "-"],
             env=b.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -106,7 +107,8 @@ class TestDurable(unittest.TestCase):
         confirmed = 0
         while confirmed < 300:
             line = cli.stdout.readline()
-            self.assertTrue(line, cli.stderr.read())
+            if not line:
+                self.fail("the burst stopped: %s" % cli.stderr.read())
             confirmed += 1
         b.kill9()
         confirmed += sum(1 for line in cli.stdout if line.strip())
@@ -174,6 +176,64 @@ class TestDurable(unittest.TestCase):
             f.seek(-1, os.SEEK_CUR)
             f.write(bytes([c[0] ^ 0x10]))
         self.damaged_restart(b, "checksum")
+
+
+def cluster_conf(name, port, key, actors):
+    data = os.path.join(os.path.dirname(key), name)
+    return ("[node]\nname = %s\nlisten = tcp://127.0.0.1:%d\n"
+            "data_dir = %s\n\n[cluster]\n"
+            "discovery = multicast\ngroup = 239.255.78.2:17573\n"
+            "interface = 127.0.0.1\nbeacon_interval = 200ms\n"
+            "suspect_after = 3s\ndead_after = 6s\nkey_file = %s\n\n%s"
+            % (name, port, data, key, actors))
+
+
+class TestConfirmAcrossNodes(unittest.TestCase):
+    """--confirm to name@node: the ACK is the remote broker's, so what it
+    refuses fails the CLI (without --confirm the CLI only learns that
+    the message left on the link).  Ports 17561-17562, group port
+    17573."""
+
+    def test_remote_broker_confirms(self):
+        keydir = tempfile.mkdtemp(prefix="troupe-key-")
+        self.addCleanup(shutil.rmtree, keydir, True)
+        key = write_key(os.path.join(keydir, "cluster.key"))
+        n2 = Broker(cluster_conf("c2", 17562, key,
+                                 "[actor rj]\nexec = troupe-sink "
+                                 "--sleep-us 500000\nmailbox = 1\n"
+                                 "inflight = 1\noverflow = reject\n\n"
+                                 "[actor dd]\nexec = troupe-sink\n"
+                                 "durable = true\n"), node="c2")
+        self.addCleanup(n2.cleanup)
+        n1 = Broker(cluster_conf("c1", 17561, key, "[actor e]\n"
+                                 "exec = troupe-echo\n"), node="c1")
+        self.addCleanup(n1.cleanup)
+        n1.wait_ready()
+        n2.wait_ready()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            r = n1.cli("nodes", "--json", check=False)
+            if r.returncode == 0 and any(
+                    x["name"] == "c2" and x["link"] == "up"
+                    for x in json.loads(r.stdout)):
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("no link c1 -> c2")
+        n1.cli("send", "--confirm", "dd@c2", '{"n":1}')
+        a = json.loads(n2.cli("inspect", "dd", "--json").stdout)
+        self.assertEqual(a["received"], 1)
+        self.assertGreaterEqual(a["log"]["durable_seq"], 1)
+        # refused there: unknown actor, a full `reject` mailbox
+        r = n1.cli("send", "--confirm", "nosuch@c2", "1", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("unknown actor", r.stderr)
+        r = n1.cli("send", "nosuch@c2", "1", check=False)
+        self.assertEqual(r.returncode, 0, "left on the link: " + r.stderr)
+        codes = [n1.cli("send", "--confirm", "rj@c2", str(i),
+                        check=False).returncode for i in range(3)]
+        self.assertEqual(codes[0], 0)
+        self.assertIn(1, codes[1:])
 
 
 if __name__ == "__main__":

@@ -683,3 +683,32 @@ Test(conf, cluster_security_keys)
 	load_bad("[node]\nadvertise = 10.0.0.1:1\n", NULL, 0, "t.conf:2: "
 	    "advertise: expected a tcp:// or ipc:// URL, got '10.0.0.1:1'");
 }
+
+/* Durable mailboxes: node.data_dir, fsync, fsync_interval; actor.durable. */
+Test(conf, durable_keys)
+{
+	struct br_conf *c = load_ok("[actor a]\nexec = x\n", NULL, 0);
+
+	cr_expect_str_eq(c->c_data_dir, "");
+	cr_expect_eq(c->c_fsync, BR_FSYNC_BATCH);
+	cr_expect_eq(c->c_fsync_interval_ms, 10);
+	cr_expect_eq(c->c_actors[0].ca_durable, 0);
+	br_conf_free(c);
+	c = load_ok("[node]\ndata_dir = /var/lib/t\nfsync = always\n"
+	    "fsync_interval = 2ms\n[actor a]\nexec = x\ndurable = true\n",
+	    NULL, 0);
+	cr_expect_str_eq(c->c_data_dir, "/var/lib/t");
+	cr_expect_eq(c->c_fsync, BR_FSYNC_ALWAYS);
+	cr_expect_eq(c->c_fsync_interval_ms, 2);
+	cr_expect_eq(c->c_actors[0].ca_durable, 1);
+	br_conf_free(c);
+	load_bad("[node]\nfsync = sometimes\n", NULL, 0, "t.conf:2: fsync: "
+	    "expected always|batch|off, got 'sometimes'");
+	load_bad("[node]\ndata_dir = rel/dir\n", NULL, 0, "t.conf:2: "
+	    "data_dir: expected an absolute path, got 'rel/dir'");
+	load_bad("[node]\nfsync_interval = 0ms\n", NULL, 0, "t.conf:2: "
+	    "fsync_interval: expected a duration in 1ms..10000ms (e.g. "
+	    "250ms, 10s, 2m, 1h), got '0ms'");
+	load_bad("[actor a]\nexec = x\ndurable = yes\n", NULL, 0, "t.conf:3: "
+	    "durable: expected false|true, got 'yes'");
+}

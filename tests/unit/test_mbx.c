@@ -679,3 +679,65 @@ Test(mbx, million_reject, .timeout = 120)
 {
 	long_loop(BR_OVF_REJECT);
 }
+
+/* A durable append failed: the item just put comes out again, counted
+ * rejected instead of received; only the tail can be taken back. */
+Test(mbx, unput_takes_back_the_tail)
+{
+	struct mbx mb;
+	struct mbx_item *head;
+	const struct mbx_stats *st;
+
+	cr_assert_eq(mbx_init(&mb, 4, 1 << 20, BR_OVF_BLOCK, 2), MBX_OK);
+	st = mbx_stats(&mb);
+	put_ok(&mb, 1, 8);
+	head = mb.mb_queue.ml_head;
+	put_ok(&mb, 2, 8);
+	cr_expect_eq(mbx_unput(&mb, head), MBX_EINVAL);
+	cr_expect_eq(mbx_unput(&mb, mb.mb_queue.ml_tail), MBX_OK);
+	cr_expect_eq(mbx_depth(&mb), 1);
+	cr_expect_eq(mbx_bytes(&mb), 8);
+	cr_expect_eq(st->mst_received, 1);
+	cr_expect_eq(st->mst_rejected, 1);
+	cr_expect_eq(mbx_check(&mb), MBX_OK);
+	/* the only item: the queue ends empty, and takes puts again */
+	cr_expect_eq(mbx_unput(&mb, head), MBX_OK);
+	mbx_item_free(head);
+	cr_expect_eq(mbx_depth(&mb), 0);
+	cr_expect_eq(mbx_check(&mb), MBX_OK);
+	put_ok(&mb, 3, 8);
+	cr_expect_eq(tag_of(mb.mb_queue.ml_head), 3);
+	mbx_fini(&mb);
+}
+
+/* Recovered records: over capacity if need be, flagged redelivered,
+ * counted recovered; puts then see a full mailbox. */
+Test(mbx, restore_bypasses_capacity)
+{
+	struct mbx mb;
+	struct mbx_item *it;
+	const struct mbx_stats *st;
+
+	cr_assert_eq(mbx_init(&mb, 2, 1 << 20, BR_OVF_BLOCK, 8), MBX_OK);
+	st = mbx_stats(&mb);
+	for (uint32_t i = 0; i < 3; i++) {
+		it = item(i, 16);
+		it->mi_dseq = 10 + i;
+		cr_assert_eq(mbx_restore(&mb, it), MBX_OK);
+	}
+	cr_expect_eq(mbx_restore(&mb, NULL), MBX_EINVAL);
+	cr_expect_eq(mbx_depth(&mb), 3);
+	cr_expect_eq(st->mst_recovered, 3);
+	cr_expect_eq(st->mst_received, 0);
+	put_expect(&mb, 16, MBX_FULL_BLOCK);
+	for (uint32_t i = 0; i < 3; i++) {
+		it = mbx_next_delivery(&mb);
+		cr_assert_not_null(it);
+		cr_expect_eq(tag_of(it), i);
+		cr_expect_eq(it->mi_dseq, 10 + i);
+		cr_expect(it->mi_flags & MBX_F_REDELIVERED);
+	}
+	cr_expect_eq(st->mst_redelivered, 3);
+	cr_expect_eq(mbx_check(&mb), MBX_OK);
+	mbx_fini(&mb);
+}
