@@ -50,6 +50,7 @@ _Static_assert((int)TROUPE_SEND == (int)TP_K_SEND &&
 #define QUEUE_MAX_LIM	65536
 #define SHUTDOWN_SEND_MS 1000
 #define BYE_MS		1000		/* see link_close */
+#define BYE_POLL_MS	5
 #define OUT_MAX_ENV	256		/* envelopes in one outgoing batch */
 #define OUT_MAX_BYTES	(64u << 10)	/* bytes pending before a flush */
 
@@ -984,11 +985,13 @@ link_close(struct troupe_ctx *ctx)
 	if (flush_ack(ctx) != 0 || link_send(ctx, TP_K_CONTROL, 0, "", 0,
 	    sb.s_buf, sb.s_len) != 0 || out_flush(ctx) != 0)
 		goto out_close;
-	while (!ctx->c_bye && now_ms() < deadline) {
+	/* PDEATHSIG fires when the spawning THREAD of the broker dies: the
+	 * other threads may still be ours for a moment, so getppid() only
+	 * changes later.  Look again every few milliseconds. */
+	while (!ctx->c_bye && now_ms() < deadline && check_parent() == 0) {
 		if (nng_recvmsg(ctx->c_sock, &msg, NNG_FLAG_NONBLOCK) == 0)
 			bye_frame(ctx, msg);
-		else if (poll(&pfd, 1, (int)(deadline - now_ms())) < 0 &&
-		    errno != EINTR)
+		else if (poll(&pfd, 1, BYE_POLL_MS) < 0 && errno != EINTR)
 			break;
 	}
 out_close:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "br_log.h"
+#include "br_durable.h"
 #include "br_sup.h"
 
 #define BACKOFF_N_MAX 32	/* doublings beyond this change nothing */
@@ -788,6 +789,13 @@ reload_existing(struct br *br, const struct br_conf *nc,
 		a->a_conf = *ca;
 		mbx_set_limits(&a->a_mbx, ca->ca_mailbox,
 		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight);
+		/* durable turned on opens (and recovers) the log, off closes
+		 * it; a log that will not open keeps the actor down */
+		if (br_dur_attach(a) != 0) {
+			rc->r_changed++;
+			fire_now(a, EV_STOP);
+			continue;
+		}
 		rc->r_changed++;
 		fire_now(a, EV_START);
 	}
