@@ -181,10 +181,10 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 # Every tests/fuzz/fuzz_NAME.c runs in turn, seeded from
 # tests/fuzz/corpus_NAME/ (fuzz_env: tests/fuzz/corpus/).  FUZZ_EXTRA:
 # broker sources a harness needs besides transport/ (self-contained ones:
-# br_dlog for fuzz_dlog, br_conf for fuzz_conf, br_beacon for fuzz_disc).
+# br_dlog* for fuzz_dlog, br_conf* for fuzz_conf, br_beacon for fuzz_disc).
 FUZZ_HARNESS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_EXTRA := $(wildcard broker/br_dlog.c broker/br_conf.c \
-	broker/br_beacon.c)
+FUZZ_EXTRA := $(wildcard broker/br_dlog.c broker/br_dlogscan.c \
+	broker/br_conf.c broker/br_confval.c broker/br_beacon.c)
 fuzz: $(DEPS_OK)
 	@command -v clang >/dev/null && [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
 	  || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive \

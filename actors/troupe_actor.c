@@ -54,10 +54,10 @@ _Static_assert((int)TROUPE_SEND == (int)TP_K_SEND &&
 #define OUT_MAX_ENV	256		/* envelopes in one outgoing batch */
 #define OUT_MAX_BYTES	(64u << 10)	/* bytes pending before a flush */
 
-/* A frame holding deliveries not yet handed to receive(). */
+/* A frame holding deliveries not yet handed to receive(); the decoded
+ * deliveries wait in the ctx's c_d ring and point into q_msg. */
 struct qframe {
 	nng_msg		*q_msg;
-	struct tp_frame	 q_fr;		/* iterator over q_msg's envelopes */
 	uint32_t	 q_left;	/* deliveries in it not yet handled */
 };
 
@@ -95,6 +95,8 @@ struct troupe_ctx {
 	size_t		 c_qcap, c_qhead, c_qlen;
 	size_t		 c_qdeliv;	/* deliveries in the ring */
 	size_t		 c_qmax;
+	struct tp_env	*c_d;		/* ring: deliveries, decoded once */
+	size_t		 c_dcap, c_dhead, c_dlen;
 	struct await	*c_await;
 	msgpack_zone	 c_zone;	/* the current message's body */
 	msgpack_zone	 c_tzone;	/* small bodies: CREDIT, ERROR */
@@ -276,22 +278,17 @@ queue_grow(struct troupe_ctx *ctx)
 	return 0;
 }
 
-/* On success the queue owns msg. */
+/* On success the queue owns msg (scan_frame checked the window). */
 static int
-queue_push(struct troupe_ctx *ctx, nng_msg *msg, const struct tp_frame *fr,
-    uint32_t ndeliv)
+queue_push(struct troupe_ctx *ctx, nng_msg *msg, uint32_t ndeliv)
 {
 	struct qframe *q;
 	int rv;
 
-	if (ctx->c_qdeliv + ndeliv > ctx->c_qmax)
-		return fatal(ctx, "link", "broker exceeded the in-flight "
-		    "window", TP_ETOOBIG);
 	if (ctx->c_qlen == ctx->c_qcap && (rv = queue_grow(ctx)) != 0)
 		return fatal(ctx, "queue", "out of memory", rv);
 	q = queue_at(ctx, ctx->c_qlen++);
 	q->q_msg = msg;
-	q->q_fr = *fr;
 	q->q_left = ndeliv;
 	ctx->c_qdeliv += ndeliv;
 	return 0;
@@ -313,32 +310,52 @@ queue_free(struct troupe_ctx *ctx)
 {
 	while (ctx->c_qlen > 0)
 		queue_pop(ctx);
+	free(ctx->c_d);
+	ctx->c_d = NULL;
+	ctx->c_dcap = ctx->c_dlen = 0;
 	free(ctx->c_q);
 	ctx->c_q = NULL;
 	ctx->c_qcap = 0;
 }
 
-/* --- frames from the broker -------------------------------------------- */
-
+/* The deliveries are decoded once, when their frame arrives; the ring
+ * holds at most c_qmax of them (queue_push's check). */
 static int
-body_uint(struct troupe_ctx *ctx, const struct tp_env *env, uint64_t *v)
+dring_push(struct troupe_ctx *ctx, const struct tp_env *env)
 {
-	msgpack_object o;
+	if (ctx->c_dlen == ctx->c_dcap) {
+		size_t ncap = ctx->c_dcap ? ctx->c_dcap * 2 : 64;
+		struct tp_env *nd;
 
-	msgpack_zone_clear(&ctx->c_tzone);
-	if (tp_env_body(env, &ctx->c_tzone, &o, NULL) != 0 ||
-	    o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return TP_ETYPE;
-	*v = o.via.u64;
+		if ((nd = calloc(ncap, sizeof(*nd))) == NULL)
+			return TP_ENOMEM;
+		for (size_t i = 0; i < ctx->c_dlen; i++)
+			nd[i] = ctx->c_d[(ctx->c_dhead + i) % ctx->c_dcap];
+		free(ctx->c_d);
+		ctx->c_d = nd;
+		ctx->c_dcap = ncap;
+		ctx->c_dhead = 0;
+	}
+	ctx->c_d[(ctx->c_dhead + ctx->c_dlen++) % ctx->c_dcap] = *env;
 	return 0;
 }
+
+static void
+dring_pop(struct troupe_ctx *ctx, struct tp_env *env)
+{
+	*env = ctx->c_d[ctx->c_dhead];
+	ctx->c_dhead = (ctx->c_dhead + 1) % ctx->c_dcap;
+	ctx->c_dlen--;
+}
+
+/* --- frames from the broker -------------------------------------------- */
 
 static int
 on_credit(struct troupe_ctx *ctx, const struct tp_env *env)
 {
 	uint64_t n;
 
-	if (body_uint(ctx, env, &n) != 0)
+	if (tp_env_body_uint(env, &ctx->c_tzone, &n) != 0)
 		return fatal(ctx, "link", "CREDIT without a count", TP_ETYPE);
 	ctx->c_credits += n;
 	ctx->c_credited = true;
@@ -380,7 +397,8 @@ on_answer(struct troupe_ctx *ctx, const struct tp_env *env)
 	return 0;
 }
 
-/* Handles what must be handled now and counts the deliveries. */
+/* Handles what must be handled now and queues the deliveries (in the
+ * ring, counted in *ndeliv: the caller takes them back on failure). */
 static int
 scan_frame(struct troupe_ctx *ctx, struct tp_frame fr, uint32_t *ndeliv)
 {
@@ -393,6 +411,12 @@ scan_frame(struct troupe_ctx *ctx, struct tp_frame fr, uint32_t *ndeliv)
 		switch (env.e_kind) {
 		case TP_K_SEND:
 		case TP_K_ASK:
+			if (ctx->c_qdeliv + *ndeliv >= ctx->c_qmax)
+				return fatal(ctx, "link", "broker exceeded "
+				    "the in-flight window", TP_ETOOBIG);
+			if ((rv = dring_push(ctx, &env)) != 0)
+				return fatal(ctx, "queue", "out of memory",
+				    rv);
 			(*ndeliv)++;
 			break;
 		case TP_K_CREDIT:
@@ -431,7 +455,8 @@ take_frame(struct troupe_ctx *ctx, nng_msg *msg)
 		return fatal(ctx, "bad frame from broker", err.e_msg, rv);
 	}
 	if ((rv = scan_frame(ctx, fr, &ndeliv)) != 0 || ndeliv == 0 ||
-	    (rv = queue_push(ctx, msg, &fr, ndeliv)) != 0) {
+	    (rv = queue_push(ctx, msg, ndeliv)) != 0) {
+		ctx->c_dlen -= ndeliv;	/* they pointed into msg */
 		nng_msg_free(msg);
 		return rv;
 	}
@@ -757,15 +782,11 @@ deliver(struct troupe_ctx *ctx, const struct tp_env *env)
 static int
 deliver_next(struct troupe_ctx *ctx)
 {
-	struct qframe *q = queue_at(ctx, 0);
+	struct qframe *q;
 	struct tp_env env;
 	int rv;
 
-	do {
-		if ((rv = tp_frame_next(&q->q_fr, &env, NULL)) != 1)
-			return fatal(ctx, "queue", "frame ended early",
-			    TP_ETRUNC);
-	} while (env.e_kind != TP_K_SEND && env.e_kind != TP_K_ASK);
+	dring_pop(ctx, &env);
 	rv = deliver(ctx, &env);
 	q = queue_at(ctx, 0);		/* the ring may have grown */
 	q->q_left--;

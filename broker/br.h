@@ -95,6 +95,9 @@ struct br_actor {
 	struct br_wait	*a_wait_tail;
 	uint32_t	 a_nwait;
 	uint32_t	 a_credit_due;	/* CREDIT owed to this actor */
+	uint8_t		*a_ans;		/* answers packed for its next frame */
+	size_t		 a_ans_len, a_ans_cap;
+	uint32_t	 a_ans_n;
 	uint64_t	 a_sent;	/* messages this actor sent */
 	bool		 a_dirty;
 	struct br_actor	*a_dirty_next;
@@ -172,6 +175,10 @@ struct br_actor *br_actor_find(struct br *br, const char *name, size_t len);
 int br_actor_spawn(struct br_actor *a);
 void br_actor_exited(struct br *br, pid_t pid, int status);
 void br_actor_mark_dirty(struct br_actor *a);
+/* Queues env (an answer: REPLY, ERROR, ACK, CONTROL) for a's next frame,
+ * which also carries its CREDIT and deliveries.  Returns 0 or -1 (no
+ * memory).  env's buffers are copied. */
+int br_actor_answer(struct br_actor *a, const struct tp_env *env);
 void br_actors_flush(struct br *br);
 /* SIGKILLs and reaps every live actor at once (start-up failure path). */
 void br_actors_kill_all(struct br *br);

@@ -24,6 +24,8 @@ extern char **environ;
 
 #define ENV_OWN 6		/* TROUPE_* variables set for each actor */
 
+static void answers_reset(struct br_actor *a);
+
 const char *
 br_astate_name(enum br_astate st)
 {
@@ -366,6 +368,7 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	a->a_pid = 0;
 	exit_reason(a->a_last_exit, sizeof(a->a_last_exit), status);
 	mbx_requeue_inflight(&a->a_mbx);
+	answers_reset(a);	/* to asks of the dead instance */
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
 	sup_exited(a, status);
@@ -381,62 +384,141 @@ br_actor_mark_dirty(struct br_actor *a)
 	a->a_br->b_dirty = a;
 }
 
-static int
-send_credit(struct br_actor *a)
+/* Answers waiting for the frame: at most this many, or this many bytes,
+ * before the frame leaves at once (a batch is bounded by l_max_batch). */
+#define ANS_MAX_N	1024
+#define ANS_MAX_BYTES	(1u << 20)
+
+static void flush_one(struct br_actor *a);
+
+int
+br_actor_answer(struct br_actor *a, const struct tp_env *env)
 {
-	struct tp_env env = { .e_kind = TP_K_CREDIT };
+	size_t need = tp_env_size(env);
+
+	if (a->a_ans_cap - a->a_ans_len < need) {
+		size_t ncap = a->a_ans_cap ? a->a_ans_cap : 256;
+		uint8_t *p;
+
+		while (ncap - a->a_ans_len < need)
+			ncap *= 2;
+		if ((p = realloc(a->a_ans, ncap)) == NULL)
+			return -1;
+		a->a_ans = p;
+		a->a_ans_cap = ncap;
+	}
+	if (tp_env_pack_buf(env, a->a_ans + a->a_ans_len, need) != 0)
+		return -1;
+	a->a_ans_len += need;
+	a->a_ans_n++;
+	br_actor_mark_dirty(a);
+	if (a->a_ans_n >= ANS_MAX_N || a->a_ans_len >= ANS_MAX_BYTES)
+		flush_one(a);
+	return 0;
+}
+
+/* Forgets the answers not sent (their asker is gone); a large buffer
+ * goes back to malloc rather than staying with an idle actor. */
+static void
+answers_reset(struct br_actor *a)
+{
+	a->a_ans_len = 0;
+	a->a_ans_n = 0;
+	if (a->a_ans_cap > 64u << 10) {
+		free(a->a_ans);
+		a->a_ans = NULL;
+		a->a_ans_cap = 0;
+	}
+}
+
+/* The CREDIT owed, as an envelope packed into buf (CREDIT_MAX bytes). */
+#define CREDIT_MAX	24
+static size_t
+pack_credit(struct br_actor *a, uint8_t *buf)
+{
 	uint8_t body[9];
 	msgpack_sbuffer sb = { .data = (char *)body, .alloc = sizeof(body) };
+	struct tp_env env = { .e_kind = TP_K_CREDIT };
 	msgpack_packer pk;
+	size_t len;
 
 	/* sbuffer over a stack array: 9 bytes always hold a uint32 */
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_uint32(&pk, a->a_credit_due);
 	env.e_body = body;
 	env.e_body_len = sb.size;
-	if (tp_send_env(a->a_sock, &env, NNG_FLAG_NONBLOCK, NULL) != 0)
-		return -1;
-	a->a_credit_due = 0;
-	return 0;
+	len = tp_env_size(&env);
+	return len <= CREDIT_MAX && tp_env_pack_buf(&env, buf, len) == 0 ?
+	    len : 0;
 }
 
-/* Everything deliverable goes out in one frame: a lone envelope when the
- * mailbox holds one (latency), a batch when it has a backlog. */
-static void
-deliver(struct br_actor *a)
+/* Deliverable items, as many as one frame takes: the window, 256, and
+ * a byte budget that keeps the frame under the actor's frame limit. */
+static uint32_t
+take_deliveries(struct br_actor *a, struct mbx_item **items, size_t *total)
 {
-	struct mbx_item *items[256];
-	msgpack_packer pk;
-	size_t total = 16;	/* a batch head */
-	nng_msg *msg;
+	size_t budget = a->a_br->b_lim.l_max_frame / 2;
+	struct mbx_item *head;
 	uint32_t n = 0;
 
-	while (n < 256 && (items[n] = mbx_next_delivery(&a->a_mbx)) != NULL)
-		total += items[n++]->mi_len;
+	while (n < 256 && (head = a->a_mbx.mb_queue.ml_head) != NULL &&
+	    (n == 0 || *total + head->mi_len <= budget) &&
+	    (items[n] = mbx_next_delivery(&a->a_mbx)) != NULL)
+		*total += items[n++]->mi_len;
+	return n;
+}
+
+/*
+ * Everything owed to the actor goes out in one frame: its CREDIT, the
+ * answers to its asks, then its deliveries.  A lone envelope when there
+ * is one (latency), a batch otherwise; one nng message per actor per loop
+ * turn instead of one per kind.
+ */
+static void
+flush_one(struct br_actor *a)
+{
+	struct mbx_item *items[256];
+	uint8_t credit[CREDIT_MAX];
+	size_t clen = 0, total = 16 + a->a_ans_len;
+	msgpack_packer pk;
+	uint32_t n, nenv;
+	nng_msg *msg;
+
+	if (a->a_credit_due > 0 && (clen = pack_credit(a, credit)) == 0)
+		return;
+	n = take_deliveries(a, items, &total);
+	nenv = (clen > 0) + a->a_ans_n + n;
+	if (nenv == 0)
+		return;
 	/* One allocation for the frame: appending to a message that grows
-	 * item by item reallocates and copies it again each time. */
-	if (n == 0 || nng_msg_alloc(&msg, 0) != 0)
-		return;
-	if (nng_msg_reserve(msg, total) != 0) {
-		nng_msg_free(msg);
-		return;
-	}
-	if (n > 1) {
+	 * piece by piece reallocates and copies it again each time. */
+	if (nng_msg_alloc(&msg, 0) != 0)
+		goto out_log;
+	if (nng_msg_reserve(msg, total + clen) != 0)
+		goto out_fail;
+	if (nenv > 1) {
 		tp_packer_init_msg(&pk, msg);
-		tp_batch_pack_head(&pk, n);
+		tp_batch_pack_head(&pk, nenv);
 	}
+	nng_msg_append(msg, credit, clen);
+	nng_msg_append(msg, a->a_ans, a->a_ans_len);
 	for (uint32_t i = 0; i < n; i++)
 		nng_msg_append(msg, items[i]->mi_data, items[i]->mi_len);
 	/* The send buffer is larger than the window, so this cannot block;
 	 * if it fails anyway the messages stay in flight and come back to
 	 * the queue when the actor goes. */
-	if (nng_sendmsg(a->a_sock, msg, NNG_FLAG_NONBLOCK) != 0) {
-		nng_msg_free(msg);
-		log_warn("delivery failed", "actor=%s count=%u",
-		    a->a_conf.ca_name, n);
-	}
-	if (n == 256)
+	if (nng_sendmsg(a->a_sock, msg, NNG_FLAG_NONBLOCK) != 0)
+		goto out_fail;
+	a->a_credit_due = 0;
+	answers_reset(a);
+	if (n > 0 && a->a_mbx.mb_queue.ml_head != NULL)
 		br_actor_mark_dirty(a);
+	return;
+out_fail:
+	nng_msg_free(msg);
+out_log:
+	log_warn("delivery failed", "actor=%s count=%u", a->a_conf.ca_name,
+	    nenv);
 }
 
 void
@@ -447,11 +529,11 @@ br_actors_flush(struct br *br)
 	while ((a = br->b_dirty) != NULL) {
 		br->b_dirty = a->a_dirty_next;
 		a->a_dirty = false;
-		if (a->a_state != BR_A_RUNNING)
+		if (a->a_state != BR_A_RUNNING) {
+			answers_reset(a);	/* nobody asked them */
 			continue;
-		if (a->a_credit_due > 0)
-			send_credit(a);
-		deliver(a);
+		}
+		flush_one(a);
 	}
 }
 
@@ -544,6 +626,7 @@ br_actors_fini(struct br *br)
 			free(w);
 		}
 		br_dur_close(a);	/* synced: queued records stay */
+		free(a->a_ans);
 		mbx_fini(&a->a_mbx);
 		if (!a->a_removed)
 			unlink(a->a_url + 6);
@@ -551,6 +634,7 @@ br_actors_fini(struct br *br)
 	}
 	free(br->b_actors);
 	free(br->b_names);
+	mbx_item_pool_drain();
 	/* every socket is closed: no nng thread writes any more */
 	if (link_wfd >= 0)
 		close(link_wfd);

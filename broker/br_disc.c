@@ -19,6 +19,7 @@
 #include "br_log.h"
 #include "br_peer.h"
 #include "br_resolv.h"
+#include "tp_key.h"
 #include "tp_mcast.h"
 #include "tp_sec.h"
 

@@ -90,7 +90,22 @@ list_check(const struct mbx_list *l)
 	return MBX_OK;
 }
 
-/* --- items --------------------------------------------------------- */
+/* --- items ---------------------------------------------------------- */
+
+/*
+ * Small items (most messages) come from a free list instead of malloc:
+ * every routed message allocates one and every ACK frees one, and glibc
+ * serves these sizes from its slower bins once a burst outruns its
+ * per-thread cache.  A small item always takes a whole block of
+ * POOL_DATA bytes, so its size class follows from mi_len alone.  At most
+ * POOL_MAX blocks wait here (~300 KiB); the rest go back to malloc.
+ * Loop thread only, like the mailboxes.
+ */
+#define POOL_DATA	240
+#define POOL_MAX	1024
+
+static struct mbx_item *pool_head;
+static uint32_t pool_n;
 
 struct mbx_item *
 mbx_item_alloc(size_t len)
@@ -99,7 +114,12 @@ mbx_item_alloc(size_t len)
 
 	if (len > UINT32_MAX)
 		return NULL;
-	if ((it = malloc(sizeof(*it) + len)) == NULL)
+	if (len <= POOL_DATA && pool_head != NULL) {
+		it = pool_head;
+		pool_head = it->mi_next;
+		pool_n--;
+	} else if ((it = malloc(sizeof(*it) + (len <= POOL_DATA ? POOL_DATA :
+	    len))) == NULL)
 		return NULL;
 	it->mi_next = NULL;
 	it->mi_len = (uint32_t)len;
@@ -124,7 +144,15 @@ mbx_item_new(const void *bytes, size_t len)
 void
 mbx_item_free(struct mbx_item *it)
 {
-	free(it);
+	if (it == NULL)
+		return;
+	if (it->mi_len > POOL_DATA || pool_n >= POOL_MAX) {
+		free(it);
+		return;
+	}
+	it->mi_next = pool_head;
+	pool_head = it;
+	pool_n++;
 }
 
 void
@@ -134,8 +162,20 @@ mbx_item_free_list(struct mbx_item *head)
 
 	for (; head != NULL; head = next) {
 		next = head->mi_next;
-		free(head);
+		mbx_item_free(head);
 	}
+}
+
+void
+mbx_item_pool_drain(void)
+{
+	struct mbx_item *it;
+
+	while ((it = pool_head) != NULL) {
+		pool_head = it->mi_next;
+		free(it);
+	}
+	pool_n = 0;
 }
 
 /*

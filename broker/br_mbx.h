@@ -16,9 +16,10 @@
  * not counting the item header.
  *
  * Memory: struct mbx holds no preallocated storage (about 150 bytes);
- * each item is one malloc of sizeof(struct mbx_item) + its length.  So the
- * broker's memory per mailbox is bounded by cap_msgs items and cap_bytes
- * payload bytes.
+ * each item is one allocation of sizeof(struct mbx_item) + its length (a
+ * small one is recycled through a bounded process-wide free list, loop
+ * thread only).  So the broker's memory per mailbox is bounded by
+ * cap_msgs items and cap_bytes payload bytes.
  */
 #ifndef BR_MBX_H
 #define BR_MBX_H
@@ -103,6 +104,10 @@ struct mbx_item *mbx_item_alloc(size_t len);
 
 /* Frees one item (NULL is fine); ignores mi_next. */
 void mbx_item_free(struct mbx_item *it);
+
+/* Returns the free list of small items (see mbx_item_alloc in br_mbx.c)
+ * to malloc: at exit, so that leak checkers see nothing held. */
+void mbx_item_pool_drain(void);
 
 /* Frees a whole mi_next-linked list (NULL is fine), e.g. the one handed
  * back by mbx_put under drop-oldest or by mbx_take_all. */

@@ -111,7 +111,7 @@ br_answer(struct br *br, const struct br_origin *o, uint32_t kind,
 	if (a->a_state != BR_A_RUNNING)
 		return -1;	/* its next instance never asked */
 	env.e_to = tp_slice_str(a->a_conf.ca_name);
-	return tp_send_env(a->a_sock, &env, NNG_FLAG_NONBLOCK, NULL);
+	return br_actor_answer(a, &env);
 }
 
 int
@@ -139,33 +139,49 @@ br_answer_error(struct br *br, const struct br_origin *o, uint64_t corr,
 	return rv;
 }
 
+/* "name@node" into buf (BR_NAME_MAX * 2 + 2 bytes): both names are
+ * bounded by the config, and this runs once per routed message, so no
+ * snprintf. */
+static struct tp_slice
+origin_name(const struct br *br, const struct br_origin *o, char *buf)
+{
+	const char *name = o->o_actor == BR_ORIGIN_CLI ? "cli" :
+	    br->b_actors[o->o_actor]->a_conf.ca_name;
+	size_t n = strnlen(name, BR_NAME_MAX);
+	size_t m = strnlen(br->b_node, BR_NAME_MAX);
+	struct tp_slice sl = { buf, n + 1 + m };
+
+	memcpy(buf, name, n);
+	buf[n] = '@';
+	memcpy(buf + n + 1, br->b_node, m);
+	return sl;
+}
+
 /* The envelope as the target will see it: `from` is who really sent it,
- * never what the sender claimed. */
+ * never what the sender claimed.  Packed straight into an item of its
+ * exact size: one allocation, no copy. */
 static struct mbx_item *
 encode_item(struct br *br, const struct br_origin *o,
     const struct tp_env *in, uint64_t id)
 {
 	char from[BR_NAME_MAX * 2 + 2];
 	struct mbx_item *it;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	struct tp_env env = *in;
+	size_t len;
 
 	/* a peer broker already set `from` on its side */
-	if (!BR_IS_PEER(o->o_actor)) {
-		snprintf(from, sizeof(from), "%s@%s", o->o_actor ==
-		    BR_ORIGIN_CLI ? "cli" :
-		    br->b_actors[o->o_actor]->a_conf.ca_name, br->b_node);
-		env.e_from = tp_slice_str(from);
-	}
+	if (!BR_IS_PEER(o->o_actor))
+		env.e_from = origin_name(br, o, from);
 	env.e_id = id;
 	/* CONFIRM asks the broker holding the mailbox for an ACK */
 	env.e_flags = in->e_flags & TP_F_CONFIRM;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	it = tp_env_pack(&pk, &env) == 0 ?
-	    mbx_item_new(sb.data, sb.size) : NULL;
-	msgpack_sbuffer_destroy(&sb);
+	len = tp_env_size(&env);
+	if ((it = mbx_item_alloc(len)) == NULL)
+		return NULL;
+	if (tp_env_pack_buf(&env, it->mi_data, len) != 0) {
+		mbx_item_free(it);
+		return NULL;
+	}
 	return it;
 }
 
@@ -777,13 +793,9 @@ br_route_tick(struct br *br, uint64_t now)
 uint64_t
 br_body_uint(struct br *br, const struct tp_env *env)
 {
-	msgpack_object obj;
+	uint64_t v;
 
-	msgpack_zone_clear(br->b_zone);
-	if (tp_env_body(env, br->b_zone, &obj, NULL) != 0 ||
-	    obj.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return 0;
-	return obj.via.u64;
+	return tp_env_body_uint(env, br->b_zone, &v) == 0 ? v : 0;
 }
 
 static void

@@ -14,13 +14,13 @@
 
 #include "cli_cmd.h"
 #include "cli_json.h"
+#include "cli_print.h"
 #include "tp_env.h"
 #include "tp_nng.h"
 
 #define FRAME_MAX (16u << 20)
 #define LINE_MAX_BYTES FRAME_MAX
 #define MSG_MAX 512		/* bytes of a broker error we print */
-#define NCOLS 10
 
 /*
  * Answers can carry the whole actor table, so a body may fill a frame;
@@ -46,26 +46,6 @@ struct cli_answer {
 	nng_msg		*a_msg;		/* holds a_env's bytes */
 	struct tp_env	 a_env;
 	uint64_t	 a_id;		/* the id of the request */
-};
-
-struct col {
-	const char	*col_head;
-	const char	*col_key;
-};
-
-static const struct col table_cols[NCOLS] = {
-	{ "NAME", "name" }, { "NODE", "node" }, { "PID", "pid" },
-	{ "STATE", "state" }, { "RESTARTS", "restarts" },
-	{ "MAILBOX", "mailbox" }, { "IN", "received" },
-	{ "OUT", "delivered" }, { "UPTIME", "uptime" },
-	{ "LAST-EXIT", "last_exit" },
-};
-
-#define NODE_NCOLS 7
-static const struct col node_cols[NODE_NCOLS] = {
-	{ "NAME", "name" }, { "STATE", "state" }, { "ENDPOINT", "endpoint" },
-	{ "INCARNATION", "incarnation" }, { "LAST-SEEN", "last_seen" },
-	{ "LINK", "link" }, { "RTT", "rtt" },
 };
 
 void
@@ -161,168 +141,6 @@ cli_exit_for_code(int64_t code)
 	case 6:		return EX_NOPERM;	/* permission denied */
 	default:	return 1;
 	}
-}
-
-/* ---- output helpers ---- */
-
-/* Control characters would break the one-line rule of stderr and tables. */
-static void
-flatten(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
-}
-
-static int
-print_json(const json_t *j)
-{
-	char *s;
-
-	if ((s = cli_json_dump(j)) == NULL) {
-		cli_warn("out of memory");
-		return EX_OSERR;
-	}
-	puts(s);
-	free(s);
-	return 0;
-}
-
-/* A table cell or field value; malloc'd, never NULL but on ENOMEM. */
-static char *
-cell_text(const json_t *v)
-{
-	char num[32], *s;
-
-	if (v == NULL || json_is_null(v))
-		return strdup("-");
-	if (json_is_string(v)) {
-		if ((s = strdup(json_string_value(v))) != NULL)
-			flatten(s);
-		return s;
-	}
-	if (json_is_integer(v)) {
-		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v));
-		return strdup(num);
-	}
-	return cli_json_dump(v);
-}
-
-static bool
-use_colour(void)
-{
-	return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
-}
-
-static void
-print_row(char **cells, const size_t *width, bool bold, size_t ncols)
-{
-	size_t i;
-
-	if (bold)
-		fputs("\033[1m", stdout);
-	for (i = 0; i < ncols; i++)
-		if (i == ncols - 1)
-			printf("%s", cells[i]);
-		else
-			printf("%-*s  ", (int)width[i], cells[i]);
-	if (bold)
-		fputs("\033[0m", stdout);
-	putchar('\n');
-}
-
-static int
-fill_row(char **cells, const json_t *actor, size_t *width,
-    const struct col *cols, size_t ncols)
-{
-	size_t i;
-
-	for (i = 0; i < ncols; i++) {
-		cells[i] = cell_text(json_is_object(actor) ?
-		    json_object_get(actor, cols[i].col_key) : NULL);
-		if (cells[i] == NULL)
-			return -1;
-		if (strlen(cells[i]) > width[i])
-			width[i] = strlen(cells[i]);
-	}
-	return 0;
-}
-
-static int
-print_cols(const json_t *actors, const struct col *cols, size_t ncols)
-{
-	size_t n = json_array_size(actors), i, width[NCOLS];
-	char *head[NCOLS], **cells;
-	int rv = 0;
-
-	if ((cells = calloc(n * ncols + 1, sizeof(*cells))) == NULL) {
-		cli_warn("out of memory");
-		return EX_OSERR;
-	}
-	for (i = 0; i < ncols; i++) {
-		head[i] = (char *)(uintptr_t)cols[i].col_head;
-		width[i] = strlen(head[i]);
-	}
-	for (i = 0; i < n && rv == 0; i++)
-		rv = fill_row(cells + i * ncols, json_array_get(actors, i),
-		    width, cols, ncols);
-	if (rv != 0) {
-		cli_warn("out of memory");
-		rv = EX_OSERR;
-		goto out_free_cells;
-	}
-	print_row(head, width, use_colour(), ncols);
-	for (i = 0; i < n; i++)
-		print_row(cells + i * ncols, width, false, ncols);
-out_free_cells:
-	for (i = 0; i < n * ncols; i++)
-		free(cells[i]);
-	free(cells);
-	return rv;
-}
-
-static int
-print_table(const json_t *actors)
-{
-	return print_cols(actors, table_cols, NCOLS);
-}
-
-static int
-print_fields(const json_t *obj)
-{
-	const char *key;
-	json_t *v;
-	char *text;
-
-	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
-		if ((text = cell_text(v)) == NULL) {
-			cli_warn("out of memory");
-			return EX_OSERR;
-		}
-		printf("%s: %s\n", key, text);
-		free(text);
-	}
-	return 0;
-}
-
-static int
-print_id(const struct cli_opts *o, uint64_t id)
-{
-	json_t *j;
-	int rv;
-
-	if (!o->o_json) {
-		printf("%" PRIu64 "\n", id);
-		return 0;
-	}
-	if ((j = json_pack("{s:I}", "id", (json_int_t)id)) == NULL) {
-		cli_warn("out of memory");
-		return EX_OSERR;
-	}
-	rv = print_json(j);
-	json_decref(j);
-	return rv;
 }
 
 /* ---- request bodies ---- */
@@ -467,7 +285,7 @@ answer_error(const struct tp_env *env)
 		return 1;
 	}
 	snprintf(line, sizeof(line), "%s", msg);
-	flatten(line);
+	cli_print_flatten(line);
 	if (line[0] == '\0')
 		cli_warn("broker error %" JSON_INTEGER_FORMAT, code);
 	else
@@ -565,7 +383,7 @@ send_one(struct cli_conn *c, const char *actor, const msgpack_sbuffer *sb)
 	    &a)) != 0)
 		return rv;
 	nng_msg_free(a.a_msg);
-	return print_id(c->c_opts, a.a_id);
+	return cli_print_id(c->c_opts, a.a_id);
 }
 
 /* One stdin line: blank lines are skipped, NULs and giants refused. */
@@ -658,7 +476,7 @@ cli_cmd_ask(const struct cli_opts *o, char **args)
 		goto out_close;
 	if ((rv = answer_json(&a, &reply, "reply has no JSON form",
 	    EX_DATAERR)) == 0) {
-		rv = print_json(reply);
+		rv = cli_print_json(reply);
 		json_decref(reply);
 	}
 	nng_msg_free(a.a_msg);
@@ -725,7 +543,7 @@ control_object(const struct cli_opts *o, const char *op, const char *name)
 		cli_warn("the broker's %s reply is not an object", op);
 		rv = 1;
 	} else
-		rv = o->o_json ? print_json(r) : print_fields(r);
+		rv = o->o_json ? cli_print_json(r) : cli_print_fields(r);
 	json_decref(r);
 	return rv;
 }
@@ -751,7 +569,7 @@ cli_cmd_actors(const struct cli_opts *o, char **args)
 		cli_warn("the broker's actor list is not an array");
 		rv = 1;
 	} else
-		rv = o->o_json ? print_json(r) : print_table(r);
+		rv = o->o_json ? cli_print_json(r) : cli_print_actors(r);
 	json_decref(r);
 	return rv;
 }
@@ -788,11 +606,11 @@ cli_cmd_nodes(const struct cli_opts *o, char **args)
 		cli_warn("the broker's node list is not an array");
 		rv = 1;
 	} else if (o->o_json)
-		rv = print_json(r);
+		rv = cli_print_json(r);
 	else {
 		for (i = 0; i < json_array_size(r); i++)
 			node_display(json_array_get(r, i));
-		rv = print_cols(r, node_cols, NODE_NCOLS);
+		rv = cli_print_nodes(r);
 	}
 	json_decref(r);
 	return rv;
@@ -843,7 +661,7 @@ lifecycle(const struct cli_opts *o, json_t *req)
 		cli_warn("the broker's reply is not an actor object");
 		rv = 1;
 	} else if (o->o_json)
-		rv = print_json(r);
+		rv = cli_print_json(r);
 	else
 		printf("%s %s\n", args_str(r, "name"), args_str(r, "state"));
 	json_decref(r);

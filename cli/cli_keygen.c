@@ -7,6 +7,7 @@
 
 #include "cli_json.h"
 #include "cli_keygen.h"
+#include "tp_key.h"
 #include "tp_sec.h"
 
 static int

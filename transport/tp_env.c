@@ -415,6 +415,63 @@ tp_env_pack(msgpack_packer *pk, const struct tp_env *env)
 	return rv ? TP_ENOMEM : 0;
 }
 
+/* Bytes msgpack-c packs for an unsigned integer: it always picks the
+ * shortest encoding. */
+static size_t
+uint_size(uint64_t v)
+{
+	return v < 0x80 ? 1 : v <= UINT8_MAX ? 2 : v <= UINT16_MAX ? 3 :
+	    v <= UINT32_MAX ? 5 : 9;
+}
+
+static size_t
+str_size(size_t n)
+{
+	return (n < 32 ? 1 : n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5) +
+	    n;
+}
+
+size_t
+tp_env_size(const struct tp_env *env)
+{
+	return 1 + uint_size(TP_WIRE_VERSION) + uint_size(env->e_kind) +
+	    uint_size(env->e_id) + str_size(env->e_from.s_len) +
+	    str_size(env->e_to.s_len) + uint_size(env->e_corr) +
+	    uint_size(env->e_flags) +
+	    (env->e_body_len == 0 ? 1 : env->e_body_len);
+}
+
+/* A fixed buffer behind a packer: writes past its end fail. */
+struct fixbuf {
+	uint8_t	*f_buf;
+	size_t	 f_cap;
+	size_t	 f_len;
+};
+
+static int
+fixbuf_write(void *data, const char *buf, size_t len)
+{
+	struct fixbuf *fb = data;
+
+	if (len > fb->f_cap - fb->f_len)
+		return -1;
+	memcpy(fb->f_buf + fb->f_len, buf, len);
+	fb->f_len += len;
+	return 0;
+}
+
+int
+tp_env_pack_buf(const struct tp_env *env, void *buf, size_t len)
+{
+	struct fixbuf fb = { buf, len, 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &fb, fixbuf_write);
+	if (tp_env_pack(&pk, env) != 0 || fb.f_len != len)
+		return TP_ETOOBIG;
+	return 0;
+}
+
 int
 tp_batch_pack_head(msgpack_packer *pk, uint32_t count)
 {
@@ -428,6 +485,56 @@ tp_batch_pack_head(msgpack_packer *pk, uint32_t count)
 }
 
 int
+tp_env_body_uint(const struct tp_env *env, msgpack_zone *zone, uint64_t *v)
+{
+	msgpack_object o;
+	size_t off = 0;
+
+	if (fast_uint(env->e_body, env->e_body_len, &off, v) &&
+	    off == env->e_body_len)
+		return 0;
+	msgpack_zone_clear(zone);
+	if (tp_env_body(env, zone, &o, NULL) != 0 ||
+	    o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return TP_ETYPE;
+	*v = o.via.u64;
+	return 0;
+}
+
+/* A bin or str body is one length-prefixed value: the object points into
+ * the envelope's buffer, as msgpack-c's would, without setting up an
+ * unpacker for it (most data bodies are exactly that). */
+static int
+body_fast(const struct tp_env *env, msgpack_object *obj)
+{
+	const uint8_t *b = env->e_body;
+	size_t len = env->e_body_len, h, n;
+	struct tp_slice s;
+	size_t off = 0;
+
+	if (b[0] >= 0xc4 && b[0] <= 0xc6) {
+		h = 1 + (1u << (b[0] - 0xc4));
+		if (len < h)
+			return 0;
+		n = (size_t)be(b + 1, (unsigned)h - 1);
+		if (len - h != n)
+			return 0;
+		memset(obj, 0, sizeof(*obj));
+		obj->type = MSGPACK_OBJECT_BIN;
+		obj->via.bin.size = (uint32_t)n;
+		obj->via.bin.ptr = (const char *)b + h;
+		return 1;
+	}
+	if (!fast_str(b, len, &off, &s) || off != len)
+		return 0;
+	memset(obj, 0, sizeof(*obj));
+	obj->type = MSGPACK_OBJECT_STR;
+	obj->via.str.size = (uint32_t)s.s_len;
+	obj->via.str.ptr = s.s_ptr;
+	return 1;
+}
+
+int
 tp_env_body(const struct tp_env *env, msgpack_zone *zone,
     msgpack_object *obj, struct tp_err *err)
 {
@@ -438,6 +545,8 @@ tp_env_body(const struct tp_env *env, msgpack_zone *zone,
 		obj->type = MSGPACK_OBJECT_NIL;
 		return 0;
 	}
+	if (body_fast(env, obj))
+		return 0;
 	if (msgpack_unpack((const char *)env->e_body, env->e_body_len, &off,
 	    zone, obj) != MSGPACK_UNPACK_SUCCESS || off != env->e_body_len)
 		return tp_err_set(err, TP_ETYPE, "body does not unpack");

@@ -108,6 +108,16 @@ int tp_env_decode(const void *buf, size_t len, const struct tp_limits *lim,
  */
 int tp_env_pack(msgpack_packer *pk, const struct tp_env *env);
 
+/* Exactly the bytes tp_env_pack writes for env (to allocate once). */
+size_t tp_env_size(const struct tp_env *env);
+
+/*
+ * Packs env into buf, which must hold exactly len = tp_env_size(env)
+ * bytes (the caller owns buf).  Returns 0, or TP_ETOOBIG when the
+ * envelope does not fill buf exactly (buf's contents are then undefined).
+ */
+int tp_env_pack_buf(const struct tp_env *env, void *buf, size_t len);
+
 /* Packs the head of a batch frame that will hold count envelopes; the
  * caller then packs exactly count envelopes with tp_env_pack. */
 int tp_batch_pack_head(msgpack_packer *pk, uint32_t count);
@@ -118,6 +128,15 @@ int tp_batch_pack_head(msgpack_packer *pk, uint32_t count);
  */
 int tp_env_body(const struct tp_env *env, msgpack_zone *zone,
     msgpack_object *obj, struct tp_err *err);
+
+/*
+ * The body as an unsigned integer (ACK and CREDIT counts), read straight
+ * from the bytes in the usual encodings, else through msgpack-c in zone
+ * (cleared first).  Returns 0 with *v set, or TP_ETYPE when the body is
+ * not one unsigned integer.
+ */
+int tp_env_body_uint(const struct tp_env *env, msgpack_zone *zone,
+    uint64_t *v);
 
 /* Convenience to fill a slice from a C string (NULL gives an empty one). */
 struct tp_slice tp_slice_str(const char *s);

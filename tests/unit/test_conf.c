@@ -107,7 +107,7 @@ Test(conf, defaults_filled_in)
 	cr_expect_str_eq(c->c_interface, "127.0.0.1");
 	cr_expect_eq(c->c_beacon_interval_ms, 1000);
 	cr_expect_eq(c->c_suspect_after_ms, 3000);
-	cr_expect_eq(c->c_dead_after_ms, 10000);
+	cr_expect_eq(c->c_dead_after_ms, 4500);
 	cr_expect_str_eq(a->ca_supervisor, "root");
 	cr_expect_eq(a->ca_restart, BR_RS_PERMANENT);
 	cr_expect_eq(a->ca_mailbox, 1024);

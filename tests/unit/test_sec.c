@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 
+#include "tp_key.h"
 #include "tp_sec.h"
 
 static char tmpdir[64];

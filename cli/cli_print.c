@@ -1,0 +1,204 @@
+/*
+ * cli_print — what the troupe CLI prints on stdout: compact JSON, the
+ * actors and nodes tables (bold header on a terminal unless NO_COLOR),
+ * "key: value" lines.  Each returns 0 or EX_OSERR (out of memory, one
+ * line already on stderr).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli_cmd.h"
+#include "cli_json.h"
+#include "cli_print.h"
+
+#define NCOLS 10
+
+struct col {
+	const char	*col_head;
+	const char	*col_key;
+};
+
+static const struct col table_cols[NCOLS] = {
+	{ "NAME", "name" }, { "NODE", "node" }, { "PID", "pid" },
+	{ "STATE", "state" }, { "RESTARTS", "restarts" },
+	{ "MAILBOX", "mailbox" }, { "IN", "received" },
+	{ "OUT", "delivered" }, { "UPTIME", "uptime" },
+	{ "LAST-EXIT", "last_exit" },
+};
+
+#define NODE_NCOLS 7
+static const struct col node_cols[NODE_NCOLS] = {
+	{ "NAME", "name" }, { "STATE", "state" }, { "ENDPOINT", "endpoint" },
+	{ "INCARNATION", "incarnation" }, { "LAST-SEEN", "last_seen" },
+	{ "LINK", "link" }, { "RTT", "rtt" },
+};
+
+/* Control characters would break the one-line rule of stderr and tables. */
+void
+cli_print_flatten(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+int
+cli_print_json(const json_t *j)
+{
+	char *s;
+
+	if ((s = cli_json_dump(j)) == NULL) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	puts(s);
+	free(s);
+	return 0;
+}
+
+/* A table cell or field value; malloc'd, never NULL but on ENOMEM. */
+static char *
+cell_text(const json_t *v)
+{
+	char num[32], *s;
+
+	if (v == NULL || json_is_null(v))
+		return strdup("-");
+	if (json_is_string(v)) {
+		if ((s = strdup(json_string_value(v))) != NULL)
+			cli_print_flatten(s);
+		return s;
+	}
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return strdup(num);
+	}
+	return cli_json_dump(v);
+}
+
+static bool
+use_colour(void)
+{
+	return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+}
+
+static void
+print_row(char **cells, const size_t *width, bool bold, size_t ncols)
+{
+	size_t i;
+
+	if (bold)
+		fputs("\033[1m", stdout);
+	for (i = 0; i < ncols; i++)
+		if (i == ncols - 1)
+			printf("%s", cells[i]);
+		else
+			printf("%-*s  ", (int)width[i], cells[i]);
+	if (bold)
+		fputs("\033[0m", stdout);
+	putchar('\n');
+}
+
+static int
+fill_row(char **cells, const json_t *actor, size_t *width,
+    const struct col *cols, size_t ncols)
+{
+	size_t i;
+
+	for (i = 0; i < ncols; i++) {
+		cells[i] = cell_text(json_is_object(actor) ?
+		    json_object_get(actor, cols[i].col_key) : NULL);
+		if (cells[i] == NULL)
+			return -1;
+		if (strlen(cells[i]) > width[i])
+			width[i] = strlen(cells[i]);
+	}
+	return 0;
+}
+
+static int
+print_cols(const json_t *actors, const struct col *cols, size_t ncols)
+{
+	size_t n = json_array_size(actors), i, width[NCOLS];
+	char *head[NCOLS], **cells;
+	int rv = 0;
+
+	if ((cells = calloc(n * ncols + 1, sizeof(*cells))) == NULL) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	for (i = 0; i < ncols; i++) {
+		head[i] = (char *)(uintptr_t)cols[i].col_head;
+		width[i] = strlen(head[i]);
+	}
+	for (i = 0; i < n && rv == 0; i++)
+		rv = fill_row(cells + i * ncols, json_array_get(actors, i),
+		    width, cols, ncols);
+	if (rv != 0) {
+		cli_warn("out of memory");
+		rv = EX_OSERR;
+		goto out_free_cells;
+	}
+	print_row(head, width, use_colour(), ncols);
+	for (i = 0; i < n; i++)
+		print_row(cells + i * ncols, width, false, ncols);
+out_free_cells:
+	for (i = 0; i < n * ncols; i++)
+		free(cells[i]);
+	free(cells);
+	return rv;
+}
+
+int
+cli_print_actors(const json_t *actors)
+{
+	return print_cols(actors, table_cols, NCOLS);
+}
+
+int
+cli_print_fields(const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	char *text;
+
+	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
+		if ((text = cell_text(v)) == NULL) {
+			cli_warn("out of memory");
+			return EX_OSERR;
+		}
+		printf("%s: %s\n", key, text);
+		free(text);
+	}
+	return 0;
+}
+
+int
+cli_print_id(const struct cli_opts *o, uint64_t id)
+{
+	json_t *j;
+	int rv;
+
+	if (!o->o_json) {
+		printf("%" PRIu64 "\n", id);
+		return 0;
+	}
+	if ((j = json_pack("{s:I}", "id", (json_int_t)id)) == NULL) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	rv = cli_print_json(j);
+	json_decref(j);
+	return rv;
+}
+
+int
+cli_print_nodes(const json_t *nodes)
+{
+	return print_cols(nodes, node_cols, NODE_NCOLS);
+}
