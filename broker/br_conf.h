@@ -36,7 +36,7 @@ struct br_conf_actor {
 	uint32_t	 ca_mailbox;		/* messages, default 1024 */
 	uint64_t	 ca_mailbox_bytes;	/* default 8 MiB */
 	enum br_overflow ca_overflow;		/* default block */
-	uint32_t	 ca_inflight;		/* default 64 */
+	uint32_t	 ca_inflight;		/* default 256 */
 	uint64_t	 ca_shutdown_ms;	/* default 5000 */
 	unsigned int	 ca_durable;		/* 0 false (default), 1 true */
 	int		 ca_line;		/* where it was defined, 0 = built in */
@@ -61,7 +61,7 @@ struct br_conf {
 	char		 c_run_dir[BR_PATH_MAX];	/* "" = resolved at start */
 	char		 c_metrics[BR_PATH_MAX];	/* http://H:P/PATH, "" off */
 	uint64_t	 c_drain_timeout_ms;	/* default 10000 */
-	uint32_t	 c_send_window;		/* actor send credits, 64 */
+	uint32_t	 c_send_window;		/* actor send credits, 256 */
 	uint32_t	 c_max_pending;		/* pending asks+requests, 65536 */
 	uint64_t	 c_ask_ttl_ms;		/* default 60000 */
 	uint64_t	 c_max_body;		/* default 1 MiB */

@@ -10,8 +10,10 @@ from troupetest import BrokerTest, binpath, rss_kib
 
 
 def slow_conf(policy, sleep_us, mailbox=100):
+    # inflight below the capacity: drop-oldest needs queued messages
     return ("[actor slow]\nexec = troupe-sink --sleep-us %d\n"
-            "mailbox = %d\noverflow = %s\n" % (sleep_us, mailbox, policy))
+            "mailbox = %d\ninflight = 64\noverflow = %s\n" %
+            (sleep_us, mailbox, policy))
 
 
 def lines(n, start=0):

@@ -98,7 +98,7 @@ Test(conf, defaults_filled_in)
 	cr_expect_str_eq(c->c_listen, "tcp://0.0.0.0:7447");
 	cr_expect_str_eq(c->c_run_dir, "");
 	cr_expect_eq(c->c_drain_timeout_ms, 10000);
-	cr_expect_eq(c->c_send_window, 64);
+	cr_expect_eq(c->c_send_window, 256);
 	cr_expect_eq(c->c_max_pending, 65536);
 	cr_expect_eq(c->c_ask_ttl_ms, 60000);
 	cr_expect_eq(c->c_max_body, 1 << 20);
@@ -113,7 +113,7 @@ Test(conf, defaults_filled_in)
 	cr_expect_eq(a->ca_mailbox, 1024);
 	cr_expect_eq(a->ca_mailbox_bytes, 8 << 20);
 	cr_expect_eq(a->ca_overflow, BR_OVF_BLOCK);
-	cr_expect_eq(a->ca_inflight, 64);
+	cr_expect_eq(a->ca_inflight, 256);
 	cr_expect_eq(a->ca_shutdown_ms, 5000);
 	cr_expect_eq(a->ca_line, 3);
 	/* The implicit root comes first. */
