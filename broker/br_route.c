@@ -62,7 +62,8 @@ pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
 		    .p_deadline_ms = br_now_ms() + br->b_conf->c_ask_ttl_ms };
 		if (p->p_deadline_ms < br->b_pend_next_ms)
 			br->b_pend_next_ms = p->p_deadline_ms;
-		memcpy(p->p_hdr, o->o_hdr, o->o_hdrlen);
+		if (o->o_hdrlen > 0)	/* actors and peers have none */
+			memcpy(p->p_hdr, o->o_hdr, o->o_hdrlen);
 		br->b_npend++;
 		return p;
 	}

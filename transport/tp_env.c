@@ -455,7 +455,8 @@ fixbuf_write(void *data, const char *buf, size_t len)
 
 	if (len > fb->f_cap - fb->f_len)
 		return -1;
-	memcpy(fb->f_buf + fb->f_len, buf, len);
+	if (len > 0)	/* an empty string may come with a NULL pointer */
+		memcpy(fb->f_buf + fb->f_len, buf, len);
 	fb->f_len += len;
 	return 0;
 }
