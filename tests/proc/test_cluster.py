@@ -235,6 +235,10 @@ class TestBackpressure(ClusterTest):
               (s["acknowledged"], rss0[0], rss1[0],
                max(x[0] for x in samples), rss0[1], rss1[1],
                max(x[1] for x in samples)))
+        if os.environ.get("TROUPE_SANITIZE"):
+            # ASan's quarantine keeps freed memory resident on purpose
+            print("sanitizer build: RSS bounds not asserted")
+            return
         self.assertLess(rss1[0] - rss0[0], 4096)
         self.assertLess(rss1[1] - rss0[1], 4096)
 

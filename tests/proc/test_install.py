@@ -110,8 +110,12 @@ class TestInstall(BrokerTest):
         # dirs are simply never named, so only the installed header works
         # the tree's include dirs are never named: only the installed
         # header can satisfy <troupe.h>; rpath finds the installed .so
+        # a sanitizer build installs a sanitized libtroupe: its users
+        # must link the sanitizer runtime first
+        san = (["-fsanitize=address,undefined"]
+               if os.environ.get("TROUPE_SANITIZE") else [])
         run(["cc", "-std=gnu11", "-Wall", "-Werror", "-o", exe, src] +
-            flags + ["-Wl,-rpath," + self.path("lib")], cwd=self.tmp)
+            san + flags + ["-Wl,-rpath," + self.path("lib")], cwd=self.tmp)
         b = self.start("[actor mine]\nexec = %s\n" % exe)
         r = b.cli("ask", "mine", '{"x":1}')
         self.assertEqual(r.stdout.strip(), '{"installed":true,"got":{"x":1}}')
