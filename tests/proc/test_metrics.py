@@ -134,12 +134,17 @@ class TestMetrics(BrokerTest):
         port = self.PORT
         b = self.start(args=["--set", "node.metrics=http://127.0.0.1:%d"
                              "/metrics" % port])
-        s = self.wait_metric(port, lambda s: any(
-            n == "troupe_actor_state" for n, _ in s))
+        def echo_running(s):
+            try:
+                return metric(s, "troupe_actor_state", actor="echo",
+                              state="running") == 1
+            except KeyError:
+                return False
+        # the page is rendered every 500 ms: the first one may still
+        # show the actors starting
+        s = self.wait_metric(port, echo_running)
         self.assertEqual(metric(s, "troupe_actor_received_total",
                                 actor="counter", node="t1"), 0)
-        self.assertEqual(metric(s, "troupe_actor_state", actor="echo",
-                                state="running"), 1)
         for _ in range(5):
             b.cli("send", "counter", '{"n":1}')
         b.cli("ask", "echo", "1")
