@@ -5,6 +5,7 @@ Every daemon started here carries a unique TROUPE_TEST_TAG in its
 environment (inherited by its actors): the cleanups find the processes
 that hold it in /proc/PID/environ and kill them by pid, on top of the pids
 read from the pidfiles, even when a test fails half way."""
+import fcntl
 import json
 import os
 import shutil
@@ -185,6 +186,20 @@ class TestDetach(DaemonTest):
         self.assertEqual(tagged_pids(self.tag), [])
 
 
+def wait_unlocked(path, timeout):
+    """True once nobody holds a flock on path."""
+    deadline = time.time() + timeout
+    with open(path) as f:
+        while time.time() < deadline:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f, fcntl.LOCK_UN)
+                return True
+            except BlockingIOError:
+                time.sleep(0.01)
+    return False
+
+
 class TestPidfile(DaemonTest):
     def test_second_daemon_refused_then_stale_taken_over(self):
         first = self.start_ok()
@@ -201,8 +216,11 @@ class TestPidfile(DaemonTest):
         self.assertTrue(wait_dead(first))
         for pid in actors:
             kill(pid, signal.SIGKILL)
-        # the stale pidfile is still there, its lock gone with its owner
+        # the stale pidfile is still there, its lock gone with its owner:
+        # a killed process shows as a zombie while its other threads are
+        # still tearing down and holding the file, so wait for the lock
         self.assertEqual(read_pid(self.pidfile), first)
+        self.assertTrue(wait_unlocked(self.pidfile, 10.0))
 
         env = self.env(run="run3")
         second = self.start_ok(env=env)
