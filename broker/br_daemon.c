@@ -67,8 +67,8 @@ br_sd_notify(const char *state)
 
 /* ---- pidfile ---- */
 
-static int
-abs_path(const char *path, char *out, size_t len)
+int
+br_abs_path(const char *path, char *out, size_t len)
 {
 	char cwd[PATH_MAX];
 	int n;
@@ -162,7 +162,7 @@ br_pidfile_lock(struct br_daemon *d, const char *path, char *err,
 {
 	int rv = 1;
 
-	if (abs_path(path, d->d_pidfile, sizeof(d->d_pidfile)) != 0) {
+	if (br_abs_path(path, d->d_pidfile, sizeof(d->d_pidfile)) != 0) {
 		snprintf(err, len, "pidfile path too long: %s", path);
 		return -1;
 	}

@@ -90,4 +90,12 @@ int br_sd_notify(const char *state);
  */
 void br_sd_init(void);
 
+/*
+ * Writes path made absolute against the current directory into out (len
+ * bytes): the daemon chdirs to / after opening its pidfile and log, and
+ * must find the same files again (removal, SIGHUP reopen).  Returns 0, or
+ * -1 when getcwd fails or the result does not fit.
+ */
+int br_abs_path(const char *path, char *out, size_t len);
+
 #endif

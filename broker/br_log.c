@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "br_daemon.h"
 #include "br_log.h"
 
 #define LOG_LINE_MAX 1024
@@ -71,22 +72,6 @@ br_log_last_error(void)
 	return lg.lg_last_err;
 }
 
-/* The path is kept absolute: the daemon chdirs to / after opening it and
- * must find the same file again on SIGHUP. */
-static int
-abs_path(const char *path, char *out, size_t len)
-{
-	char cwd[PATH_MAX];
-	int n;
-
-	if (path[0] == '/')
-		n = snprintf(out, len, "%s", path);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return -1;
-	else
-		n = snprintf(out, len, "%s/%s", cwd, path);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
 
 static int
 open_file(const char *path)
@@ -102,7 +87,7 @@ br_log_open(const struct br_log_opts *o, char *err, size_t len)
 	int fd = -1;
 
 	if (o->lo_file != NULL) {
-		if (abs_path(o->lo_file, path, sizeof(path)) != 0) {
+		if (br_abs_path(o->lo_file, path, sizeof(path)) != 0) {
 			snprintf(err, len, "log file path too long: %s",
 			    o->lo_file);
 			return -1;
