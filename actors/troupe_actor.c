@@ -49,6 +49,7 @@ _Static_assert((int)TROUPE_SEND == (int)TP_K_SEND &&
 #define QUEUE_MAX_DEF	4096		/* deliveries, unless TROUPE_INFLIGHT */
 #define QUEUE_MAX_LIM	65536
 #define SHUTDOWN_SEND_MS 1000
+#define SMALL_BODY	256		/* ACK, ERROR, hello, bye bodies */
 #define BYE_MS		1000		/* see link_close */
 #define BYE_POLL_MS	5
 #define OUT_MAX_ENV	256		/* envelopes in one outgoing batch */
@@ -149,22 +150,6 @@ now_ms(void)
 }
 
 /* Small fixed buffer behind a msgpack packer for ACK/ERROR bodies. */
-struct smallbuf {
-	char	 s_buf[256];
-	size_t	 s_len;
-};
-
-static int
-smallbuf_write(void *data, const char *buf, size_t len)
-{
-	struct smallbuf *sb = data;
-
-	if (len > sizeof(sb->s_buf) - sb->s_len)
-		return -1;
-	memcpy(sb->s_buf + sb->s_len, buf, len);
-	sb->s_len += len;
-	return 0;
-}
 
 static int flush_ack(struct troupe_ctx *ctx);
 
@@ -240,16 +225,17 @@ troupe_flush(struct troupe_ctx *ctx)
 static int
 flush_ack(struct troupe_ctx *ctx)
 {
-	struct smallbuf sb = { .s_len = 0 };
+	uint8_t sbuf[SMALL_BODY];
+	struct tp_fixbuf sb = { sbuf, sizeof(sbuf), 0 };
 	msgpack_packer pk;
 	uint64_t n = ctx->c_unacked;
 
 	if (n == 0)
 		return 0;
-	msgpack_packer_init(&pk, &sb, smallbuf_write);
+	msgpack_packer_init(&pk, &sb, tp_fixbuf_write);
 	msgpack_pack_uint64(&pk, n);
 	ctx->c_unacked = 0;
-	return link_send(ctx, TP_K_ACK, 0, "", 0, sb.s_buf, sb.s_len);
+	return link_send(ctx, TP_K_ACK, 0, "", 0, sb.fb_buf, sb.fb_len);
 }
 
 /* --- the delivery queue ------------------------------------------------ */
@@ -704,17 +690,18 @@ static int
 send_error(struct troupe_ctx *ctx, const struct troupe_msg *req, int code,
     const char *message)
 {
-	struct smallbuf sb = { .s_len = 0 };
+	uint8_t sbuf[SMALL_BODY];
+	struct tp_fixbuf sb = { sbuf, sizeof(sbuf), 0 };
 	msgpack_packer pk;
 	size_t mlen = strnlen(message, 200);
 
-	msgpack_packer_init(&pk, &sb, smallbuf_write);
+	msgpack_packer_init(&pk, &sb, tp_fixbuf_write);
 	msgpack_pack_map(&pk, 2);
 	msgpack_pack_str_with_body(&pk, "code", 4);
 	msgpack_pack_int(&pk, code);
 	msgpack_pack_str_with_body(&pk, "message", 7);
 	msgpack_pack_str_with_body(&pk, message, mlen);
-	return answer(ctx, req, TP_K_ERROR, sb.s_buf, sb.s_len);
+	return answer(ctx, req, TP_K_ERROR, sb.fb_buf, sb.fb_len);
 }
 
 int
@@ -950,16 +937,17 @@ link_dial(struct troupe_ctx *ctx)
 static int
 link_hello(struct troupe_ctx *ctx)
 {
-	struct smallbuf sb = { .s_len = 0 };
+	uint8_t sbuf[SMALL_BODY];
+	struct tp_fixbuf sb = { sbuf, sizeof(sbuf), 0 };
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, &sb, smallbuf_write);
+	msgpack_packer_init(&pk, &sb, tp_fixbuf_write);
 	msgpack_pack_map(&pk, 2);
 	msgpack_pack_str_with_body(&pk, "op", 2);
 	msgpack_pack_str_with_body(&pk, "hello", 5);
 	msgpack_pack_str_with_body(&pk, "pid", 3);
 	msgpack_pack_int64(&pk, getpid());
-	return link_send(ctx, TP_K_CONTROL, 0, "", 0, sb.s_buf, sb.s_len);
+	return link_send(ctx, TP_K_CONTROL, 0, "", 0, sb.fb_buf, sb.fb_len);
 }
 
 /* Frames that arrive after the stop are only searched for the broker's
@@ -991,7 +979,8 @@ link_close(struct troupe_ctx *ctx)
 {
 	struct pollfd pfd = { .fd = ctx->c_recvfd, .events = POLLIN };
 	int64_t deadline = now_ms() + BYE_MS;
-	struct smallbuf sb = { .s_len = 0 };
+	uint8_t sbuf[SMALL_BODY];
+	struct tp_fixbuf sb = { sbuf, sizeof(sbuf), 0 };
 	msgpack_packer pk;
 	nng_msg *msg;
 
@@ -999,12 +988,12 @@ link_close(struct troupe_ctx *ctx)
 	if (ctx->c_fatal || check_parent() != 0)
 		goto out_close;
 	nng_socket_set_ms(ctx->c_sock, NNG_OPT_SENDTIMEO, SHUTDOWN_SEND_MS);
-	msgpack_packer_init(&pk, &sb, smallbuf_write);
+	msgpack_packer_init(&pk, &sb, tp_fixbuf_write);
 	msgpack_pack_map(&pk, 1);
 	msgpack_pack_str_with_body(&pk, "op", 2);
 	msgpack_pack_str_with_body(&pk, "bye", 3);
 	if (flush_ack(ctx) != 0 || link_send(ctx, TP_K_CONTROL, 0, "", 0,
-	    sb.s_buf, sb.s_len) != 0 || out_flush(ctx) != 0)
+	    sb.fb_buf, sb.fb_len) != 0 || out_flush(ctx) != 0)
 		goto out_close;
 	/* PDEATHSIG fires when the spawning THREAD of the broker dies: the
 	 * other threads may still be ours for a moment, so getppid() only

@@ -69,15 +69,6 @@ br_disc_find(struct br *br, const char *name, size_t len)
 	return NULL;
 }
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A full table reuses its longest-dead slot: dead members are kept only
  * to be shown. */
 static struct br_node *
@@ -151,7 +142,7 @@ br_disc_heard(struct br *br, const char *name, size_t len, uint64_t inc,
 	if (endpoint != NULL && *endpoint != '\0')
 		snprintf(n->n_endpoint, sizeof(n->n_endpoint), "%s", endpoint);
 	n->n_last_seen_ms = br_now_ms();
-	n->n_last_seen_wall_ms = wall_ms();
+	n->n_last_seen_wall_ms = br_wall_ms();
 	return n;
 }
 
@@ -288,7 +279,7 @@ build_beacon(struct br *br, uint8_t *buf, size_t cap, size_t *len)
 		.bc_node = br->b_node, .bc_node_len = strlen(br->b_node),
 		.bc_inc = d->d_inc, .bc_endpoint = d->d_endpoint,
 		.bc_endpoint_len = strlen(d->d_endpoint),
-		.bc_ts_ms = wall_ms(), .bc_seq = ++d->d_seq,
+		.bc_ts_ms = br_wall_ms(), .bc_seq = ++d->d_seq,
 	};
 
 	return br_beacon_seal(&bc, d->d_key, buf, cap, len);
@@ -344,7 +335,7 @@ beacon_check(struct br *br, const struct br_beacon *bc)
 	    bc->bc_node);
 	rv = tp_sec_beacon_check(&d->d_replay, d->d_key, bc->bc_payload,
 	    bc->bc_payload_len, bc->bc_mac, bc->bc_mac_len, bc->bc_node,
-	    bc->bc_node_len, bc->bc_inc, bc->bc_seq, bc->bc_ts_ms, wall_ms(),
+	    bc->bc_node_len, bc->bc_inc, bc->bc_seq, bc->bc_ts_ms, br_wall_ms(),
 	    &err);
 	if (rv == 0)
 		return 0;

@@ -354,21 +354,28 @@ mark_durable(struct dlog *log)
 		log->dl_durable = log->dl_next_seq - 1;
 }
 
+/* Syncs the last segment when it has unsynced records, unless OFF. */
+static int
+sync_dirty(struct dlog *log, struct tp_err *err)
+{
+	if (!log->dl_dirty || log->dl_opts.do_fsync == DLOG_FSYNC_OFF)
+		return 0;
+	if (dlog_fd_sync(log, log->dl_fd, false) != 0)
+		return dlog_sys_err(err, log, "fdatasync",
+		    dlog_seg_last(log)->sg_id);
+	log->dl_dirty = false;
+	return 0;
+}
+
 /* Syncs and closes the last segment's fd, unless OFF. */
 static int
 seg_close_fd(struct dlog *log, struct tp_err *err)
 {
-	int rv = 0;
+	int rv;
 
 	if (log->dl_fd < 0)
 		return 0;
-	if (log->dl_dirty && log->dl_opts.do_fsync != DLOG_FSYNC_OFF) {
-		if (dlog_fd_sync(log, log->dl_fd, false) != 0)
-			rv = dlog_sys_err(err, log, "fdatasync",
-			    dlog_seg_last(log)->sg_id);
-		else
-			log->dl_dirty = false;
-	}
+	rv = sync_dirty(log, err);
 	close(log->dl_fd);
 	log->dl_fd = -1;
 	return rv;
@@ -485,15 +492,8 @@ dlog_ack(struct dlog *log, uint64_t lo, uint64_t hi, struct tp_err *err)
 int
 dlog_sync(struct dlog *log, uint64_t *durable, struct tp_err *err)
 {
-	int rv = 0;
+	int rv = sync_dirty(log, err);
 
-	if (log->dl_dirty && log->dl_opts.do_fsync != DLOG_FSYNC_OFF) {
-		if (dlog_fd_sync(log, log->dl_fd, false) != 0)
-			rv = dlog_sys_err(err, log, "fdatasync",
-			    dlog_seg_last(log)->sg_id);
-		else
-			log->dl_dirty = false;
-	}
 	mark_durable(log);
 	if (durable != NULL)
 		*durable = log->dl_durable;

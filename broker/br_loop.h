@@ -47,7 +47,10 @@ void br_loop_del(struct br_loop *l, struct br_loop_ev *ev);
 void br_loop_run(struct br_loop *l, int timeout_ms);
 void br_loop_stop(struct br_loop *l);
 
-/* Milliseconds on CLOCK_MONOTONIC. */
+/* Milliseconds, microseconds on CLOCK_MONOTONIC (timers, RTTs). */
 uint64_t br_now_ms(void);
+uint64_t br_now_us(void);
+/* Milliseconds since the epoch (timestamps other hosts read). */
+uint64_t br_wall_ms(void);
 
 #endif

@@ -566,15 +566,6 @@ send_hb(struct br_link *l, const char *op, uint64_t t)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void
 on_control(struct br_link *l, const struct tp_env *env)
 {
@@ -589,8 +580,8 @@ on_control(struct br_link *l, const struct tp_env *env)
 	if (br_names_op_is(&body, "hb") && t != NULL)
 		send_hb(l, "hb_ack", t->via.u64);
 	else if (br_names_op_is(&body, "hb_ack") && t != NULL &&
-	    t->via.u64 <= now_us())
-		l->l_rtt_us = now_us() - t->via.u64;
+	    t->via.u64 <= br_now_us())
+		l->l_rtt_us = br_now_us() - t->via.u64;
 	else if (br_names_op_is(&body, "names"))
 		br_names_on(l, &body);
 	else if (br_names_op_is(&body, "members"))
@@ -751,7 +742,7 @@ link_tick(struct br_link *l, uint64_t now)
 	if (l->l_state != BR_L_UP || now < l->l_next_hb_ms)
 		return;
 	l->l_next_hb_ms = now + c->c_beacon_interval_ms;
-	send_hb(l, "hb", now_us());
+	send_hb(l, "hb", br_now_us());
 	br_names_send_members(l);
 	if ((h = br_names_hash(l->l_br)) != l->l_names_sent)
 		br_names_send(l, h);

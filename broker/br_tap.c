@@ -76,15 +76,6 @@ br_tap_lease(struct br_tap *t, msgpack_packer *pk)
 	kv_uint(pk, "lease_ms", BR_TAP_LEASE_MS);
 }
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 pack_record(msgpack_packer *pk, const struct br_tap *t,
     const struct tp_env *e)
@@ -100,7 +91,7 @@ pack_record(msgpack_packer *pk, const struct br_tap *t,
 	kv_uint(pk, "id", e->e_id);
 	kv_uint(pk, "size", e->e_body_len);
 	kv_uint(pk, "flags", e->e_flags);
-	kv_uint(pk, "ts_ms", wall_ms());
+	kv_uint(pk, "ts_ms", br_wall_ms());
 	msgpack_pack_str_with_body(pk, "body", 4);
 	if (small && e->e_body != NULL) {
 		msgpack_pack_bin(pk, e->e_body_len);

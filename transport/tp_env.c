@@ -441,34 +441,27 @@ tp_env_size(const struct tp_env *env)
 	    (env->e_body_len == 0 ? 1 : env->e_body_len);
 }
 
-/* A fixed buffer behind a packer: writes past its end fail. */
-struct fixbuf {
-	uint8_t	*f_buf;
-	size_t	 f_cap;
-	size_t	 f_len;
-};
-
-static int
-fixbuf_write(void *data, const char *buf, size_t len)
+int
+tp_fixbuf_write(void *data, const char *buf, size_t len)
 {
-	struct fixbuf *fb = data;
+	struct tp_fixbuf *fb = data;
 
-	if (len > fb->f_cap - fb->f_len)
+	if (len > fb->fb_cap - fb->fb_len)
 		return -1;
 	if (len > 0)	/* an empty string may come with a NULL pointer */
-		memcpy(fb->f_buf + fb->f_len, buf, len);
-	fb->f_len += len;
+		memcpy(fb->fb_buf + fb->fb_len, buf, len);
+	fb->fb_len += len;
 	return 0;
 }
 
 int
 tp_env_pack_buf(const struct tp_env *env, void *buf, size_t len)
 {
-	struct fixbuf fb = { buf, len, 0 };
+	struct tp_fixbuf fb = { buf, len, 0 };
 	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, &fb, fixbuf_write);
-	if (tp_env_pack(&pk, env) != 0 || fb.f_len != len)
+	msgpack_packer_init(&pk, &fb, tp_fixbuf_write);
+	if (tp_env_pack(&pk, env) != 0 || fb.fb_len != len)
 		return TP_ETOOBIG;
 	return 0;
 }

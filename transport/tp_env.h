@@ -138,6 +138,19 @@ int tp_env_body(const struct tp_env *env, msgpack_zone *zone,
 int tp_env_body_uint(const struct tp_env *env, msgpack_zone *zone,
     uint64_t *v);
 
+/*
+ * A msgpack-c packer target over the caller's fixed buffer: use
+ * tp_fixbuf_write as the packer's callback and the struct as its data.
+ * Nothing is allocated; a write past fb_cap fails (the packer then returns
+ * an error) and leaves fb_len where it was.
+ */
+struct tp_fixbuf {
+	uint8_t		*fb_buf;
+	size_t		 fb_cap;
+	size_t		 fb_len;	/* bytes written so far */
+};
+int tp_fixbuf_write(void *data, const char *buf, size_t len);
+
 /* Convenience to fill a slice from a C string (NULL gives an empty one). */
 struct tp_slice tp_slice_str(const char *s);
 

@@ -8,6 +8,7 @@
 
 #include <msgpack.h>
 
+#include "tp_env.h"
 #include "tp_mpck.h"
 #include "tp_sec.h"
 
@@ -55,23 +56,6 @@ tp_sec_init(struct tp_err *err)
 
 /* ---- msgpack into a fixed buffer, and strict field decoding ---- */
 
-struct fixbuf {
-	uint8_t		*fb_p;
-	size_t		 fb_cap;
-	size_t		 fb_len;
-};
-
-static int
-fixbuf_write(void *data, const char *buf, size_t len)
-{
-	struct fixbuf *fb = data;
-
-	if (fb->fb_cap - fb->fb_len < len)
-		return -1;
-	memcpy(fb->fb_p + fb->fb_len, buf, len);
-	fb->fb_len += len;
-	return 0;
-}
 
 /* Every message of this module is a fixarray of scalars: walked first
  * (depth 1, nothing after it), then unpacked field by field so that the
@@ -167,14 +151,14 @@ tp_sec_beacon_wrap(const uint8_t key[TP_SEC_KEYBYTES],
     const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
     size_t *out_len)
 {
-	struct fixbuf fb = { out, cap, 0 };
+	struct tp_fixbuf fb = { out, cap, 0 };
 	uint8_t mac[TP_SEC_MACBYTES];
 	msgpack_packer pk;
 
 	if (len > TP_SEC_BEACON_MAX)
 		return TP_ETOOBIG;
 	tp_sec_beacon_mac(key, payload, len, mac);
-	msgpack_packer_init(&pk, &fb, fixbuf_write);
+	msgpack_packer_init(&pk, &fb, tp_fixbuf_write);
 	if (msgpack_pack_array(&pk, BEACON_FIELDS) != 0 ||
 	    msgpack_pack_uint32(&pk, TP_SEC_VERSION) != 0 ||
 	    msgpack_pack_bin_with_body(&pk, payload, len) != 0 ||
@@ -334,14 +318,14 @@ hs_pack(struct tp_sec_hs *hs, unsigned idx, uint8_t *out, size_t cap,
     size_t *out_len, struct tp_err *err)
 {
 	static const char *const type[] = { "hs1", "hs2", "hs3" };
-	struct fixbuf fb = { out, cap < TP_SEC_HS_MAX ? cap : TP_SEC_HS_MAX,
+	struct tp_fixbuf fb = { out, cap < TP_SEC_HS_MAX ? cap : TP_SEC_HS_MAX,
 	    0 };
 	uint8_t mac[TP_SEC_MACBYTES];
 	msgpack_packer pk;
 	size_t nlen = strlen(hs->hs_node);
 	int bad;
 
-	msgpack_packer_init(&pk, &fb, fixbuf_write);
+	msgpack_packer_init(&pk, &fb, tp_fixbuf_write);
 	bad = msgpack_pack_array(&pk, idx < 2 ? HS12_FIELDS : HS3_FIELDS) ||
 	    msgpack_pack_uint32(&pk, TP_SEC_VERSION) ||
 	    msgpack_pack_str_with_body(&pk, type[idx], 3);
