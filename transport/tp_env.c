@@ -90,73 +90,6 @@ unpack_at(const uint8_t *b, size_t end, size_t *off, msgpack_object *o,
 	return 0;
 }
 
-/* Big-endian unsigned of n bytes at b. */
-static uint64_t
-be(const uint8_t *b, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-/*
- * The header's scalars are read straight from the bytes when they have
- * the usual encodings (every envelope has seven of them, and msgpack-c
- * sets up an unpacker per call: it was most of the decode cost).  Returns
- * 1 when read, 0 to leave the byte to msgpack-c, which also words the
- * error for anything unexpected.
- */
-static int
-fast_uint(const uint8_t *b, size_t end, size_t *off, uint64_t *v)
-{
-	static const unsigned width[4] = { 1, 2, 4, 8 };
-	size_t o = *off;
-	unsigned n;
-
-	if (o >= end)
-		return 0;
-	if (b[o] <= 0x7f) {
-		*v = b[o];
-		*off = o + 1;
-		return 1;
-	}
-	if (b[o] < 0xcc || b[o] > 0xcf)
-		return 0;
-	n = width[b[o] - 0xcc];
-	if (end - o - 1 < n)
-		return 0;
-	*v = be(b + o + 1, n);
-	*off = o + 1 + n;
-	return 1;
-}
-
-static int
-fast_str(const uint8_t *b, size_t end, size_t *off, struct tp_slice *s)
-{
-	size_t o = *off, h, n;
-
-	if (o >= end)
-		return 0;
-	if ((b[o] & 0xe0) == 0xa0) {
-		h = 1;
-		n = b[o] & 0x1f;
-	} else if (b[o] >= 0xd9 && b[o] <= 0xdb) {
-		h = 1 + (1u << (b[o] - 0xd9));
-		if (end - o < h)
-			return 0;
-		n = (size_t)be(b + o + 1, (unsigned)h - 1);
-	} else
-		return 0;
-	if (end - o < h || end - o - h < n)
-		return 0;
-	s->s_ptr = n ? (const char *)b + o + h : "";
-	s->s_len = n;
-	*off = o + h + n;
-	return 1;
-}
-
 static int
 get_uint(const uint8_t *b, size_t end, size_t *off, uint64_t max,
     uint64_t *v, const char *what, struct tp_err *err)
@@ -164,12 +97,6 @@ get_uint(const uint8_t *b, size_t end, size_t *off, uint64_t max,
 	msgpack_object o;
 	int rv;
 
-	if (fast_uint(b, end, off, v)) {
-		if (*v > max)
-			return tp_err_set(err, TP_ETOOBIG, "%s: %llu out of "
-			    "range", what, (unsigned long long)*v);
-		return 0;
-	}
 	if ((rv = unpack_at(b, end, off, &o, what, err)) != 0)
 		return rv;
 	if (o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -189,12 +116,6 @@ get_str(const uint8_t *b, size_t end, size_t *off, size_t max,
 	msgpack_object o;
 	int rv;
 
-	if (fast_str(b, end, off, s)) {
-		if (s->s_len > max)
-			return tp_err_set(err, TP_ETOOBIG, "%s: %zu bytes, "
-			    "limit %zu", what, s->s_len, max);
-		return 0;
-	}
 	if ((rv = unpack_at(b, end, off, &o, what, err)) != 0)
 		return rv;
 	if (o.type != MSGPACK_OBJECT_STR)
@@ -482,50 +403,13 @@ int
 tp_env_body_uint(const struct tp_env *env, msgpack_zone *zone, uint64_t *v)
 {
 	msgpack_object o;
-	size_t off = 0;
 
-	if (fast_uint(env->e_body, env->e_body_len, &off, v) &&
-	    off == env->e_body_len)
-		return 0;
 	msgpack_zone_clear(zone);
 	if (tp_env_body(env, zone, &o, NULL) != 0 ||
 	    o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		return TP_ETYPE;
 	*v = o.via.u64;
 	return 0;
-}
-
-/* A bin or str body is one length-prefixed value: the object points into
- * the envelope's buffer, as msgpack-c's would, without setting up an
- * unpacker for it (most data bodies are exactly that). */
-static int
-body_fast(const struct tp_env *env, msgpack_object *obj)
-{
-	const uint8_t *b = env->e_body;
-	size_t len = env->e_body_len, h, n;
-	struct tp_slice s;
-	size_t off = 0;
-
-	if (b[0] >= 0xc4 && b[0] <= 0xc6) {
-		h = 1 + (1u << (b[0] - 0xc4));
-		if (len < h)
-			return 0;
-		n = (size_t)be(b + 1, (unsigned)h - 1);
-		if (len - h != n)
-			return 0;
-		memset(obj, 0, sizeof(*obj));
-		obj->type = MSGPACK_OBJECT_BIN;
-		obj->via.bin.size = (uint32_t)n;
-		obj->via.bin.ptr = (const char *)b + h;
-		return 1;
-	}
-	if (!fast_str(b, len, &off, &s) || off != len)
-		return 0;
-	memset(obj, 0, sizeof(*obj));
-	obj->type = MSGPACK_OBJECT_STR;
-	obj->via.str.size = (uint32_t)s.s_len;
-	obj->via.str.ptr = s.s_ptr;
-	return 1;
 }
 
 int
@@ -539,8 +423,6 @@ tp_env_body(const struct tp_env *env, msgpack_zone *zone,
 		obj->type = MSGPACK_OBJECT_NIL;
 		return 0;
 	}
-	if (body_fast(env, obj))
-		return 0;
 	if (msgpack_unpack((const char *)env->e_body, env->e_body_len, &off,
 	    zone, obj) != MSGPACK_UNPACK_SUCCESS || off != env->e_body_len)
 		return tp_err_set(err, TP_ETYPE, "body does not unpack");
