@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <string.h>
 
 #include "tp_env.h"
@@ -17,18 +18,41 @@ const struct tp_limits tp_limits_default = {
 /*
  * Header scalars are unpacked one at a time with msgpack-c into a zone
  * private to the thread; strings point into the input, so the zone only
- * ever holds what a mistyped (and already bounded) field costs.
+ * ever holds what a mistyped (and already bounded) field costs.  A
+ * thread-specific key, not __thread, so that the zone of a thread that
+ * exits (the CLI's bench senders) is freed with it.
  */
-static __thread msgpack_zone *hdr_zone;
+static pthread_key_t hdr_key;
+static pthread_once_t hdr_once = PTHREAD_ONCE_INIT;
+
+static void
+hdr_zone_free(void *zone)
+{
+	msgpack_zone_free(zone);
+}
+
+static void
+hdr_key_init(void)
+{
+	pthread_key_create(&hdr_key, hdr_zone_free);
+}
 
 static msgpack_zone *
 header_zone(void)
 {
-	if (hdr_zone == NULL)
-		hdr_zone = msgpack_zone_new(256);
-	else
-		msgpack_zone_clear(hdr_zone);
-	return hdr_zone;
+	msgpack_zone *z;
+
+	pthread_once(&hdr_once, hdr_key_init);
+	if ((z = pthread_getspecific(hdr_key)) != NULL) {
+		msgpack_zone_clear(z);
+		return z;
+	}
+	if ((z = msgpack_zone_new(256)) != NULL &&
+	    pthread_setspecific(hdr_key, z) != 0) {
+		msgpack_zone_free(z);
+		z = NULL;
+	}
+	return z;
 }
 
 struct tp_slice
