@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 CHAOS_SECONDS ?= 60
 SOAK_SECONDS ?= 600
 
-DEB_PKGS := pkg-config libnng-dev libmsgpack-dev libsodium-dev \
+DEB_PKGS := pkg-config cmake libmsgpack-dev libsodium-dev \
 	libcriterion-dev libjansson-dev libinih-dev python3 procps mandoc
 FUZZ_PKGS := clang libclang-rt-14-dev
 PC_PKGS  := msgpack libsodium jansson inih
@@ -24,11 +24,16 @@ OPT  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 SANLD := -fsanitize=address,undefined
 endif
 
-INC := -Itransport -Iactors -Ibroker -Icli
+# nng: Debian 12's 1.5.2 source with the fix for nng bug 1518 (a
+# connection dropped during the handshake stops a listener for good),
+# built static and PIC by transport/nng_vendor.py, linked into everything.
+NNG_DIR := $(BUILD)/nng
+NNG_LIB := $(NNG_DIR)/lib/libnng.a
+
+INC := -I$(NNG_DIR)/include -Itransport -Iactors -Ibroker -Icli
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PC_PKGS) 2>/dev/null)
-# nng 1.5.2 in Debian ships no .pc file, only a CMake package.
-NNG_LIBS := -lnng -lpthread
+NNG_LIBS := $(NNG_LIB) -lpthread
 
 CFLAGS  ?=
 CFLAGS  += -std=gnu11 -fPIC $(OPT) $(WARN) $(INC) $(PKG_CFLAGS) -MMD -MP
@@ -86,16 +91,25 @@ $(DEPS_OK):
 	    exit 1; fi; fi
 	@mkdir -p $(@D) && touch $@
 
-$(OBJ)/%.o: %.c | $(DEPS_OK)
+$(NNG_LIB): transport/nng_vendor.py | $(DEPS_OK)
+	@echo "  NNG $@ (Debian 1.5.2 source + fix for nng bug 1518)"
+	@python3 transport/nng_vendor.py $(BUILD)
+
+$(OBJ)/%.o: %.c | $(DEPS_OK) $(NNG_LIB)
 	@mkdir -p $(@D)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/lib/libtroupe.a: $(LIB_OBJ) $(TP_OBJ)
+# libtroupe.a carries nng's objects too, so that an actor linked against
+# it statically needs no nng of its own (ar's MRI script keeps the
+# members whose names repeat, like pair0's and pair1's pair.c.o).
+$(BUILD)/lib/libtroupe.a: $(LIB_OBJ) $(TP_OBJ) $(NNG_LIB)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && { echo "CREATE $@"; echo "ADDLIB $(NNG_LIB)"; \
+	  for o in $(LIB_OBJ) $(TP_OBJ); do echo "ADDMOD $$o"; done; \
+	  echo SAVE; echo END; } | ar -M
 
-$(BUILD)/lib/libtroupe.so: $(LIB_OBJ) $(TP_OBJ)
+$(BUILD)/lib/libtroupe.so: $(LIB_OBJ) $(TP_OBJ) $(NNG_LIB)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libtroupe.so.1 $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -13,6 +13,7 @@
 
 #include "br.h"
 #include "br_acl.h"
+#include "br_guard.h"
 #include "br_log.h"
 
 #define ACL_GROUPS_MAX 256	/* supplementary groups looked at per uid */
@@ -211,6 +212,7 @@ br_acl_actor_pipe(struct br_actor *a, nng_msg *msg)
 	log_warn("mailbox refused: peer is not the spawned actor", "actor=%s "
 	    "peer_pid=%llu actor_pid=%ld", a->a_conf.ca_name,
 	    (unsigned long long)pid, (long)a->a_pid);
+	br_guard_count(BR_GS_MAILBOX);
 	nng_pipe_close(p);
 	return -1;
 }

@@ -16,6 +16,7 @@
 
 #include "br.h"
 #include "br_durable.h"
+#include "br_guard.h"
 #include "br_log.h"
 #include "br_sup.h"
 #include "tp_nng.h"
@@ -46,35 +47,24 @@ name_hash(const char *s, size_t len)
 }
 
 /*
- * The write end of the link-drop pipe.  nng calls on_pipe_removed on one
- * of its own threads, which must not touch broker state (ARCHITECTURE.md
- * "Invariant"): it only writes the actor's index, a value it got as its
- * argument, into this pipe; the loop reads it in on_link.  Set before the
+ * The write end of the link-drop pipe.  Each actor's gate (br_guard)
+ * writes (actor index, pipe id) into it from an nng thread when the
+ * admitted pipe goes; the loop reads it in on_link.  Set before the
  * first mailbox opens and closed after the last one is closed.
  */
 static int link_wfd = -1;
 
 static void
-on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	uint32_t idx = (uint32_t)(uintptr_t)arg;
-
-	/* a full pipe loses the hint; SIGCHLD still tells */
-	if (write(link_wfd, &idx, sizeof(idx)) < 0)
-		return;
-}
-
-static void
 on_link(void *arg)
 {
 	struct br *br = arg;
-	uint32_t idx[64];
+	uint32_t ev[64][2];
 	ssize_t n;
 
-	while ((n = read(br->b_link_fd, idx, sizeof(idx))) > 0)
-		for (ssize_t i = 0; i < n / (ssize_t)sizeof(idx[0]); i++)
-			if (idx[i] < br->b_nactors)
-				sup_link_down(br->b_actors[idx[i]]);
+	while ((n = read(br->b_link_fd, ev, sizeof(ev))) > 0)
+		for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++)
+			if (ev[i][0] < br->b_nactors)
+				sup_link_down(br->b_actors[ev[i][0]]);
 }
 
 static int
@@ -155,12 +145,13 @@ on_mailbox(void *arg)
 }
 
 /* The mailbox socket listens before the actor starts, so that it can dial
- * at once; ipc permissions 0600: only our uid may connect. */
+ * at once; ipc permissions 0600: only our uid may connect, and the gate
+ * admits only the pid we spawn. */
 static int
 open_mailbox(struct br *br, struct br_actor *a)
 {
 	struct tp_sockopts o = tp_sockopts_default;
-	struct tp_err err;
+	struct tp_err err = { 0 };
 
 	o.o_max_frame = br->b_lim.l_max_frame;
 	o.o_sendbuf = (int)a->a_conf.ca_inflight + 16;
@@ -169,16 +160,25 @@ open_mailbox(struct br *br, struct br_actor *a)
 	snprintf(a->a_url, sizeof(a->a_url), "ipc://%s/mbx/%s.sock",
 	    br->b_run_dir, a->a_conf.ca_name);
 	unlink(a->a_url + 6);
-	if (tp_sock_open(&a->a_sock, TP_PAIR, &o, &err) != 0 ||
-	    tp_listen(a->a_sock, a->a_url, 0600, &err) != 0 ||
-	    tp_recv_fd(a->a_sock, &a->a_fd, &err) != 0) {
-		log_error("cannot open mailbox", "actor=%s error=\"%s\"",
-		    a->a_conf.ca_name, err.e_msg);
-		return -1;
+	if (tp_sock_open(&a->a_sock, TP_PAIR, &o, &err) != 0)
+		goto out_log;
+	if (br_gate_attach(a->a_gate, a->a_sock) != 0) {
+		snprintf(err.e_msg, sizeof(err.e_msg), "pipe callbacks");
+		goto out_close_sock;
 	}
-	nng_pipe_notify(a->a_sock, NNG_PIPE_EV_REM_POST, on_pipe_removed,
-	    (void *)(uintptr_t)a->a_idx);
-	return br_loop_add(&br->b_loop, a->a_fd, on_mailbox, a, &a->a_ev);
+	if (tp_listen(a->a_sock, a->a_url, 0600, &err) != 0 ||
+	    tp_recv_fd(a->a_sock, &a->a_fd, &err) != 0)
+		goto out_close_sock;
+	if (br_loop_add(&br->b_loop, a->a_fd, on_mailbox, a, &a->a_ev) == 0)
+		return 0;
+	snprintf(err.e_msg, sizeof(err.e_msg), "event loop");
+out_close_sock:
+	nng_close(a->a_sock);
+	a->a_fd = -1;
+out_log:
+	log_error("cannot open mailbox", "actor=%s error=\"%s\"",
+	    a->a_conf.ca_name, err.e_msg);
+	return -1;
 }
 
 static void
@@ -205,11 +205,13 @@ br_actor_add(struct br *br, const struct br_conf_actor *ca)
 	a->a_idx = br->b_nactors;
 	a->a_conf = *ca;
 	a->a_fd = -1;
-	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
+	if ((a->a_gate = br_gate_new(link_wfd, a->a_idx)) == NULL ||
+	    mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
 	    br_dur_attach(a) != 0 || open_mailbox(br, a) != 0) {
 		br_dur_detach(a);
 		mbx_fini(&a->a_mbx);
+		br_gate_free(a->a_gate);
 		free(a);
 		return -1;
 	}
@@ -309,9 +311,11 @@ br_actor_spawn(struct br_actor *a)
 		return -1;
 	}
 	prog = resolve_prog(a->a_br, argv[0], path, sizeof(path));
+	br_gate_expect(a->a_gate, BR_GATE_SPAWNING);
 	rv = posix_spawnp(&pid, prog, NULL, &at, argv, envp);
 	posix_spawnattr_destroy(&at);
 	free(envp);
+	br_gate_expect(a->a_gate, rv == 0 ? pid : 0);
 	if (rv != 0) {
 		log_error("cannot start actor", "actor=%s exec=\"%s\" "
 		    "error=\"%s\"", a->a_conf.ca_name, prog, strerror(rv));
@@ -630,6 +634,7 @@ br_actors_fini(struct br *br)
 		mbx_fini(&a->a_mbx);
 		if (!a->a_removed)
 			unlink(a->a_url + 6);
+		br_gate_free(a->a_gate);	/* its socket is closed */
 		free(a);
 	}
 	free(br->b_actors);

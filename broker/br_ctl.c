@@ -8,6 +8,7 @@
 
 #include "br.h"
 #include "br_cstat.h"
+#include "br_guard.h"
 #include "br_disc.h"
 #include "br_durable.h"
 #include "br_log.h"
@@ -168,7 +169,7 @@ pack_stats(struct br *br, msgpack_packer *pk)
 {
 	const struct br_stats *s = &br->b_stats;
 
-	msgpack_pack_map(pk, 15 + br_cstat_count());
+	msgpack_pack_map(pk, 15 + br_cstat_count() + br_guard_count_keys());
 	br_kv_str(pk, "node", br->b_node);
 	br_kv_uint(pk, "pid", (uint64_t)getpid());
 	br_kv_uint(pk, "uptime_ms", br_now_ms() - br->b_start_ms);
@@ -185,6 +186,7 @@ pack_stats(struct br *br, msgpack_packer *pk)
 	br_kv_uint(pk, "spawns", s->st_spawns);
 	br_kv_uint(pk, "exits", s->st_exits);
 	br_cstat_pack(br, pk);
+	br_guard_pack(pk);
 }
 
 bool

@@ -14,6 +14,7 @@
 #include "br.h"
 #include "br_cstat.h"
 #include "br_log.h"
+#include "br_guard.h"
 #include "br_metrics.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -237,6 +238,7 @@ render_sections(struct br_mx *mx, const struct br *br, uint64_t now)
 	render_actors(mx, br);
 	render_states(mx, br);
 	br_cstat_render(mx, br);
+	br_guard_render(mx);
 }
 
 /* --- snapshots ----------------------------------------------------------- */

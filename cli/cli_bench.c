@@ -50,7 +50,8 @@ struct sender {
 	struct bench	*s_b;
 	pthread_t	 s_thread;
 	uint64_t	 s_first, s_n;	/* its slice of b_lat */
-	char		 s_err[256];
+	char		 s_err[CLI_URL_MAX + TP_ERR_MSGLEN + 64];
+	struct tp_dialw	 s_dialw;	/* outlives its socket */
 };
 
 static uint64_t
@@ -184,6 +185,7 @@ sender_dial(struct sender *s, nng_socket *sock)
 	const struct cli_opts *o = s->s_b->b_opts;
 	struct tp_sockopts so = tp_sockopts_default;
 	struct tp_err err = { 0 };
+	int rv;
 
 	so.o_send_timeout = o->o_timeout;
 	so.o_recv_timeout = o->o_timeout;
@@ -194,11 +196,13 @@ sender_dial(struct sender *s, nng_socket *sock)
 	/* a resent SEND would be queued twice */
 	nng_socket_set_ms(*sock, NNG_OPT_REQ_RESENDTIME,
 	    NNG_DURATION_INFINITE);
-	if (tp_dial(*sock, s->s_b->b_url, true, &err) != 0) {
-		snprintf(s->s_err, sizeof(s->s_err), "cannot reach broker: %s",
-		    err.e_msg);
+	if ((rv = tp_dial_wait(&s->s_dialw, *sock, s->s_b->b_url,
+	    o->o_timeout, &err)) != 0) {
+		snprintf(s->s_err, sizeof(s->s_err), "cannot reach broker at "
+		    "%s: %s", s->s_b->b_url, err.e_msg);
 		nng_close(*sock);
-		return EX_UNAVAILABLE;
+		tp_dial_fini(&s->s_dialw);
+		return rv == TP_EPERM ? EX_NOPERM : EX_UNAVAILABLE;
 	}
 	return 0;
 }
@@ -298,6 +302,7 @@ sender_run(void *arg)
 		atomic_fetch_add(&b->b_done, 1);
 	}
 	nng_close(sock);
+	tp_dial_fini(&s->s_dialw);
 out:
 	if (rv != 0) {
 		int zero = 0;

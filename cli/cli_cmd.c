@@ -36,6 +36,7 @@ static const struct tp_limits cli_limits = {
 
 struct cli_conn {
 	nng_socket	 c_sock;
+	struct tp_dialw	 c_dialw;
 	const struct cli_opts *c_opts;
 	char		 c_url[CLI_URL_MAX];
 	char		 c_from[300];
@@ -194,6 +195,13 @@ conn_ids(struct cli_conn *c)
 	c->c_next_id = (c->c_next_id & ((UINT64_C(1) << 62) - 1)) + 1;
 }
 
+static void
+conn_close(struct cli_conn *c)
+{
+	nng_close(c->c_sock);
+	tp_dial_fini(&c->c_dialw);
+}
+
 /* nng says "connect to URL: reason"; the user wants only the reason. */
 static const char *
 dial_reason(const struct tp_err *err, const char *url)
@@ -204,6 +212,20 @@ dial_reason(const struct tp_err *err, const char *url)
 	    2) == 0)
 		return p + strlen(url) + 2;
 	return m;
+}
+
+int
+cli_dial(struct tp_dialw *w, nng_socket s, const char *url,
+    nng_duration timeout, const char *what)
+{
+	struct tp_err err = { 0 };
+	int rv;
+
+	if ((rv = tp_dial_wait(w, s, url, timeout, &err)) == 0)
+		return 0;
+	cli_warn("cannot reach %s at %s: %s", what, url,
+	    dial_reason(&err, url));
+	return rv == TP_EPERM ? EX_NOPERM : EX_UNAVAILABLE;
 }
 
 static int
@@ -232,23 +254,16 @@ conn_open(struct cli_conn *c, const struct cli_opts *o)
 		cli_warn("set resend time: %s", nng_strerror(rv));
 		goto out_close;
 	}
-	if (tp_dial(c->c_sock, c->c_url, true, &err) != 0) {
-		cli_warn("cannot reach broker at %s: %s", c->c_url,
-		    dial_reason(&err, c->c_url));
-		nng_close(c->c_sock);
-		return EX_UNAVAILABLE;
+	if ((rv = cli_dial(&c->c_dialw, c->c_sock, c->c_url, o->o_timeout,
+	    "broker")) != 0) {
+		conn_close(c);
+		return rv;
 	}
 	conn_ids(c);
 	return 0;
 out_close:
-	nng_close(c->c_sock);
+	conn_close(c);
 	return EX_OSERR;
-}
-
-static void
-conn_close(struct cli_conn *c)
-{
-	nng_close(c->c_sock);
 }
 
 static int

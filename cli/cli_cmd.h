@@ -16,6 +16,8 @@
 
 #include <nng/nng.h>
 
+#include "tp_dial.h"
+
 #define CLI_TIMEOUT_DEFAULT_MS 5000
 #define CLI_URL_MAX 512
 
@@ -41,6 +43,15 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * minus its config file).  Returns 0, or -1 when it does not fit.
  */
 int cli_run_dir(char *buf, size_t len);
+
+/*
+ * Dials url on s (w outlives s: tp_dial_fini after nng_close) and waits
+ * up to timeout for the broker's pipe.  Returns 0, or the exit status
+ * (69 unreachable or not a troupe socket of that kind, 77 no permission)
+ * after printing "cannot reach WHAT at URL: reason".
+ */
+int cli_dial(struct tp_dialw *w, nng_socket s, const char *url,
+    nng_duration timeout, const char *what);
 
 /* Writes opt (when not NULL) or ipc://RUN/ctl.sock into buf; 0 or -1. */
 int cli_broker_url(const char *opt, char *buf, size_t len);

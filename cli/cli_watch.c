@@ -34,6 +34,7 @@ struct watch {
 	char		 w_node[128];	/* the node being watched */
 	char		 w_tap[CLI_URL_MAX];
 	nng_socket	 w_sock;
+	struct tp_dialw	 w_dialw;	/* outlives w_sock */
 	size_t		 w_width;
 	msgpack_zone	 w_zone;
 };
@@ -74,6 +75,7 @@ tap_open(struct watch *w)
 {
 	struct tp_sockopts so = tp_sockopts_default;
 	struct tp_err err = { 0 };
+	int rv;
 
 	so.o_max_frame = WATCH_FRAME_MAX;
 	so.o_recv_timeout = RENEW_MS;
@@ -81,11 +83,11 @@ tap_open(struct watch *w)
 		cli_warn("%s", err.e_msg);
 		return EX_OSERR;
 	}
-	if (tp_dial(w->w_sock, w->w_tap, true, &err) != 0) {
-		cli_warn("cannot reach the tap at %s: %s", w->w_tap,
-		    err.e_msg);
+	if ((rv = cli_dial(&w->w_dialw, w->w_sock, w->w_tap, w->w_opts->o_timeout,
+	    "the tap")) != 0) {
 		nng_close(w->w_sock);
-		return EX_UNAVAILABLE;
+		tp_dial_fini(&w->w_dialw);
+		return rv;
 	}
 	return 0;
 }
@@ -369,5 +371,6 @@ cli_cmd_watch(const struct cli_opts *o, char **args)
 	rv = watch_loop(&w);
 	msgpack_zone_destroy(&w.w_zone);
 	nng_close(w.w_sock);
+	tp_dial_fini(&w.w_dialw);
 	return rv;
 }

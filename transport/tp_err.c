@@ -36,6 +36,9 @@ tp_strerror(int code)
 	case TP_ETIMEDOUT:	return "timed out";
 	case TP_ECLOSED:	return "closed";
 	case TP_EAGAIN:		return "would block";
+	case TP_EPEER:		return "wrong peer";
+	case TP_EUNREACH:	return "unreachable";
+	case TP_EPERM:		return "permission denied";
 	default:		return "unknown error";
 	}
 }

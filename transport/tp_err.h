@@ -26,6 +26,9 @@ enum tp_errcode {
 	TP_ETIMEDOUT = -12,
 	TP_ECLOSED = -13,
 	TP_EAGAIN = -14,	/* would block (no credit, queue full) */
+	TP_EPEER = -15,		/* the peer is not what was dialed for */
+	TP_EUNREACH = -16,	/* nothing listens there */
+	TP_EPERM = -17,		/* no permission on the socket */
 };
 
 #define TP_ERR_MSGLEN 160
