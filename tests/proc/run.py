@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Runs the process tests (unittest discover, verbose) and then fails the
+run when a process it started outlived it.
+
+Every process the suite starts inherits TROUPE_TEST_RUN=<random> from
+this runner (and TROUPE_TEST_ID=<the test running when it started>):
+after the last test, whatever still carries this run's mark in
+/proc/PID/environ (double-forked daemons included) is listed, killed by
+pid, and the run exits 1.  Other runs on the same machine have marks of
+their own and are left alone.
+
+  python3 tests/proc/run.py [-s DIR] [-p PATTERN] [-k SUBSTRING]...
+"""
+import argparse
+import os
+import sys
+import time
+import unittest
+import uuid
+
+from troupetest import kill_pids, marked_pids
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUN_MARK = "TROUPE_TEST_RUN"
+TEST_MARK = "TROUPE_TEST_ID"
+# actors killed with SIGKILL or by PDEATHSIG a moment ago may still be on
+# their way out when the last test returns
+GRACE_S = 3.0
+
+
+class MarkingResult(unittest.TextTestResult):
+    """Marks the environment with the id of the test that starts, so
+    what leaks can be traced to the test that started it."""
+
+    def startTest(self, test):
+        os.environ[TEST_MARK] = test.id()
+        super().startTest(test)
+
+
+def describe(pid):
+    """'cmdline (started in TEST)' of pid, from /proc."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            env = dict(x.split(b"=", 1) for x in f.read().split(b"\0")
+                       if b"=" in x)
+    except OSError:
+        return "(gone)"
+    test = env.get(TEST_MARK.encode(), b"a class or module fixture")
+    return "%s (started in %s)" % (cmd.strip(), test.decode())
+
+
+def leftovers(mark, grace):
+    """Pids of this run that are still alive after grace seconds."""
+    deadline = time.time() + grace
+    pids = marked_pids(RUN_MARK, mark)
+    while pids and time.time() < deadline:
+        time.sleep(0.1)
+        pids = marked_pids(RUN_MARK, mark)
+    return pids
+
+
+def guard(mark, out):
+    """Reports, kills and counts the processes that outlived the run."""
+    pids = leftovers(mark, GRACE_S)
+    for pid in pids:
+        out.write("LEAK: pid %d outlived the test run: %s\n" %
+                  (pid, describe(pid)))
+    kill_pids(pids)
+    if pids:
+        out.write("process guard: FAILED, %d process(es) of this run "
+                  "were still running after it (killed by pid)\n" %
+                  len(pids))
+    else:
+        out.write("process guard: ok, no process of this run outlived "
+                  "it\n")
+    out.flush()
+    return len(pids)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("-s", "--start", default=HERE,
+                   help="directory to discover in (tests/proc)")
+    p.add_argument("-p", "--pattern", default="test_*.py")
+    p.add_argument("-k", dest="names", action="append", default=[],
+                   help="only tests whose name matches (as unittest -k)")
+    a = p.parse_args(argv)
+    mark = uuid.uuid4().hex
+    os.environ[RUN_MARK] = mark
+    loader = unittest.TestLoader()
+    if a.names:
+        loader.testNamePatterns = ["*%s*" % n for n in a.names]
+    ok = False
+    try:
+        suite = loader.discover(a.start, a.pattern)
+        runner = unittest.TextTestRunner(verbosity=2,
+                                         resultclass=MarkingResult)
+        ok = runner.run(suite).wasSuccessful()
+    finally:
+        os.environ.pop(TEST_MARK, None)
+        leaked = guard(mark, sys.stderr)
+    return 0 if ok and not leaked else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
