@@ -36,6 +36,11 @@ class MarkingResult(unittest.TextTestResult):
         os.environ[TEST_MARK] = test.id()
         super().startTest(test)
 
+    def stopTest(self, test):
+        # class and module fixtures run between tests
+        os.environ[TEST_MARK] = "a fixture after " + test.id()
+        super().stopTest(test)
+
 
 def describe(pid):
     """'cmdline (started in TEST)' of pid, from /proc."""
@@ -47,7 +52,7 @@ def describe(pid):
                        if b"=" in x)
     except OSError:
         return "(gone)"
-    test = env.get(TEST_MARK.encode(), b"a class or module fixture")
+    test = env.get(TEST_MARK.encode(), b"a fixture before the first test")
     return "%s (started in %s)" % (cmd.strip(), test.decode())
 
 

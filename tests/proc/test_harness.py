@@ -1,7 +1,8 @@
-"""The test helpers' own promises (issue 12, finding 2): a Broker whose
-wait_ready fails is stopped before the error goes up, and the suite's
-runner (run.py) fails a run that leaves a process behind, double-forked
-daemons included, and kills it by pid."""
+"""The test helpers' own promises (issue 12): the tests that run the CLI
+as another uid pass from a build tree that uid cannot reach (finding 1);
+a Broker whose wait_ready fails is stopped before the error goes up, and
+the suite's runner (run.py) fails a run that leaves a process behind,
+double-forked daemons included, and kills it by pid (finding 2)."""
 import os
 import re
 import shutil
@@ -10,7 +11,7 @@ import sys
 import tempfile
 import unittest
 
-from troupetest import (HERE, Broker, alive, binpath, children_of,
+from troupetest import (BIN, HERE, Broker, alive, binpath, children_of,
                         never_ready_exec, wait_for)
 
 # A test module that leaks: a trouped --daemon (double fork, pidfile) it
@@ -25,6 +26,28 @@ class Leaky(unittest.TestCase):
                        env=dict(os.environ,
                                 TROUPE_RUN_DIR=os.path.join(d, "run")))
 '''
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: the tests it runs "
+                     "switch to uid nobody")
+class TestCheckoutAnywhere(unittest.TestCase):
+    def test_uid_tests_pass_from_a_0700_build_tree(self):
+        """The build tree copied into a 0700 dir, as in a clone into
+        root's home or `mktemp -d`: the tests that run the CLI as nobody
+        still pass (they erred with PermissionError before)."""
+        d = tempfile.mkdtemp(prefix="troupe-0700-")
+        self.addCleanup(shutil.rmtree, d, True)
+        self.assertEqual(os.stat(d).st_mode & 0o777, 0o700)
+        shutil.copytree(BIN, os.path.join(d, "bin"))
+        r = subprocess.run(
+            [sys.executable, os.path.join(HERE, "run.py"), "-p",
+             "test_[ks]e*.py", "-k", "ControlUidTest", "-k",
+             "test_default_path_is_per_user"],
+            env=dict(os.environ, TROUPE_BIN=os.path.join(d, "bin")),
+            capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Ran 4 tests", r.stderr)
+        self.assertNotIn("skipped", r.stderr)
 
 
 class TestWaitReady(unittest.TestCase):

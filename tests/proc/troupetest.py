@@ -263,7 +263,8 @@ class Broker:
         return {a["name"]: a for a in actors}
 
     def logtext(self):
-        self.log.flush()
+        if not self.log.closed:         # still readable once stopped
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 
