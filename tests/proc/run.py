@@ -9,9 +9,16 @@ after the last test, whatever still carries this run's mark in
 pid, and the run exits 1.  Other runs on the same machine have marks of
 their own and are left alone.
 
+The tests use fixed loopback ports and multicast groups, which are the
+machine's, not the checkout's: a run holds an flock on LOCK_PATH for
+its duration, so a second run on the machine (another checkout, another
+user) waits for the first instead of failing on "address in use".
+
   python3 tests/proc/run.py [-s DIR] [-p PATTERN] [-k SUBSTRING]...
 """
 import argparse
+import errno
+import fcntl
 import os
 import sys
 import time
@@ -23,6 +30,7 @@ from troupetest import kill_pids, marked_pids
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_MARK = "TROUPE_TEST_RUN"
 TEST_MARK = "TROUPE_TEST_ID"
+LOCK_PATH = os.environ.get("TROUPE_TEST_LOCK", "/tmp/troupe-test-ports.lock")
 # actors killed with SIGKILL or by PDEATHSIG a moment ago may still be on
 # their way out when the last test returns
 GRACE_S = 3.0
@@ -40,6 +48,41 @@ class MarkingResult(unittest.TextTestResult):
         # class and module fixtures run between tests
         os.environ[TEST_MARK] = "a fixture after " + test.id()
         super().stopTest(test)
+
+
+def open_lock(path):
+    """The lock file, read-only (enough for flock): a file another user
+    created in sticky /tmp may not be opened with O_CREAT."""
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.fchmod(fd, 0o644)
+        return fd
+    except FileExistsError:
+        return os.open(path, os.O_RDONLY)
+
+
+def take_lock(path, out):
+    """Holds the machine's test-port lock (released when we exit);
+    says so when another run holds it."""
+    fd = open_lock(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError as e:
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise
+    out.write("waiting for another test run on this machine (it holds "
+              "%s: the test ports are shared)\n" % path)
+    out.flush()
+    t0 = time.time()
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    out.write("got %s after %.0f s\n" % (path, time.time() - t0))
+    out.flush()
+    return fd
 
 
 def describe(pid):
@@ -92,6 +135,8 @@ def main(argv=None):
     p.add_argument("-k", dest="names", action="append", default=[],
                    help="only tests whose name matches (as unittest -k)")
     a = p.parse_args(argv)
+    if RUN_MARK not in os.environ:      # a run inside a run: it has it
+        take_lock(LOCK_PATH, sys.stderr)
     mark = uuid.uuid4().hex
     os.environ[RUN_MARK] = mark
     loader = unittest.TestLoader()
