@@ -147,7 +147,8 @@ bench: all $(BENCH_BIN)
 		--out $(BUILD)/bench/results.txt $(BENCH_ARGS)
 
 # Unit tests (Criterion, one binary per module) then the process-level
-# tests that start real trouped daemons.
+# tests that start real trouped daemons; tests/proc/run.py fails the run
+# when a process the tests started outlives them.
 $(BUILD)/tests/bin/%: $(OBJ)/tests/actors/%.o $(BUILD)/lib/libtroupe.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libtroupe.a $(LDLIBS)
@@ -156,9 +157,7 @@ test: all $(UNIT_BIN) $(TACTOR_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 	  $$t --jobs 2 --short-filename; done
 	@TROUPE_BIN=$(abspath $(BUILD)/bin) sh tests/conf/run.sh
-	@if ls tests/proc/test_*.py >/dev/null 2>&1; then \
-	  TROUPE_BIN=$(abspath $(BUILD)/bin) python3 -m unittest discover \
-	    -s tests/proc -p 'test_*.py' -v; fi
+	@TROUPE_BIN=$(abspath $(BUILD)/bin) python3 tests/proc/run.py
 
 # A local cluster of N daemons for development (deploy/local-cluster):
 # build/cluster/nK/, ports 127.0.0.1:7451.., one key, multicast on lo.

@@ -510,6 +510,19 @@ class Chaos:
                  for t in self.targets]
         for p in prods:
             p.start()
+        try:
+            actor_f, broker_f = self.strike_until_end()
+        finally:
+            # however the kills end, no producer keeps starting CLIs
+            stop.set()
+            for p in prods:
+                p.join()
+        self.drain()
+        return self.table(actor_f, broker_f, rss0, prods)
+
+    def strike_until_end(self):
+        """Kills at their rates for the round's seconds; returns the two
+        Faults (actor, broker) with their counts."""
         actor_f = Fault("actor", self.targets, self.rng)
         broker_f = Fault("broker", self.targets, self.rng,
                          brokers=self.nodes[1:], down=self.a.broker_down)
@@ -531,12 +544,8 @@ class Chaos:
                     self.a.broker_kill_every
             broker_f.tick()
             time.sleep(0.02)
-        stop.set()
         broker_f.tick(force=True)
-        for p in prods:
-            p.join()
-        self.drain()
-        return self.table(actor_f, broker_f, rss0, prods)
+        return actor_f, broker_f
 
     def drain(self, timeout=60.0):
         """Waits until every confirmed message was seen (or timeout)."""

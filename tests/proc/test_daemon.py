@@ -17,19 +17,9 @@ import time
 import unittest
 import uuid
 
-from troupetest import Broker, binpath, children_of
+from troupetest import Broker, alive, binpath, children_of, marked_pids
 
 START_TIMEOUT = 30
-
-
-def alive(pid):
-    """True while pid runs; a zombie nobody reaps counts as dead."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def wait_dead(pid, timeout=10.0):
@@ -43,19 +33,7 @@ def wait_dead(pid, timeout=10.0):
 
 def tagged_pids(tag):
     """Live pids whose environment holds TROUPE_TEST_TAG=tag."""
-    want = ("TROUPE_TEST_TAG=%s" % tag).encode()
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % d, "rb") as f:
-                env = f.read().split(b"\0")
-        except OSError:
-            continue
-        if want in env and alive(int(d)):
-            out.append(int(d))
-    return out
+    return marked_pids("TROUPE_TEST_TAG", tag)
 
 
 def read_pid(path):

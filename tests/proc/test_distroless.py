@@ -13,8 +13,9 @@ import subprocess
 import tempfile
 import time
 import unittest
+import uuid
 
-from troupetest import BIN, children_of
+from troupetest import BIN, children_of, kill_pids, marked_pids
 
 UID = 65532
 PORT = 17485        # node.listen, in this engineer's range
@@ -26,21 +27,36 @@ def ldd_paths(binary):
     return set(re.findall(r"(/\S+\.so[^\s]*)", out))
 
 
+def install(src, dst, mode):
+    """Copies src to dst with mode, making the dirs above 0755: uid 65532
+    must read all of it whatever the umask or the checkout's modes."""
+    parent = os.path.dirname(dst)
+    if not os.path.isdir(parent):
+        install_dir(parent)
+    shutil.copyfile(src, dst)
+    os.chmod(dst, mode)
+
+
+def install_dir(path):
+    if not os.path.isdir(os.path.dirname(path)):
+        install_dir(os.path.dirname(path))
+    os.mkdir(path)
+    os.chmod(path, 0o755)
+
+
 def build_rootfs(root):
-    os.makedirs(os.path.join(root, "usr/bin"))
     libs = set()
     for name in sorted(os.listdir(BIN)):
         src = os.path.join(BIN, name)
         if not (name == "trouped" or name.startswith("troupe")):
             continue
-        shutil.copy2(src, os.path.join(root, "usr/bin", name))
+        install(src, os.path.join(root, "usr/bin", name), 0o755)
         libs |= ldd_paths(src)
     for lib in libs:
-        dst = root + lib
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.copy2(os.path.realpath(lib), dst)
+        install(os.path.realpath(lib), root + lib, 0o755)
+    install_dir(os.path.join(root, "run"))
     run = os.path.join(root, "run/troupe")
-    os.makedirs(run, mode=0o700)
+    os.mkdir(run, 0o700)
     os.chown(run, UID, UID)
     return libs
 
@@ -58,7 +74,16 @@ class TestDistroless(unittest.TestCase):
         os.chmod(self.root, 0o755)
         self.addCleanup(shutil.rmtree, self.root, True)
         self.libs = build_rootfs(self.root)
-        self.env = {"TROUPE_RUN_DIR": "/run/troupe", "PATH": "/usr/bin"}
+        # a bare environment, as in the image, plus the marks that let the
+        # cleanups (and the suite's guard) find what outlives the test
+        tag = uuid.uuid4().hex
+        self.addCleanup(lambda: kill_pids(marked_pids("TROUPE_TEST_TAG",
+                                                      tag)))
+        self.env = {"TROUPE_RUN_DIR": "/run/troupe", "PATH": "/usr/bin",
+                    "TROUPE_TEST_TAG": tag}
+        for mark in ("TROUPE_TEST_RUN", "TROUPE_TEST_ID"):
+            if mark in os.environ:
+                self.env[mark] = os.environ[mark]
         self.log = open(os.path.join(self.root, "..",
                                      os.path.basename(self.root) + ".log"),
                         "w+")

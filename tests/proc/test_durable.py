@@ -17,8 +17,11 @@ import subprocess
 import tempfile
 import time
 import unittest
+import uuid
+from unittest import mock
 
-from troupetest import BIN, Broker, binpath, write_key
+from troupetest import (BIN, Broker, binpath, kill_pids, marked_pids,
+                        never_ready_exec, wait_for, write_key)
 
 CRASHY = os.path.join(BIN, "..", "tests", "bin", "crashy")
 
@@ -36,21 +39,20 @@ class Durable(Broker):
     dir, data dir and config."""
 
     def __init__(self, fsync="batch", sleep_us=2000):
-        super().__init__(conf=None, node="dur1")
-        self.stop()                     # the default config: not ours
-        self.conf_path = os.path.join(self.dir, "troupe.conf")
-        with open(self.conf_path, "w") as f:
-            f.write(conf(self.dir, fsync, sleep_us))
+        super().__init__(lambda d: conf(d, fsync, sleep_us), node="dur1")
         self.out = os.path.join(self.dir, "dq.out")
         self.seg_dir = os.path.join(self.dir, "data", "dq")
-        self.start_again()
+        try:
+            self.wait_ready()
+        except BaseException:
+            # the caller never gets this object to clean up
+            self.cleanup()
+            raise
 
     def start_again(self):
         self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(
-            [binpath("trouped"), "--node", "dur1", "-c", self.conf_path],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.pid = self.proc.pid
+        self.launch([binpath("trouped"), "--node", "dur1", "-c",
+                     self.conf_path])
         self.wait_ready()
 
     def kill9(self):
@@ -176,6 +178,24 @@ class TestDurable(unittest.TestCase):
             f.seek(-1, os.SEEK_CUR)
             f.write(bytes([c[0] ^ 0x10]))
         self.damaged_restart(b, "checksum")
+
+
+class TestSetupFailure(unittest.TestCase):
+    """Issue 12, finding 2: Durable() whose wait_ready fails (its consumer
+    runs but never dials its mailbox) raised with its trouped still
+    running.  Whatever it started must be gone once it has raised."""
+
+    def test_failed_start_leaves_no_process(self):
+        probe = uuid.uuid4().hex
+        os.environ["TROUPE_TEST_PROBE"] = probe
+        self.addCleanup(os.environ.pop, "TROUPE_TEST_PROBE", None)
+        with mock.patch("%s.CRASHY" % __name__, never_ready_exec(self)):
+            with self.assertRaises(RuntimeError):
+                Durable()
+        wait_for(lambda: not marked_pids("TROUPE_TEST_PROBE", probe), 2.0)
+        left = marked_pids("TROUPE_TEST_PROBE", probe)
+        kill_pids(left)             # this test must not leak either
+        self.assertEqual(left, [], "left running after Durable() raised")
 
 
 def cluster_conf(name, port, key, actors):

@@ -10,9 +10,8 @@ import subprocess
 import tempfile
 import unittest
 
-from troupetest import Broker, binpath
+from troupetest import NOBODY, Broker, as_uid, binpath, copy_for_uid
 
-NOBODY = 65534
 GROUP = "239.255.79.1:17645"
 
 
@@ -23,19 +22,14 @@ def conf(key, port, discovery="multicast"):
             % (port, discovery, GROUP, key))
 
 
-def as_nobody():
-    os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
-
-
 class KeygenTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="troupe-keygen-")
         self.addCleanup(shutil.rmtree, self.dir, True)
 
-    def keygen(self, *args, env=None, preexec_fn=None):
-        return subprocess.run([binpath("troupe"), "keygen"] + list(args),
+    def keygen(self, *args, env=None, preexec_fn=None, troupe=None):
+        return subprocess.run([troupe or binpath("troupe"), "keygen"] +
+                              list(args),
                               capture_output=True, text=True, timeout=30,
                               env=env, preexec_fn=preexec_fn)
 
@@ -88,12 +82,15 @@ class KeygenTest(unittest.TestCase):
         os.mkdir(home, 0o700)
         env = dict(os.environ, HOME=home)
         env.pop("XDG_CONFIG_HOME", None)
-        drop = None
+        drop = troupe = None
         if os.geteuid() == 0:
+            # nobody runs a copy: the build tree may be out of its reach
+            troupe = os.path.join(copy_for_uid(self, NOBODY, ["troupe"]),
+                                  "troupe")
             os.chown(home, NOBODY, NOBODY)
-            os.chmod(self.dir, 0o711)
-            drop = as_nobody
-        r = self.keygen(env=env, preexec_fn=drop)
+            os.chmod(self.dir, 0o711)     # in the temp dir it checked
+            drop = as_uid(NOBODY)
+        r = self.keygen(env=env, preexec_fn=drop, troupe=troupe)
         self.assertEqual(r.returncode, 0, r.stderr)
         want = os.path.join(home, ".config", "troupe", "cluster.key")
         self.assertEqual(r.stdout.strip(), want)

@@ -9,19 +9,11 @@ import subprocess
 import tempfile
 import time
 import unittest
+import uuid
 
-from troupetest import BIN, HERE, binpath
+from troupetest import BIN, HERE, alive, binpath, kill_pids, marked_pids
 
 SCRIPT = os.path.join(HERE, "..", "..", "deploy", "local-cluster")
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open("/proc/%d/stat" % pid) as f:
-        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class TestLocalCluster(unittest.TestCase):
@@ -30,7 +22,8 @@ class TestLocalCluster(unittest.TestCase):
         self.env = dict(os.environ, CLUSTER_DIR=self.dir,
                         CLUSTER_PORT="17541",
                         CLUSTER_GROUP="239.255.77.20:17525",
-                        TROUPE_BIN=os.path.abspath(BIN))
+                        TROUPE_BIN=os.path.abspath(BIN),
+                        TROUPE_TEST_TAG=uuid.uuid4().hex)
         self.addCleanup(self.cleanup)
 
     def script(self, *args):
@@ -49,9 +42,11 @@ class TestLocalCluster(unittest.TestCase):
     def cleanup(self):
         pids = self.pids()
         self.script("down")
-        for pid in pids:         # by pid only, should down have failed
-            if alive(pid):
-                os.kill(pid, 9)
+        # by pid only, should down have failed: the pidfiles, then what
+        # still carries this test's mark (a node whose pidfile is gone)
+        kill_pids(pids)
+        kill_pids(marked_pids("TROUPE_TEST_TAG",
+                              self.env["TROUPE_TEST_TAG"]))
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def nodes(self, k):

@@ -8,15 +8,8 @@ import subprocess
 import time
 import unittest
 
-from troupetest import Broker, BrokerTest, binpath
-
-NOBODY = 65534
-
-
-def as_nobody():
-    os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+from troupetest import (NOBODY, Broker, BrokerTest, as_uid, binpath,
+                        copy_for_uid)
 
 
 def wait_for(pred, timeout=10.0):
@@ -29,19 +22,31 @@ def wait_for(pred, timeout=10.0):
     return pred()
 
 
-@unittest.skipUnless(os.geteuid() == 0, "needs root to become nobody")
+@unittest.skipUnless(os.geteuid() == 0, "needs root: runs the CLI as "
+                     "uid nobody (65534) against a root broker")
 class ControlUidTest(BrokerTest):
-    def start_open(self, allow):
-        """A broker whose run dir `nobody` can reach (allow_uids makes it
-        0711 and ctl.sock 0666); the temp dir above is opened to match."""
-        b = self.start("[node]\nallow_uids = %s\n" % allow)
+    def setUp(self):
+        # the build tree may be out of nobody's reach (a 0700 checkout):
+        # nobody runs a copy of the CLI
+        self.bin = copy_for_uid(self, NOBODY, ["troupe"])
+
+    def start(self, conf=None, args=(), node="t1"):
+        """A broker whose temp dir nobody may search (it is in the temp
+        dir copy_for_uid checked)."""
+        b = super().start(conf, args, node)
         os.chmod(b.dir, 0o711)
         return b
 
+    def start_open(self, allow):
+        """A broker whose run dir `nobody` can reach (allow_uids makes it
+        0711 and ctl.sock 0666); the temp dir above is opened to match."""
+        return self.start("[node]\nallow_uids = %s\n" % allow)
+
     def cli_nobody(self, b, *args):
-        return subprocess.run([binpath("troupe")] + list(args), env=b.env,
-                              capture_output=True, text=True, timeout=60,
-                              preexec_fn=as_nobody)
+        return subprocess.run([os.path.join(self.bin, "troupe")] +
+                              list(args), env=b.env, capture_output=True,
+                              text=True, timeout=60,
+                              preexec_fn=as_uid(NOBODY))
 
     def test_other_uid_refused_and_logged(self):
         b = self.start_open("4242")
@@ -70,7 +75,6 @@ class ControlUidTest(BrokerTest):
 
     def test_default_modes_closed(self):
         b = self.start()
-        os.chmod(b.dir, 0o711)
         self.assertEqual(stat.S_IMODE(os.stat(b.run_dir).st_mode), 0o700)
         sock = os.path.join(b.run_dir, "ctl.sock")
         self.assertEqual(stat.S_IMODE(os.stat(sock).st_mode), 0o600)

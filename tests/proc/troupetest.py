@@ -1,14 +1,23 @@
 """Helpers for process-level tests: start real trouped daemons in their own
 temp run dirs, run the real CLI, and stop every process by pid, even when
-a test fails."""
+a test fails.
+
+Every Broker marks its environment with TROUPE_TEST_BROKER=<uuid>, which
+trouped hands down to its actors: stop() finds what is left by that mark
+(/proc/PID/environ) and kills it by pid.  The suite runner (run.py) marks
+the whole run the same way (TROUPE_TEST_RUN) and fails the run when a
+marked process outlives it.  Programs that must run as another uid are
+copied somewhere that uid can reach (copy_for_uid)."""
 import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
 import unittest
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.environ.get("TROUPE_BIN",
@@ -25,6 +34,51 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS for %d" % pid)
+
+
+def alive(pid):
+    """True while pid runs; a zombie nobody reaps yet counts as dead."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def marked_pids(name, value):
+    """Live pids whose environment holds name=value (from /proc: finds
+    double-forked daemons and orphaned actors too; a process of another
+    uid is only visible to root)."""
+    want = ("%s=%s" % (name, value)).encode()
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if want in env and alive(int(d)):
+            out.append(int(d))
+    return out
+
+
+def kill_pids(pids, grace=5.0):
+    """SIGTERM to each pid, SIGKILL to those still alive after grace
+    seconds; returns the pids that were alive at the start."""
+    live = [p for p in pids if alive(p)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in live:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.time() + grace
+        while time.time() < deadline and any(alive(p) for p in live):
+            time.sleep(0.02)
+    return live
 
 
 def children_of(pid):
@@ -63,32 +117,123 @@ def write_key(path, key=None):
     return path
 
 
+def never_ready_exec(test):
+    """An actor program that runs but never dials its mailbox (whatever
+    its arguments), so a broker with it never becomes ready; removed
+    when the test ends."""
+    d = tempfile.mkdtemp(prefix="troupe-never-")
+    test.addCleanup(shutil.rmtree, d, True)
+    path = os.path.join(d, "never-ready")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec sleep 1000\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+NOBODY = 65534
+FORCE_FAIL = "TROUPE_TEST_FORCE_SETUP_FAIL"
+
+
+def as_uid(uid, gid=None):
+    """A preexec_fn that drops every group and becomes uid (needs root)."""
+    def drop():
+        os.setgroups([])
+        os.setgid(uid if gid is None else gid)
+        os.setuid(uid)
+    return drop
+
+
+def others_can_reach(path):
+    """'' when every directory above path (and path) lets others search
+    it, else the first one that does not."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            return path
+        if path == "/":
+            return ""
+        path = os.path.dirname(path)
+
+
+def copy_for_uid(test, uid, names):
+    """Copies the programs `names` of BIN (statically linked against
+    libtroupe, so nothing else of the tree is needed) into a fresh 0755
+    temp dir that uid can reach, removed when the test ends; returns that
+    dir.  The build tree may sit where uid cannot go (a 0700 home, a
+    `mktemp -d`).  Skips the test, saying why, when even the temp dir is
+    out of reach."""
+    top = tempfile.gettempdir()
+    shut = others_can_reach(top)
+    if shut:
+        test.skipTest("uid %d cannot reach the temp dir %s (%s is not "
+                      "searchable by others; set TMPDIR)" % (uid, top, shut))
+    d = tempfile.mkdtemp(prefix="troupe-uid%d-" % uid)
+    test.addCleanup(shutil.rmtree, d, True)
+    os.chmod(d, 0o755)
+    for name in names:
+        dst = os.path.join(d, name)
+        shutil.copyfile(binpath(name), dst)
+        os.chmod(dst, 0o755)
+    return d
+
+
 class Broker:
     """One trouped in a fresh run dir; `conf` is INI text or None for the
-    embedded default."""
+    embedded default.  A constructor that raises leaves nothing running;
+    so does wait_ready."""
 
     def __init__(self, conf=None, args=(), node="t1", prefix=()):
+        """conf may also be a function of the broker's dir that returns
+        the text (a config that names files of its own dir)."""
         self.dir = tempfile.mkdtemp(prefix="troupe-test-")
         self.run_dir = os.path.join(self.dir, "run")
-        self.env = dict(os.environ, TROUPE_RUN_DIR=self.run_dir)
+        self.node = node
+        self.tag = uuid.uuid4().hex
+        self.env = dict(os.environ, TROUPE_RUN_DIR=self.run_dir,
+                        TROUPE_TEST_BROKER=self.tag)
         self.env.pop("NO_COLOR", None)
         self.log_path = os.path.join(self.dir, "trouped.log")
-        # prefix: a command that execs trouped in place (`ip netns exec
-        # NS`), so self.pid is still trouped's
-        cmd = list(prefix) + [binpath("trouped"), "--node", node]
-        if conf is not None:
-            self.conf_path = os.path.join(self.dir, "troupe.conf")
-            with open(self.conf_path, "w") as f:
-                f.write(conf)
-            cmd += ["-c", self.conf_path]
-        cmd += list(args)
+        self.proc = None
+        self.pid = 0
+        self.actor_pids = set()
         self.log = open(self.log_path, "w")
+        try:
+            # prefix: a command that execs trouped in place (`ip netns
+            # exec NS`), so self.pid is still trouped's
+            cmd = list(prefix) + [binpath("trouped"), "--node", node]
+            if callable(conf):
+                conf = conf(self.dir)
+            if conf is not None:
+                self.conf_path = os.path.join(self.dir, "troupe.conf")
+                with open(self.conf_path, "w") as f:
+                    f.write(conf)
+                cmd += ["-c", self.conf_path]
+            self.launch(cmd + list(args))
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def launch(self, cmd):
+        """Starts cmd as this broker's trouped, logging to log_path."""
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
-        self.actor_pids = set()
 
     def wait_ready(self, timeout=10.0):
+        """Waits until every actor runs; on any failure the broker is
+        stopped before the error goes up, so a test whose setup fails
+        here leaks nothing even before its cleanups are registered."""
+        try:
+            actors = self.poll_ready(timeout)
+            if os.environ.get(FORCE_FAIL) in (self.node, "all"):
+                raise RuntimeError("setup failure forced by %s=%s" %
+                                   (FORCE_FAIL, os.environ[FORCE_FAIL]))
+            return actors
+        except BaseException:
+            self.stop()
+            raise
+
+    def poll_ready(self, timeout):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -118,13 +263,16 @@ class Broker:
         return {a["name"]: a for a in actors}
 
     def logtext(self):
-        self.log.flush()
+        if not self.log.closed:         # still readable once stopped
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 
     def stop(self, sig=signal.SIGTERM, timeout=20.0):
-        """Stops trouped and anything it left behind, by pid only."""
-        if self.proc.poll() is None:
+        """Stops trouped and anything it left behind, by pid only: its
+        children, the actor pids seen, and whatever still carries this
+        broker's mark (an actor orphaned by a kill -9 of trouped)."""
+        if self.proc is not None and self.proc.poll() is None:
             self.actor_pids |= set(children_of(self.pid))
             self.proc.send_signal(sig)
             try:
@@ -137,8 +285,9 @@ class Broker:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        kill_pids(marked_pids("TROUPE_TEST_BROKER", self.tag))
         self.log.close()
-        return self.proc.returncode
+        return self.proc.returncode if self.proc is not None else None
 
     def cleanup(self):
         self.stop()
