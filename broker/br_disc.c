@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "br.h"
+#include "br_await.h"
 #include "br_disc.h"
 #include "br_log.h"
 #include "br_peer.h"
@@ -174,6 +175,8 @@ age_node(struct br *br, struct br_node *n, uint64_t now)
 		    (unsigned long long)age);
 		br_peer_link_reset(n->n_link, "node dead");
 	}
+	if (n->n_state != st)	/* what waits for it may fail now */
+		br_await_kick(br);
 }
 
 /* ---- sockets ---- */
@@ -654,15 +657,24 @@ br_kv_uint(msgpack_packer *pk, const char *k, uint64_t v)
 	msgpack_pack_uint64(pk, v);
 }
 
+/* "routable": a request to the node goes out now, by name@node and by
+ * bare name: the member is alive, its link up and its names table in. */
+static bool
+routable(const struct br_node *n)
+{
+	return n->n_state == BR_M_ALIVE && n->n_link->l_state == BR_L_UP &&
+	    n->n_link->l_names_rx;
+}
+
 static void
 pack_node(msgpack_packer *pk, const char *name, const char *state,
     const char *ep, uint64_t inc, uint64_t age, const char *link,
-    uint64_t rtt)
+    uint64_t rtt, bool can_route)
 {
 	char incs[24];
 
 	snprintf(incs, sizeof(incs), "%016llx", (unsigned long long)inc);
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	br_kv_str(pk, "name", name);
 	br_kv_str(pk, "state", state);
 	br_kv_str(pk, "endpoint", ep);
@@ -670,6 +682,11 @@ pack_node(msgpack_packer *pk, const char *name, const char *state,
 	br_kv_uint(pk, "last_seen_ms", age);
 	br_kv_str(pk, "link", link);
 	br_kv_uint(pk, "rtt_us", rtt);
+	msgpack_pack_str_with_body(pk, "routable", 8);
+	if (can_route)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
 }
 
 void
@@ -680,17 +697,19 @@ br_disc_pack_nodes(struct br *br, msgpack_packer *pk)
 
 	if (d == NULL) {
 		msgpack_pack_array(pk, 1);
-		pack_node(pk, br->b_node, "alive", "", 0, 0, "self", 0);
+		pack_node(pk, br->b_node, "alive", "", 0, 0, "self", 0,
+		    true);
 		return;
 	}
 	msgpack_pack_array(pk, d->d_nnodes + 1);
 	pack_node(pk, br->b_node, "alive", d->d_endpoint, d->d_inc, 0,
-	    "self", 0);
+	    "self", 0, true);
 	for (uint32_t i = 0; i < d->d_nnodes; i++) {
 		const struct br_node *n = &d->d_nodes[i];
 
 		pack_node(pk, n->n_name, br_mstate_name(n->n_state),
 		    n->n_endpoint, n->n_inc, now - n->n_last_seen_ms,
-		    br_peer_link_state(n->n_link), br_peer_link_rtt(n->n_link));
+		    br_peer_link_state(n->n_link), br_peer_link_rtt(n->n_link),
+		    routable(n));
 	}
 }
