@@ -304,6 +304,50 @@ class TestWaitForLink(ReadyTest):
         self.assertLess(took, 1.0)
 
 
+class TestBound(ReadyTest):
+    def test_full_wait_list_refuses_at_once_and_counts(self):
+        """Five actors forward 300 messages each to rec@n2 while n2 is
+        not linked: 1024 wait (one link window), further ones are refused
+        at once and counted (an actor whose 256 credits all wait stops
+        sending: its window); at link-up the held and the stopped ones
+        arrive, the refused ones not."""
+        rec = os.path.join(self.keydir, "rec.txt")
+        fwd = "".join("\n[actor fwd%d]\nexec = %s -f rec@n2\n"
+                      % (i, CRASHY) for i in range(5))
+        recv = "\n[actor rec]\nexec = %s -o %s\nmailbox = 2048\n" \
+            % (CRASHY, rec)
+        n1, n2, gate = self.gated_pair(extra1=fwd, extra2=recv)
+        t0 = time.time()
+        for i in range(5):
+            n1.cli("send", "fwd%d" % i, "-", input="".join(
+                "%d\n" % (i * 1000 + k) for k in range(300)))
+
+        def stats():
+            return json.loads(n1.cli("stats", "--json").stdout)
+        self.assertTrue(wait_for(lambda: stats()["link_waits"] == 1024
+                                 and stats()["link_wait_full"] > 0, 5.0),
+                        stats())
+        time.sleep(0.3)
+        st = stats()
+        print("\n1500 forwards: %d held, %d refused at once (%.2f s)"
+              % (st["link_waits"], st["link_wait_full"], time.time() - t0))
+        self.assertEqual(st["link_waits"], 1024)
+        refused = st["link_wait_full"]
+        gate.open()
+
+        def got():
+            try:
+                with open(rec) as f:
+                    return len(f.read().splitlines())
+            except OSError:
+                return 0
+        self.assertTrue(wait_for(lambda: got() >= 1500 - refused, 10.0),
+                        got())
+        time.sleep(0.3)
+        self.assertEqual(got(), 1500 - refused)
+        self.assertEqual(stats()["link_wait_full"], refused)
+
+
 class TestNeverReady(ReadyTest):
     def test_unknown_node_fails_at_once(self):
         n1 = self.ready(self.spawn(self.node_conf("n1"), "n1"))
