@@ -26,6 +26,7 @@
 
 #define MAX_SEED_ADDRS 64
 #define RESOLVE_EVERY_MS 5000
+#define ANSWER_GAP_MS 100	/* early beacons for newcomers: at most 10/s */
 
 struct br_disc {
 	struct tp_mcast	 d_mc;		/* m_fd -1 when multicast is off */
@@ -33,6 +34,7 @@ struct br_disc {
 	struct sockaddr_in d_seed[MAX_SEED_ADDRS];
 	uint32_t	 d_nseed;
 	uint64_t	 d_next_beacon_ms;
+	uint64_t	 d_last_beacon_ms;
 	uint64_t	 d_next_resolve_ms;
 	uint64_t	 d_inc;
 	uint64_t	 d_seq;
@@ -355,6 +357,18 @@ beacon_check(struct br *br, const struct br_beacon *bc)
 	return -1;
 }
 
+/* A node that just joined (or restarted) learns of us from our next
+ * beacon: sent early, so that its side of the link (which needs us as a
+ * member) comes up within a tick or so instead of a beacon interval. */
+static void
+beacon_soon(struct br_disc *d)
+{
+	uint64_t at = d->d_last_beacon_ms + ANSWER_GAP_MS;
+
+	if (at < d->d_next_beacon_ms)
+		d->d_next_beacon_ms = at;
+}
+
 static void
 on_datagram(struct br *br, const uint8_t *buf, size_t len,
     const struct sockaddr_in *from, bool unicast)
@@ -364,7 +378,7 @@ on_datagram(struct br *br, const uint8_t *buf, size_t len,
 	struct br_beacon bc;
 	struct tp_err err;
 	struct br_node *n;
-	bool known;
+	bool known, fresh;
 
 	if (br_beacon_decode(buf, len, &bc, &err) != 0) {
 		d->d_st.ds_bad++;
@@ -388,9 +402,13 @@ on_datagram(struct br *br, const uint8_t *buf, size_t len,
 	if (beacon_check(br, &bc) != 0)
 		return;
 	d->d_st.ds_received++;
-	known = br_disc_find(br, bc.bc_node, bc.bc_node_len) != NULL;
+	n = br_disc_find(br, bc.bc_node, bc.bc_node_len);
+	known = n != NULL;
+	fresh = n == NULL || n->n_inc != bc.bc_inc;
 	endpoint_of(&bc, from, ep, sizeof(ep));
 	n = br_disc_heard(br, bc.bc_node, bc.bc_node_len, bc.bc_inc, ep);
+	if (n != NULL && fresh && !unicast)
+		beacon_soon(d);
 	/* a seed that does not list us learns of us at once */
 	if (n != NULL && !known && unicast && d->d_ufd >= 0) {
 		uint8_t out[BR_BEACON_MAX];
@@ -592,6 +610,7 @@ br_disc_tick(struct br *br, uint64_t now)
 	}
 	if (now >= d->d_next_beacon_ms) {
 		send_beacons(br);
+		d->d_last_beacon_ms = now;
 		d->d_next_beacon_ms = now + br->b_conf->c_beacon_interval_ms;
 	}
 	for (uint32_t i = 0; i < d->d_nnodes; i++)
