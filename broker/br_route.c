@@ -264,7 +264,8 @@ resolve(struct br *br, const struct br_origin *o, const struct tp_env *env,
 	if (at == NULL && !BR_IS_PEER(o->o_actor) &&
 	    (t->t_link = br_peer_pick(br, to, len)) != NULL)
 		return 0;
-	if (at == NULL && (rc = wait_for_cluster(br, o, env, BR_AWAIT_NAMES)) != 0)
+	if (at == NULL && (rc = wait_for_cluster(br, o, env,
+	    BR_AWAIT_NAMES)) != 0)
 		return rc;
 	br->b_stats.st_unknown_actor++;
 	br_answer_error(br, o, env->e_id, BR_E_UNKNOWN_ACTOR,
