@@ -271,14 +271,21 @@ route_again(struct br *br, struct held *h)
 	br_route_again(br, &o, h->h_env, h->h_len, h->h_kind, h->h_id);
 }
 
-/* Past its deadline: a link waiter times out, a bare name is unknown. */
+/* Past its deadline: a link waiter times out, a bare name is unknown -
+ * unless it became routable by a change nobody kicked for (a local
+ * actor of that name was spawned meanwhile). */
 static void
 expire(struct br *br, struct br_await *a, struct held *h)
 {
-	const char *to = (const char *)h->h_env + h->h_to_off;
+	const char *to = (const char *)h->h_env + h->h_to_off, *at;
 	struct br_origin o = origin_of(h);
+	size_t len = h->h_to_len;
 	char text[256];
 
+	if (br_await_needed(br, to, len) == BR_AWAIT_NO) {
+		route_again(br, h);
+		return;
+	}
 	if (h->h_why == BR_AWAIT_NAMES) {
 		br->b_stats.st_unknown_actor++;
 		snprintf(text, sizeof(text), "unknown actor '%.*s' (no node "
@@ -288,8 +295,12 @@ expire(struct br *br, struct br_await *a, struct held *h)
 		return;
 	}
 	a->a_st.as_timeouts++;
-	snprintf(text, sizeof(text), "no link to '%.*s' within the ask ttl "
-	    "(node alive, link not up)", (int)h->h_to_len, to);
+	if ((at = memchr(to, '@', h->h_to_len)) != NULL) {
+		len = h->h_to_len - (size_t)(at - to) - 1;
+		to = at + 1;
+	}
+	snprintf(text, sizeof(text), "no link to node '%.*s' within the ask "
+	    "ttl (alive, link not up)", (int)len, to);
 	br_route_fail(br, &o, h->h_kind, h->h_id, BR_E_TIMEOUT, text);
 }
 

@@ -131,23 +131,22 @@ class ReadyTest(unittest.TestCase):
             self.nodes.pop().cleanup()
 
     def node_conf(self, name, extra="", timing=TIMING, port=None,
-                  advertise=None):
+                  advertise=None, node_extra=""):
         text = conf(name, "127.0.0.1", port or free_port(),
                     group=self.group, key=self.key, timing=timing,
                     extra=extra)
         if advertise is not None:
-            text = text.replace("[cluster]\n", "advertise = tcp://127.0."
-                                "0.1:%d\n\n[cluster]\n" % advertise, 1)
-        return text
+            node_extra += "advertise = tcp://127.0.0.1:%d\n" % advertise
+        return text.replace("[cluster]\n", node_extra + "\n[cluster]\n", 1)
 
-    def gated_pair(self, extra1="", extra2="", timing=TIMING):
+    def gated_pair(self, extra1="", extra2="", timing=TIMING, node1=""):
         """n1, and n2 behind a closed gate: n1 sees n2 alive but its
         link to n2 cannot come up until the test opens the gate."""
         port2 = free_port()
         gate = Gate(port2)
         self.addCleanup(gate.close)
-        n1 = self.ready(self.spawn(self.node_conf("n1", extra1,
-                                                  timing=timing), "n1"))
+        n1 = self.ready(self.spawn(self.node_conf(
+            "n1", extra1, timing=timing, node_extra=node1), "n1"))
         n2 = self.ready(self.spawn(self.node_conf(
             "n2", extra2, timing=timing, port=port2,
             advertise=gate.port), "n2"))
@@ -366,6 +365,38 @@ class TestNeverReady(ReadyTest):
         self.assertEqual(r.returncode, 75, r.stderr)
         self.assertIn("timed out after 1500ms", r.stderr)
         self.assertGreater(took, 1.4)
+
+    def test_wait_ends_at_the_ask_ttl(self):
+        """The broker's own bound: a request waits for a link at most the
+        ask ttl, then ERROR 5 (exit 75), counted."""
+        n1, n2, gate = self.gated_pair(node1="ask_ttl = 1s\n")
+        ask = self.background(n1, "ask", "echo@n2", "1", "--timeout", "5s")
+        send = self.background(n1, "send", "sink@n2", "2", "--timeout",
+                               "5s")
+        t0 = time.time()
+        for p in (ask, send):
+            out, err = p.communicate(timeout=10)
+            self.assertEqual(p.returncode, 75, err)
+            self.assertIn("no link to node 'n2' within the ask ttl", err)
+        took = time.time() - t0
+        self.assertGreater(took, 0.8)
+        self.assertLess(took, 3.0)
+        st = json.loads(n1.cli("stats", "--json").stdout)
+        self.assertEqual((st["link_waits"], st["link_wait_timeouts"]),
+                         (2, 2))
+
+    def test_unknown_name_while_linking_fails_after_suspect_after(self):
+        """A bare name nobody has, asked while a member is still linking,
+        waits at most suspect_after (a link not up by then is broken, not
+        coming), then hears 'unknown actor' (exit 1) - not a timeout."""
+        fast = dict(beacon="200ms", suspect="1s", dead="60s")
+        n1, n2, gate = self.gated_pair(timing=fast)
+        r, took = self.ask(n1, "nosuch", "1", timeout="5s")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("unknown actor 'nosuch' (no node announced it)",
+                      r.stderr)
+        self.assertGreater(took, 0.8)
+        self.assertLess(took, 3.0)
 
     def test_member_declared_dead_while_waiting(self):
         """What waits for a member that goes silent hears ERROR 7 when
