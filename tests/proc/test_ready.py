@@ -325,7 +325,7 @@ class TestBound(ReadyTest):
         def stats():
             return json.loads(n1.cli("stats", "--json").stdout)
         self.assertTrue(wait_for(lambda: stats()["link_waits"] == 1024
-                                 and stats()["link_wait_full"] > 0, 5.0),
+                                 and stats()["link_wait_full"] > 0, 15.0),
                         stats())
         time.sleep(0.3)
         st = stats()
