@@ -8,8 +8,10 @@
  * is one to a bare name that no node has yet while some member's link or
  * names table is still on its way.  A held request is routed again, in
  * arrival order, as soon as its reason to wait is gone (the link came up,
- * the names arrived, the member was declared dead, ...), and gets
- * ERROR 5 at its deadline.  See docs/ARCHITECTURE.md "Routing".
+ * the names arrived, the member was declared dead, ...).  At its
+ * deadline a name@node request gets ERROR 5 (ask_ttl), a bare name
+ * ERROR 1 (min(ask_ttl, suspect_after)).  See docs/ARCHITECTURE.md
+ * "Routing".
  *
  * Bounded: BR_AWAIT_PER_NODE requests per node (one link window: all of
  * them leave at link-up without waiting for credit), BR_AWAIT_MAX and
