@@ -59,6 +59,7 @@ struct br_peers;
 struct br_link;
 struct br_dactor;
 struct br_dur;
+struct br_await;
 
 /* A message that found its `block` mailbox full and waits for room. */
 struct br_wait {
@@ -166,6 +167,8 @@ struct br {
 	struct br_tap	 b_tap;		/* br_tap: `troupe watch` */
 	struct br_metrics *b_metrics;	/* br_metrics: NULL when off */
 	struct br_dur	*b_dur;		/* br_durable: data dir, commit timer */
+	struct br_await	*b_await;	/* br_await: requests held until the
+					 * cluster can route them */
 };
 
 /* br_actor.c — actors: table, spawn, exit, delivery */
@@ -223,6 +226,16 @@ void br_route_peer_env(struct br_link *l, const struct tp_env *env);
 void br_route_link_room(struct br_link *l);
 /* The link went down: answer "unreachable" to what waits on it. */
 void br_route_link_down(struct br_link *l);
+/* A request held by br_await (its envelope as received: buf, len; its
+ * kind and sender's id) is routed now; o's buffers are borrowed. */
+void br_route_again(struct br *br, const struct br_origin *o,
+    const uint8_t *buf, size_t len, uint32_t kind, uint64_t id);
+/* True when node (len bytes, not terminated) is this node's name. */
+bool br_route_is_self(const struct br *br, const char *node, size_t len);
+/* A held request fails: its sender hears ERROR code with text and gets
+ * its credit back. */
+void br_route_fail(struct br *br, const struct br_origin *o, uint32_t kind,
+    uint64_t id, int code, const char *text);
 /* env's body as an unsigned integer (ACK, CREDIT counts); 0 if it is
  * not one.  Uses br->b_zone. */
 uint64_t br_body_uint(struct br *br, const struct tp_env *env);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_await.h"
 #include "br_cstat.h"
 #include "br_disc.h"
 #include "br_metrics.h"
@@ -13,6 +14,7 @@
 struct counters {
 	struct br_disc_stats	 c_d;
 	struct br_peer_stats	 c_p;
+	struct br_await_stats	 c_a;
 };
 
 /* One table drives both outputs, so the two never disagree. */
@@ -24,6 +26,7 @@ static const struct cstat_key {
 } keys[] = {
 #define D(f) offsetof(struct counters, c_d.f)
 #define P(f) offsetof(struct counters, c_p.f)
+#define A(f) offsetof(struct counters, c_a.f)
 	{ "beacons_sent", "troupe_beacons_sent_total", NULL, D(ds_sent) },
 	{ "beacons_received", "troupe_beacons_received_total", NULL,
 	    D(ds_received) },
@@ -45,8 +48,14 @@ static const struct cstat_key {
 	    P(ps_tampered) },
 	{ "link_frames_stray", "troupe_link_frames_stray_total", NULL,
 	    P(ps_stray) },
+	{ "link_waits", "troupe_link_waits_total", NULL, A(as_held) },
+	{ "link_wait_full", "troupe_link_wait_refused_total", NULL,
+	    A(as_full) },
+	{ "link_wait_timeouts", "troupe_link_wait_timeouts_total", NULL,
+	    A(as_timeouts) },
 #undef D
 #undef P
+#undef A
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -56,6 +65,7 @@ collect(const struct br *br, struct counters *c)
 {
 	br_disc_stats(br, &c->c_d);
 	br_peers_stats(br, &c->c_p);
+	br_await_stats(br, &c->c_a);
 }
 
 static uint64_t
@@ -96,6 +106,12 @@ help_of(const char *family)
 		    "that did not open (tampered, replayed, reordered)." },
 		{ "troupe_link_frames_stray_total", "Frames on peer streams "
 		    "no hello bound." },
+		{ "troupe_link_waits_total", "Requests that waited for a "
+		    "peer link or names table coming up." },
+		{ "troupe_link_wait_refused_total", "Requests refused "
+		    "because the wait list for links was full." },
+		{ "troupe_link_wait_timeouts_total", "Requests whose link "
+		    "did not come up within the ask ttl." },
 	};
 
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)

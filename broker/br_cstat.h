@@ -1,9 +1,10 @@
 /*
  * br_cstat — the cluster's counters as `troupe stats` keys and as
  * Prometheus families: beacons (sent, received, rejected by reason),
- * link handshakes, tampered frames, and per peer its member state, link
- * state, round-trip time and resets.  Loop thread only; reads br_disc
- * and br_peer through their const accessors.
+ * link handshakes, tampered frames, requests that waited for a link
+ * (br_await), and per peer its member state, link state, round-trip time
+ * and resets.  Loop thread only; reads br_disc, br_peer and br_await
+ * through their const accessors.
  */
 #ifndef BR_CSTAT_H
 #define BR_CSTAT_H

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "br.h"
+#include "br_await.h"
 #include "br_disc.h"
 #include "br_log.h"
 #include "br_peer.h"
@@ -25,6 +26,7 @@
 
 #define MAX_SEED_ADDRS 64
 #define RESOLVE_EVERY_MS 5000
+#define ANSWER_GAP_MS 100	/* early beacons for newcomers: at most 10/s */
 
 struct br_disc {
 	struct tp_mcast	 d_mc;		/* m_fd -1 when multicast is off */
@@ -32,6 +34,7 @@ struct br_disc {
 	struct sockaddr_in d_seed[MAX_SEED_ADDRS];
 	uint32_t	 d_nseed;
 	uint64_t	 d_next_beacon_ms;
+	uint64_t	 d_last_beacon_ms;
 	uint64_t	 d_next_resolve_ms;
 	uint64_t	 d_inc;
 	uint64_t	 d_seq;
@@ -174,6 +177,8 @@ age_node(struct br *br, struct br_node *n, uint64_t now)
 		    (unsigned long long)age);
 		br_peer_link_reset(n->n_link, "node dead");
 	}
+	if (n->n_state != st)	/* what waits for it may fail now */
+		br_await_kick(br);
 }
 
 /* ---- sockets ---- */
@@ -352,6 +357,18 @@ beacon_check(struct br *br, const struct br_beacon *bc)
 	return -1;
 }
 
+/* A node that just joined (or restarted) learns of us from our next
+ * beacon: sent early, so that its side of the link (which needs us as a
+ * member) comes up within a tick or so instead of a beacon interval. */
+static void
+beacon_soon(struct br_disc *d)
+{
+	uint64_t at = d->d_last_beacon_ms + ANSWER_GAP_MS;
+
+	if (at < d->d_next_beacon_ms)
+		d->d_next_beacon_ms = at;
+}
+
 static void
 on_datagram(struct br *br, const uint8_t *buf, size_t len,
     const struct sockaddr_in *from, bool unicast)
@@ -361,7 +378,7 @@ on_datagram(struct br *br, const uint8_t *buf, size_t len,
 	struct br_beacon bc;
 	struct tp_err err;
 	struct br_node *n;
-	bool known;
+	bool known, fresh;
 
 	if (br_beacon_decode(buf, len, &bc, &err) != 0) {
 		d->d_st.ds_bad++;
@@ -385,9 +402,13 @@ on_datagram(struct br *br, const uint8_t *buf, size_t len,
 	if (beacon_check(br, &bc) != 0)
 		return;
 	d->d_st.ds_received++;
-	known = br_disc_find(br, bc.bc_node, bc.bc_node_len) != NULL;
+	n = br_disc_find(br, bc.bc_node, bc.bc_node_len);
+	known = n != NULL;
+	fresh = n == NULL || n->n_inc != bc.bc_inc;
 	endpoint_of(&bc, from, ep, sizeof(ep));
 	n = br_disc_heard(br, bc.bc_node, bc.bc_node_len, bc.bc_inc, ep);
+	if (n != NULL && fresh && !unicast)
+		beacon_soon(d);
 	/* a seed that does not list us learns of us at once */
 	if (n != NULL && !known && unicast && d->d_ufd >= 0) {
 		uint8_t out[BR_BEACON_MAX];
@@ -589,6 +610,7 @@ br_disc_tick(struct br *br, uint64_t now)
 	}
 	if (now >= d->d_next_beacon_ms) {
 		send_beacons(br);
+		d->d_last_beacon_ms = now;
 		d->d_next_beacon_ms = now + br->b_conf->c_beacon_interval_ms;
 	}
 	for (uint32_t i = 0; i < d->d_nnodes; i++)
@@ -654,15 +676,24 @@ br_kv_uint(msgpack_packer *pk, const char *k, uint64_t v)
 	msgpack_pack_uint64(pk, v);
 }
 
+/* "routable": a request to the node goes out now, by name@node and by
+ * bare name: the member is alive, its link up and its names table in. */
+static bool
+routable(const struct br_node *n)
+{
+	return n->n_state == BR_M_ALIVE && n->n_link->l_state == BR_L_UP &&
+	    n->n_link->l_names_rx;
+}
+
 static void
 pack_node(msgpack_packer *pk, const char *name, const char *state,
     const char *ep, uint64_t inc, uint64_t age, const char *link,
-    uint64_t rtt)
+    uint64_t rtt, bool can_route)
 {
 	char incs[24];
 
 	snprintf(incs, sizeof(incs), "%016llx", (unsigned long long)inc);
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	br_kv_str(pk, "name", name);
 	br_kv_str(pk, "state", state);
 	br_kv_str(pk, "endpoint", ep);
@@ -670,6 +701,11 @@ pack_node(msgpack_packer *pk, const char *name, const char *state,
 	br_kv_uint(pk, "last_seen_ms", age);
 	br_kv_str(pk, "link", link);
 	br_kv_uint(pk, "rtt_us", rtt);
+	msgpack_pack_str_with_body(pk, "routable", 8);
+	if (can_route)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
 }
 
 void
@@ -680,17 +716,19 @@ br_disc_pack_nodes(struct br *br, msgpack_packer *pk)
 
 	if (d == NULL) {
 		msgpack_pack_array(pk, 1);
-		pack_node(pk, br->b_node, "alive", "", 0, 0, "self", 0);
+		pack_node(pk, br->b_node, "alive", "", 0, 0, "self", 0,
+		    true);
 		return;
 	}
 	msgpack_pack_array(pk, d->d_nnodes + 1);
 	pack_node(pk, br->b_node, "alive", d->d_endpoint, d->d_inc, 0,
-	    "self", 0);
+	    "self", 0, true);
 	for (uint32_t i = 0; i < d->d_nnodes; i++) {
 		const struct br_node *n = &d->d_nodes[i];
 
 		pack_node(pk, n->n_name, br_mstate_name(n->n_state),
 		    n->n_endpoint, n->n_inc, now - n->n_last_seen_ms,
-		    br_peer_link_state(n->n_link), br_peer_link_rtt(n->n_link));
+		    br_peer_link_state(n->n_link), br_peer_link_rtt(n->n_link),
+		    routable(n));
 	}
 }

@@ -128,8 +128,9 @@ uint64_t br_disc_incarnation(const struct br *br);
 const char *br_disc_endpoint(const struct br *br);
 
 /* Packs the member table (the CONTROL "nodes" answer): an array of maps
- * name, state, endpoint, incarnation, last_seen_ms (age), link, rtt_us,
- * with this node first. */
+ * name, state (the member's), endpoint, incarnation, last_seen_ms (age),
+ * link (the link's state), rtt_us, routable (alive, link up, names table
+ * in), with this node first. */
 void br_disc_pack_nodes(struct br *br, msgpack_packer *pk);
 
 /* The cluster key (32 bytes, owned by br_disc) and cluster.encrypt;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_await.h"
 #include "br_disc.h"
 #include "br_log.h"
 #include "br_names.h"
@@ -150,7 +151,9 @@ br_names_on(struct br_link *l, const msgpack_object *body)
 	free(l->l_names);
 	l->l_names = t;
 	l->l_nnames = n;
+	l->l_names_rx = true;
 	log_debug("peer names", "node=%s count=%u", l->l_node->n_name, n);
+	br_await_kick(l->l_br);	/* bare names waiting for it */
 }
 
 bool

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "br.h"
+#include "br_await.h"
 #include "br_disc.h"
 #include "br_link.h"
 #include "br_log.h"
@@ -309,6 +310,7 @@ link_up(struct br_link *l)
 	br_names_send(l, br_names_hash(l->l_br));
 	log_info("peer link up", "node=%s encrypt=%s", l->l_node->n_name,
 	    l->l_ss.ss_encrypt ? "on" : "off");
+	br_await_kick(l->l_br);	/* requests waiting for it go out now */
 }
 
 static int
@@ -687,6 +689,7 @@ link_clear(struct br_link *l)
 	free(l->l_names);
 	l->l_names = NULL;
 	l->l_nnames = 0;
+	l->l_names_rx = false;
 	l->l_sess = l->l_peer_sess = l->l_sent_seen = 0;
 	l->l_in_pipe = 0;
 	l->l_confirmed = false;
@@ -715,6 +718,7 @@ br_peer_link_reset(struct br_link *l, const char *why)
 	if (l->l_backoff_ms > BACKOFF_MAX_MS)
 		l->l_backoff_ms = BACKOFF_MAX_MS;
 	l->l_retry_ms = br_now_ms() + l->l_backoff_ms;
+	br_await_kick(l->l_br);	/* fail what waits unless it may retry */
 }
 
 static void

@@ -71,6 +71,7 @@ struct br_link {
 	uint32_t	 l_nwait;
 	struct br_rname	*l_names;	/* sorted by name */
 	uint32_t	 l_nnames;
+	bool		 l_names_rx;	/* the peer's table arrived this link-up */
 	uint64_t	 l_names_sent;	/* hash of the table last sent */
 	uint64_t	 l_opened_ms;
 	uint64_t	 l_last_rx_ms;

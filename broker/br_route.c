@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_await.h"
 #include "br_disc.h"
 #include "br_durable.h"
 #include "br_log.h"
@@ -192,15 +193,29 @@ struct target {
 	struct br_link	*t_link;
 };
 
-static bool
-is_self(const struct br *br, const char *node, size_t len)
+bool
+br_route_is_self(const struct br *br, const char *node, size_t len)
 {
 	return len == strlen(br->b_node) && memcmp(node, br->b_node, len) ==
 	    0;
 }
 
-/* name@node for another node goes to that node's link, which must be up;
- * a message from a peer is never forwarded again (no loops). */
+/* A local sender's request the cluster cannot route yet but soon will
+ * (br_await_needed) waits in br_await: 1 when held, -1 when refused
+ * (answered), 0 when it must not wait. */
+static int
+wait_for_cluster(struct br *br, const struct br_origin *o,
+    const struct tp_env *env, enum br_await_why want)
+{
+	if (BR_IS_PEER(o->o_actor) || br_await_needed(br, env->e_to.s_ptr,
+	    env->e_to.s_len) != want)
+		return 0;
+	return br_await_hold(br, o, env, want) == 0 ? 1 : -1;
+}
+
+/* name@node for another node goes to that node's link, which must be up
+ * (or coming up: then the request waits); a message from a peer is never
+ * forwarded again (no loops). */
 static int
 resolve_node(struct br *br, const struct br_origin *o,
     const struct tp_env *env, const char *node, size_t nlen,
@@ -208,11 +223,14 @@ resolve_node(struct br *br, const struct br_origin *o,
 {
 	struct br_link *l = br_peer_by_node(br, node, nlen);
 	const char *why;
+	int rc;
 
 	if (l != NULL && l->l_state == BR_L_UP && !BR_IS_PEER(o->o_actor)) {
 		t->t_link = l;
 		return 0;
 	}
+	if ((rc = wait_for_cluster(br, o, env, BR_AWAIT_LINK)) != 0)
+		return rc;
 	why = BR_IS_PEER(o->o_actor) ? "not forwarded between peers" :
 	    l == NULL ? "not a member of the cluster" :
 	    l->l_node->n_state != BR_M_ALIVE ?
@@ -223,19 +241,21 @@ resolve_node(struct br *br, const struct br_origin *o,
 }
 
 /* A bare name is local first, else on some node that has it (round-robin
- * when several do: a group). */
+ * when several do: a group), else it waits while names are on their way.
+ * Returns 0 (t set), 1 (held by br_await) or -1 (answered). */
 static int
 resolve(struct br *br, const struct br_origin *o, const struct tp_env *env,
     struct target *t)
 {
 	const char *to = env->e_to.s_ptr, *at;
 	size_t len = env->e_to.s_len;
+	int rc;
 
 	*t = (struct target){ NULL, NULL };
 	if ((at = memchr(to, '@', len)) != NULL) {
 		size_t nlen = len - (size_t)(at - to) - 1;
 
-		if (!is_self(br, at + 1, nlen))
+		if (!br_route_is_self(br, at + 1, nlen))
 			return resolve_node(br, o, env, at + 1, nlen, t);
 		len = (size_t)(at - to);
 	}
@@ -244,6 +264,9 @@ resolve(struct br *br, const struct br_origin *o, const struct tp_env *env,
 	if (at == NULL && !BR_IS_PEER(o->o_actor) &&
 	    (t->t_link = br_peer_pick(br, to, len)) != NULL)
 		return 0;
+	if (at == NULL && (rc = wait_for_cluster(br, o, env,
+	    BR_AWAIT_NAMES)) != 0)
+		return rc;
 	br->b_stats.st_unknown_actor++;
 	br_answer_error(br, o, env->e_id, BR_E_UNKNOWN_ACTOR,
 	    "unknown actor '%.*s'", (int)len, to);
@@ -529,6 +552,7 @@ route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 	struct mbx_item *it;
 	struct br_pend *p = NULL;
 	uint64_t id = env->e_id;
+	int rv;
 
 	if (br->b_stopping) {
 		br_answer_error(br, o, env->e_id, BR_E_SHUTDOWN, "broker "
@@ -536,8 +560,9 @@ route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 		placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
-	if (resolve(br, o, env, &t) != 0) {
-		placed(br, o, env->e_kind, env->e_id, false);
+	if ((rv = resolve(br, o, env, &t)) != 0) {
+		if (rv < 0)	/* held (1): its credit stays out */
+			placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
 	/* a confirmed SEND to another node waits for that node's ACK */
@@ -571,6 +596,26 @@ route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 	else
 		place(br, t.t_actor, it, o, env->e_kind, env->e_id,
 		    p ? p->p_id : 0, env->e_flags);
+}
+
+void
+br_route_again(struct br *br, const struct br_origin *o,
+    const uint8_t *buf, size_t len, uint32_t kind, uint64_t id)
+{
+	struct tp_env env;
+
+	if (tp_env_decode(buf, len, &br->b_lim, &env, NULL) == 0)
+		route(br, o, &env);
+	else	/* it decoded when it was held: never */
+		br_route_fail(br, o, kind, id, BR_E_BADREQ, "bad request");
+}
+
+void
+br_route_fail(struct br *br, const struct br_origin *o, uint32_t kind,
+    uint64_t id, int code, const char *text)
+{
+	br_answer_error(br, o, id, code, "%s", text);
+	placed(br, o, kind, id, false);
 }
 
 /* A waiting sender's message went in: a CLI SEND gets its ACK, an actor

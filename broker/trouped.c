@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_await.h"
 #include "br_daemon.h"
 #include "br_disc.h"
 #include "br_durable.h"
@@ -307,6 +308,7 @@ on_timer(void *arg)
 	br_metrics_tick(br, now);
 	br_disc_tick(br, now);
 	br_peers_tick(br, now);
+	br_await_tick(br, now);
 }
 
 static void
@@ -390,6 +392,7 @@ stop(struct br *br)
 	br_ctl_close(br);
 	br_metrics_close(br);
 	br_tap_close(&br->b_tap);
+	br_await_fini(br);
 	br_peers_fini(br);
 	br_disc_fini(br);
 	br_actors_fini(br);

@@ -20,21 +20,27 @@
 struct col {
 	const char	*col_head;
 	const char	*col_key;
+	/* the cell from the whole row instead of col_key's value */
+	char		*(*col_text)(const json_t *row);
 };
 
 static const struct col table_cols[NCOLS] = {
-	{ "NAME", "name" }, { "NODE", "node" }, { "PID", "pid" },
-	{ "STATE", "state" }, { "RESTARTS", "restarts" },
-	{ "MAILBOX", "mailbox" }, { "IN", "received" },
-	{ "OUT", "delivered" }, { "UPTIME", "uptime" },
-	{ "LAST-EXIT", "last_exit" },
+	{ "NAME", "name", NULL }, { "NODE", "node", NULL },
+	{ "PID", "pid", NULL }, { "STATE", "state", NULL },
+	{ "RESTARTS", "restarts", NULL }, { "MAILBOX", "mailbox", NULL },
+	{ "IN", "received", NULL }, { "OUT", "delivered", NULL },
+	{ "UPTIME", "uptime", NULL }, { "LAST-EXIT", "last_exit", NULL },
 };
+
+static char *node_state(const json_t *node);
 
 #define NODE_NCOLS 7
 static const struct col node_cols[NODE_NCOLS] = {
-	{ "NAME", "name" }, { "STATE", "state" }, { "ENDPOINT", "endpoint" },
-	{ "INCARNATION", "incarnation" }, { "LAST-SEEN", "last_seen" },
-	{ "LINK", "link" }, { "RTT", "rtt" },
+	{ "NAME", "name", NULL }, { "STATE", "state", node_state },
+	{ "ENDPOINT", "endpoint", NULL },
+	{ "INCARNATION", "incarnation", NULL },
+	{ "LAST-SEEN", "last_seen", NULL }, { "LINK", "link", NULL },
+	{ "RTT", "rtt", NULL },
 };
 
 /* Control characters would break the one-line rule of stderr and tables. */
@@ -81,6 +87,21 @@ cell_text(const json_t *v)
 	return cli_json_dump(v);
 }
 
+/* "alive" only when the member is routable; a member alive whose link or
+ * names table is still coming is "alive/linking".  A broker that sends
+ * no "routable" (an older one) keeps its member state. */
+static char *
+node_state(const json_t *node)
+{
+	const json_t *st = json_object_get(node, "state");
+	const json_t *r = json_object_get(node, "routable");
+
+	if (json_is_string(st) && strcmp(json_string_value(st), "alive") ==
+	    0 && json_is_false(r))
+		return strdup("alive/linking");
+	return cell_text(st);
+}
+
 static bool
 use_colour(void)
 {
@@ -111,8 +132,13 @@ fill_row(char **cells, const json_t *actor, size_t *width,
 	size_t i;
 
 	for (i = 0; i < ncols; i++) {
-		cells[i] = cell_text(json_is_object(actor) ?
-		    json_object_get(actor, cols[i].col_key) : NULL);
+		if (!json_is_object(actor))
+			cells[i] = cell_text(NULL);
+		else if (cols[i].col_text != NULL)
+			cells[i] = cols[i].col_text(actor);
+		else
+			cells[i] = cell_text(json_object_get(actor,
+			    cols[i].col_key));
 		if (cells[i] == NULL)
 			return -1;
 		if (strlen(cells[i]) > width[i])

@@ -50,13 +50,16 @@ static const struct cmd cmds[] = {
 	  "A full mailbox with overflow=block makes it wait up to\n"
 	  "--timeout.  --confirm: for ACTOR@NODE on another node, wait\n"
 	  "for that node's broker to accept it (not only for it to leave\n"
-	  "on the link); exits non-zero if it does not.\n",
+	  "on the link); exits non-zero if it does not.  A NODE that is\n"
+	  "alive but not linked yet is waited for up to --timeout.\n",
 	  cli_cmd_send },
 	{ "ask", NULL, 2, 2, "ask ACTOR[@NODE] JSON [--timeout DUR]",
 	  "request/reply; prints the reply",
 	  "Sends JSON as a request and prints the actor's reply as compact\n"
 	  "JSON (keys in the actor's order), nothing else on stdout.  Waits\n"
-	  "--timeout (default 5s), then exits 75.\n",
+	  "--timeout (default 5s), then exits 75; that includes waiting for\n"
+	  "a NODE alive but not linked yet, or for the actor lists of\n"
+	  "members still linking (a bare ACTOR no node has).\n",
 	  cli_cmd_ask },
 	{ "actors", "ls", 0, 0, "actors [--node NODE]",
 	  "list actors and mailboxes (alias ls)",
@@ -69,9 +72,12 @@ static const struct cmd cmds[] = {
 	{ "nodes", NULL, 0, 0, "nodes",
 	  "cluster members, state, address, age",
 	  "Lists this node and the members of its cluster: NAME STATE\n"
-	  "(alive, suspect, dead) ENDPOINT INCARNATION LAST-SEEN LINK\n"
-	  "(self, down, hello, up) RTT (heartbeat round trip on the\n"
-	  "link).  With --json prints the broker's array of objects.\n",
+	  "(alive = routable: member alive, link up, actor list in;\n"
+	  "alive/linking while the link or list is coming; suspect,\n"
+	  "dead) ENDPOINT INCARNATION LAST-SEEN LINK (self, down,\n"
+	  "hello, up) RTT (heartbeat round trip on the link).  With\n"
+	  "--json prints the broker's array of objects: state is the\n"
+	  "member's state, link the link's, routable true or false.\n",
 	  cli_cmd_nodes },
 	{ "inspect", NULL, 1, 1, "inspect ACTOR",
 	  "everything known about one actor",
