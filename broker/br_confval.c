@@ -209,7 +209,8 @@ port_ok(const char *s)
 	    port <= 65535;
 }
 
-/* "A.B.C.D:PORT" with the address in 224.0.0.0/4. */
+/* "A.B.C.D:PORT" with the address in 224.0.0.0/4, or "auto" (drawn from
+ * the cluster key by br_disc, as zero-config nodes do). */
 static bool
 group_ok(const char *s)
 {
@@ -217,6 +218,8 @@ group_ok(const char *s)
 	const char *colon = strrchr(s, ':');
 	struct in_addr in;
 
+	if (strcmp(s, "auto") == 0)
+		return true;
 	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
 		return false;
 	memcpy(host, s, (size_t)(colon - s));

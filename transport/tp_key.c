@@ -154,6 +154,18 @@ tp_sec_key_create(const char *path, bool force,
 	return rv;
 }
 
+/* Root takes $XDG_CONFIG_HOME only when root owns it (a test's temp dir,
+ * a root session that set it): `sudo -E` must not make root write its key
+ * into another user's config. */
+static bool
+root_owns(const char *dir)
+{
+	struct stat st;
+
+	return dir != NULL && dir[0] == '/' && stat(dir, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && st.st_uid == 0;
+}
+
 int
 tp_sec_key_default_path(char *buf, size_t len)
 {
@@ -161,7 +173,9 @@ tp_sec_key_default_path(char *buf, size_t len)
 	const char *home = getenv("HOME");
 	int n;
 
-	if (geteuid() == 0)
+	if (geteuid() == 0 && root_owns(xdg))
+		n = snprintf(buf, len, "%s/troupe/cluster.key", xdg);
+	else if (geteuid() == 0)
 		n = snprintf(buf, len, "/etc/troupe/cluster.key");
 	else if (xdg != NULL && xdg[0] == '/')
 		n = snprintf(buf, len, "%s/troupe/cluster.key", xdg);

@@ -32,9 +32,10 @@ int tp_sec_key_create(const char *path, bool force,
     uint8_t key[TP_SEC_KEYBYTES], struct tp_err *err);
 
 /*
- * The per-user default key path: /etc/troupe/cluster.key for root, else
- * $XDG_CONFIG_HOME/troupe/cluster.key, else $HOME/.config/troupe/
- * cluster.key.  Returns 0, or TP_ETOOBIG / TP_EINVAL (no HOME).
+ * The per-user default key path: $XDG_CONFIG_HOME/troupe/cluster.key
+ * (for root only when root owns that directory), else for root
+ * /etc/troupe/cluster.key, else $HOME/.config/troupe/cluster.key.
+ * Returns 0, or TP_ETOOBIG / TP_EINVAL (no HOME).
  */
 int tp_sec_key_default_path(char *buf, size_t len);
 
