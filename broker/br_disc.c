@@ -397,6 +397,11 @@ on_datagram(struct br *br, const uint8_t *buf, size_t len,
 	known = br_disc_find(br, bc.bc_node, bc.bc_node_len) != NULL;
 	endpoint_of(&bc, from, ep, sizeof(ep));
 	n = br_disc_heard(br, bc.bc_node, bc.bc_node_len, bc.bc_inc, ep);
+	/* a newcomer on the group hears us at our next tick, not a
+	 * beacon interval later: a local cluster forms as fast as its
+	 * nodes start (one extra beacon per new member) */
+	if (n != NULL && !known && !unicast)
+		d->d_next_beacon_ms = 0;
 	/* a seed that does not list us learns of us at once */
 	if (n != NULL && !known && unicast && d->d_ufd >= 0) {
 		uint8_t out[BR_BEACON_MAX];

@@ -30,6 +30,7 @@ struct cli_opts {
 	const char	*o_restart;	/* spawn: --restart TYPE */
 	const char	*o_mailbox;	/* spawn: --mailbox N */
 	const char	*o_overflow;	/* spawn: --overflow POLICY */
+	const char	*o_prefix;	/* cluster: --prefix P, NULL = "n" */
 };
 
 /* Prints "troupe: <text>" and a newline to stderr. */
