@@ -551,7 +551,11 @@ node_display(json_t *n)
 	json_int_t rtt = json_integer_value(json_object_get(n, "rtt_us"));
 	char buf[32];
 
-	snprintf(buf, sizeof(buf), "%.1fs ago", (double)age / 1000.0);
+	/* a seed that never answered has no last_seen_ms */
+	if (json_object_get(n, "last_seen_ms") == NULL)
+		snprintf(buf, sizeof(buf), "never");
+	else
+		snprintf(buf, sizeof(buf), "%.1fs ago", (double)age / 1000.0);
 	json_object_set_new(n, "last_seen", json_string(buf));
 	if (rtt > 0)
 		snprintf(buf, sizeof(buf), "%.2fms", (double)rtt / 1000.0);
