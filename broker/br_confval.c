@@ -474,7 +474,7 @@ key_msg(const struct br_key *k, const char *v, char *msg, size_t len)
 		break;
 	case VT_GROUP:
 		snprintf(msg, len, "expected an IPv4 multicast address:port "
-		    "(224.0.0.0/4), got '%s'", q);
+		    "(224.0.0.0/4) or auto, got '%s'", q);
 		break;
 	case VT_HTTP:
 		snprintf(msg, len, "expected http://HOST:PORT/PATH, got '%s'",

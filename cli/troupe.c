@@ -142,8 +142,8 @@ static const struct cmd cmds[] = {
 	  "write a new cluster key",
 	  "Writes 32 random bytes, mode 0600, to FILE (default: the file\n"
 	  "trouped uses when cluster.key_file is not set:\n"
-	  "/etc/troupe/cluster.key as root, else\n"
-	  "$XDG_CONFIG_HOME/troupe/cluster.key or\n"
+	  "$XDG_CONFIG_HOME/troupe/cluster.key (as root only when root\n"
+	  "owns XDG_CONFIG_HOME, else /etc/troupe/cluster.key), else\n"
 	  "~/.config/troupe/cluster.key) and prints its path ({\"path\":...}\n"
 	  "with --json).  Refuses an existing FILE (exit 1) unless\n"
 	  "--force, which replaces it atomically.  Every node of a cluster\n"
