@@ -29,9 +29,9 @@ env(const char *name)
 }
 
 /* A control socket that takes an nng connection has a broker behind
- * it; a socket file left by a killed one refuses.  (A bare connect()
- * closed at once made nng 1.5.2's ipc listener drop the next client's
- * request: only nng speaks to the broker.) */
+ * it; a socket file left by a killed one refuses.  Not a bare
+ * connect(): one dropped during the SP handshake stops nng 1.5.2's ipc
+ * listener (nng issue 1518) and the next client's request is lost. */
 static bool
 answers(const char *path)
 {
