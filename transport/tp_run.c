@@ -49,7 +49,7 @@ tp_run_node_base(char *buf, size_t len)
 	if (xdg != NULL)
 		return fits(snprintf(buf, len, "%s/troupe", xdg), len);
 	if (geteuid() == 0)
-		return fits(snprintf(buf, len, "/run/troupe"), len);
+		return fits(snprintf(buf, len, "/run/troupe-local"), len);
 	return fits(snprintf(buf, len, "/tmp/troupe-%ld", (long)geteuid()),
 	    len);
 }

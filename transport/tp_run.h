@@ -8,7 +8,9 @@
  * run dir) lives in BASE/NAME, BASE being the user's runtime directory +
  * "/troupe": $XDG_RUNTIME_DIR when it is set, absolute, a directory and
  * owned by this euid (for root too: a login session's /run/user/0, or a
- * test's own temp dir), else /run as root, else /tmp/troupe-UID.
+ * test's own temp dir), else /run/troupe-local as root (/run/troupe is the
+ * systemd unit's RuntimeDirectory: another owner, removed at its stop),
+ * else /tmp/troupe-UID.
  * Every function writes into the caller's buf and returns 0, or -1 when
  * the path does not fit.
  */

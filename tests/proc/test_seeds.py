@@ -90,8 +90,10 @@ class TestSeeds(unittest.TestCase):
         r = a.cli("ask", "echo@sb", '"across"')
         self.assertEqual(r.stdout.strip(), '"across"')
         # sb's only seed is sa, which answers: sb never complains
+        self.assertTrue(wait_for(lambda: self.seed_rows(b) == {}, 5),
+                        "%s\n%s\n%s" % (self.seed_rows(b),
+                                        b.cli("stats").stdout, b.logtext()))
         self.assertNotIn(WARN, b.logtext())
-        self.assertEqual(self.seed_rows(b), {})
 
 
 if __name__ == "__main__":
