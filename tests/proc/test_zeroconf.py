@@ -212,6 +212,15 @@ class ZeroConfTest(unittest.TestCase):
     def test_three_nodes_ordinary_user(self):
         self.scenario(3, self.other_user())
 
+    def test_eight_at_once_on_a_first_start_share_one_key(self):
+        """No key yet and eight nodes racing to make it: each finds one
+        whole key (never a half-written file), all form one cluster."""
+        e = self.world()
+        took = self.form(e, 8)
+        print("\n  8 nodes, first start, formed in %.3f s" % took, end=" ")
+        self.assertEqual(len(re.findall("cluster key created", "".join(
+            e.logtext("n%d" % k) for k in range(1, 9)))), 1)
+
     def test_cli_picks_the_one_node_else_names_them(self):
         e = self.world()
         r = e.troupe("nodes")
@@ -287,6 +296,25 @@ class ZeroConfTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=10)
         self.assertIn("listen = tcp://0.0.0.0:0\n", r.stdout)
         self.assertIn("discovery = seeds\n", r.stdout)
+
+    def test_root_base_ignores_a_runtime_dir_not_its_own(self):
+        """As root, BASE is $XDG_RUNTIME_DIR/troupe only when root owns
+        that dir (`sudo -E` may pass a user's), else /run/troupe-local;
+        nothing is created by --check-config."""
+        user = self.other_user()
+        e = self.world()
+        os.chown(e.env["XDG_RUNTIME_DIR"], *user)
+
+        def run_dir(env):
+            r = subprocess.run([os.path.join(e.bin, "trouped"), "--node",
+                                "z1", "--check-config", "--print"],
+                               env=env, capture_output=True, text=True,
+                               timeout=10)
+            return re.search(r"^run_dir = (.*)$", r.stdout, re.M).group(1)
+        self.assertEqual(run_dir(e.env), "/run/troupe-local/z1")
+        env = dict(e.env)
+        env.pop("XDG_RUNTIME_DIR")
+        self.assertEqual(run_dir(env), "/run/troupe-local/z1")
 
 
 if __name__ == "__main__":
