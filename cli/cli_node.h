@@ -33,13 +33,13 @@
  */
 int cli_broker_url(const struct cli_opts *o, char *buf, size_t len);
 
+#define CLI_NODE_NAME_MAX 64	/* bytes of a node name, NUL included */
+
 /*
- * Writes into names (count slots of BR-sized strings, NAME_MAX bytes
- * each) the zero-config nodes whose control socket accepts a connection
- * now, sorted by name, and returns how many (at most count), or -1 when
- * BASE cannot be read.
+ * Writes into names (count slots, the caller's) the zero-config nodes in
+ * BASE whose control socket takes an nng connection now, sorted by name,
+ * and returns how many (at most count), or -1 when BASE cannot be read.
  */
-#define CLI_NODE_NAME_MAX 64
 int cli_node_running(char names[][CLI_NODE_NAME_MAX], int count);
 
 #endif
