@@ -159,17 +159,16 @@ test: all $(UNIT_BIN) $(TACTOR_BIN)
 	@TROUPE_BIN=$(abspath $(BUILD)/bin) sh tests/conf/run.sh
 	@TROUPE_BIN=$(abspath $(BUILD)/bin) python3 tests/proc/run.py
 
-# A local cluster of N daemons for development (deploy/local-cluster):
-# build/cluster/nK/, ports 127.0.0.1:7451.., one key, multicast on lo.
+# A local cluster of N zero-config daemons of this user: `troupe cluster
+# up N` (troupe(1)), what a user has after `make install` too.  Run dirs
+# $XDG_RUNTIME_DIR/troupe/nK, free ports on 127.0.0.1, multicast on lo.
 N ?= 3
-CLUSTER_DIR ?= $(BUILD)/cluster
 .PHONY: cluster cluster-down
 cluster: all
-	@CLUSTER_DIR=$(CLUSTER_DIR) TROUPE_BIN=$(abspath $(BUILD)/bin) \
-	  sh deploy/local-cluster up $(N)
+	@$(BUILD)/bin/troupe cluster up $(N)
 
 cluster-down:
-	@CLUSTER_DIR=$(CLUSTER_DIR) sh deploy/local-cluster down
+	@$(BUILD)/bin/troupe cluster down
 
 # Chaos (kill -9 of actors under confirmed load) and soak (steady load,
 # RSS and fds of every process each minute): tests/chaos/, docs/RELIABILITY.md

@@ -209,7 +209,8 @@ port_ok(const char *s)
 	    port <= 65535;
 }
 
-/* "A.B.C.D:PORT" with the address in 224.0.0.0/4. */
+/* "A.B.C.D:PORT" with the address in 224.0.0.0/4, or "auto" (drawn from
+ * the cluster key by br_disc, as zero-config nodes do). */
 static bool
 group_ok(const char *s)
 {
@@ -217,6 +218,8 @@ group_ok(const char *s)
 	const char *colon = strrchr(s, ':');
 	struct in_addr in;
 
+	if (strcmp(s, "auto") == 0)
+		return true;
 	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
 		return false;
 	memcpy(host, s, (size_t)(colon - s));
@@ -471,7 +474,7 @@ key_msg(const struct br_key *k, const char *v, char *msg, size_t len)
 		break;
 	case VT_GROUP:
 		snprintf(msg, len, "expected an IPv4 multicast address:port "
-		    "(224.0.0.0/4), got '%s'", q);
+		    "(224.0.0.0/4) or auto, got '%s'", q);
 		break;
 	case VT_HTTP:
 		snprintf(msg, len, "expected http://HOST:PORT/PATH, got '%s'",

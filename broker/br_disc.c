@@ -20,19 +20,21 @@
 #include "br_log.h"
 #include "br_peer.h"
 #include "br_resolv.h"
+#include "br_seeds.h"
 #include "tp_key.h"
 #include "tp_mcast.h"
 #include "tp_sec.h"
 
-#define MAX_SEED_ADDRS 64
 #define RESOLVE_EVERY_MS 5000
 #define ANSWER_GAP_MS 100	/* early beacons for newcomers: at most 10/s */
+#define GROUP_MAX 64		/* as cluster.group */
 
 struct br_disc {
 	struct tp_mcast	 d_mc;		/* m_fd -1 when multicast is off */
 	int		 d_ufd;		/* unicast UDP for seeds, -1 = off */
-	struct sockaddr_in d_seed[MAX_SEED_ADDRS];
-	uint32_t	 d_nseed;
+	struct br_seeds	 d_seeds;	/* cluster.seeds, their answers */
+	char		 d_listen[BR_ENDPOINT_MAX];	/* as bound */
+	char		 d_group[GROUP_MAX];	/* as joined */
 	uint64_t	 d_next_beacon_ms;
 	uint64_t	 d_last_beacon_ms;
 	uint64_t	 d_next_resolve_ms;
@@ -226,17 +228,19 @@ on_resolved(void *arg)
 {
 	struct br *br = arg;
 	struct br_disc *d = br->b_disc;
-	struct sockaddr_in tmp[MAX_SEED_ADDRS];
+	struct sockaddr_in tmp[BR_SEEDS_MAX_ADDRS];
+	uint32_t src[BR_SEEDS_MAX_ADDRS];
 	int n;
 
-	if ((n = br_resolv_collect(d->d_res, tmp, MAX_SEED_ADDRS)) <= 0)
+	if ((n = br_resolv_collect(d->d_res, tmp, src,
+	    BR_SEEDS_MAX_ADDRS)) <= 0)
 		return;
-	memcpy(d->d_seed, tmp, (size_t)n * sizeof(tmp[0]));
-	d->d_nseed = (uint32_t)n;
+	br_seeds_replace(&d->d_seeds, tmp, src, (uint32_t)n);
 }
 
 /* Seeds mode listens for unicast beacons on the UDP port numbered like
- * the node's TCP port, so a seed "host:7447" names both. */
+ * the node's TCP port as bound (port 0 got a number by then), so a seed
+ * "host:7447" names both. */
 static int
 open_unicast(struct br *br)
 {
@@ -245,10 +249,10 @@ open_unicast(struct br *br)
 	struct sockaddr_in sa;
 	int one = 1;
 
-	if (split_url(br->b_conf->c_listen, host, sizeof(host), port,
+	if (split_url(d->d_listen, host, sizeof(host), port,
 	    sizeof(port)) != 0 || resolve4(host, port, &sa, 1) != 1) {
 		log_error("cannot use node.listen for seeds", "listen=%s",
-		    br->b_conf->c_listen);
+		    d->d_listen);
 		return -1;
 	}
 	d->d_ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -257,7 +261,7 @@ open_unicast(struct br *br)
 	    &one, sizeof(one)) != 0 ||
 	    bind(d->d_ufd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		log_error("cannot open the seeds socket", "listen=%s "
-		    "error=\"%s\"", br->b_conf->c_listen, strerror(errno));
+		    "error=\"%s\"", d->d_listen, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -301,8 +305,8 @@ send_beacons(struct br *br)
 		return;
 	if (d->d_mc.m_fd >= 0 && tp_mcast_send(&d->d_mc, buf, len, NULL) == 0)
 		d->d_st.ds_sent++;
-	for (uint32_t i = 0; d->d_ufd >= 0 && i < d->d_nseed; i++)
-		send_beacon_to(br, buf, len, &d->d_seed[i]);
+	for (uint32_t i = 0; d->d_ufd >= 0 && i < d->d_seeds.ss_naddr; i++)
+		send_beacon_to(br, buf, len, &d->d_seeds.ss_addr[i].sa_addr);
 }
 
 /* A listener on 0.0.0.0 advertises no usable address: the receiver puts
@@ -397,11 +401,16 @@ on_datagram(struct br *br, const uint8_t *buf, size_t len,
 		 * strangers */
 		if (bc.bc_inc != d->d_inc && beacon_check(br, &bc) == 0)
 			log_warn("another node uses our name", NULL);
+		else if (bc.bc_inc == d->d_inc && unicast &&
+		    beacon_check(br, &bc) == 0)
+			br_seeds_heard(&d->d_seeds, from, true, br_now_ms());
 		return;		/* our own, looped back */
 	}
 	if (beacon_check(br, &bc) != 0)
 		return;
 	d->d_st.ds_received++;
+	if (unicast)
+		br_seeds_heard(&d->d_seeds, from, false, br_now_ms());
 	n = br_disc_find(br, bc.bc_node, bc.bc_node_len);
 	known = n != NULL;
 	fresh = n == NULL || n->n_inc != bc.bc_inc;
@@ -465,16 +474,40 @@ disc_is(const struct br *br, const char *mode)
 	    strcmp(br->b_conf->c_discovery, "both") == 0;
 }
 
+/*
+ * cluster.group = auto (zero-config): a group and port drawn from the
+ * cluster key, 239.255.X.Y:10000-29999 (below Linux's ephemeral ports).
+ * Nodes sharing a key meet; another user's nodes, or a test's with its
+ * own key, are almost always on another group (and their beacons would
+ * fail the MAC anyway).  A keyed hash: the group says nothing of the key.
+ */
+static void
+auto_group(const struct br_disc *d, char *out, size_t len)
+{
+	static const char ctx[] = "troupe multicast group v1";
+	uint8_t h[16];
+
+	crypto_generichash(h, sizeof(h), (const uint8_t *)ctx,
+	    sizeof(ctx) - 1, d->d_key, sizeof(d->d_key));
+	snprintf(out, len, "239.255.%u.%u:%u", h[0], h[1],
+	    10000u + ((unsigned)h[2] << 8 | h[3]) % 20000u);
+}
+
 static int
 open_mcast(struct br *br)
 {
 	struct br_disc *d = br->b_disc;
 	struct tp_err err;
 
-	if (tp_mcast_open(&d->d_mc, br->b_conf->c_group,
-	    br->b_conf->c_interface, 1, true, &err) != 0) {
+	if (strcmp(br->b_conf->c_group, "auto") == 0)
+		auto_group(d, d->d_group, sizeof(d->d_group));
+	else
+		snprintf(d->d_group, sizeof(d->d_group), "%s",
+		    br->b_conf->c_group);
+	if (tp_mcast_open(&d->d_mc, d->d_group, br->b_conf->c_interface, 1,
+	    true, &err) != 0) {
 		log_error("cannot open the discovery group", "group=%s "
-		    "interface=%s error=\"%s\"", br->b_conf->c_group,
+		    "interface=%s error=\"%s\"", d->d_group,
 		    br->b_conf->c_interface, err.e_msg);
 		return -1;
 	}
@@ -505,21 +538,28 @@ load_key(struct br *br, struct br_disc *d)
 }
 
 /* Beacons advertise node.advertise when set (a NAT or port mapping in
- * front of node.listen), else node.listen. */
+ * front of node.listen), else node.listen as bound (br_disc_bound). */
 static int
-set_endpoint(struct br *br, struct br_disc *d)
+set_endpoint(struct br *br, struct br_disc *d, const char *listen)
 {
 	const struct br_conf *c = br->b_conf;
-	const char *ep = c->c_advertise[0] != '\0' ? c->c_advertise :
-	    c->c_listen;
+	const char *ep = c->c_advertise[0] != '\0' ? c->c_advertise : listen;
 
-	if (strlen(ep) >= sizeof(d->d_endpoint)) {
+	if (strlen(ep) >= sizeof(d->d_endpoint) ||
+	    strlen(listen) >= sizeof(d->d_listen)) {
 		log_error("endpoint is too long for a beacon", "endpoint=%s",
 		    ep);
 		return -1;
 	}
 	memcpy(d->d_endpoint, ep, strlen(ep) + 1);
+	memcpy(d->d_listen, listen, strlen(listen) + 1);
 	return 0;
+}
+
+int
+br_disc_bound(struct br *br, const char *url)
+{
+	return br->b_disc == NULL ? 0 : set_endpoint(br, br->b_disc, url);
 }
 
 static int
@@ -554,7 +594,9 @@ br_disc_setup(struct br *br)
 	d->d_inc |= 1;		/* never 0: 0 means "unknown" */
 	d->d_encrypt = strcmp(br->b_conf->c_encrypt, "off") != 0;
 	tp_sec_replay_init(&d->d_replay, 0);
-	return load_key(br, d) != 0 || set_endpoint(br, d) != 0 ? -1 : 0;
+	br_seeds_init(&d->d_seeds, br->b_conf->c_seeds, br_now_ms());
+	return load_key(br, d) != 0 ||
+	    set_endpoint(br, d, br->b_conf->c_listen) != 0 ? -1 : 0;
 }
 
 int
@@ -575,9 +617,10 @@ br_disc_init(struct br *br)
 		    "(peers are still authenticated); use only on a trusted "
 		    "network", NULL);
 	log_info("discovery started", "mode=%s cluster=%s incarnation=%llx "
-	    "endpoint=%s encrypt=%s", br->b_conf->c_discovery,
+	    "endpoint=%s group=%s encrypt=%s", br->b_conf->c_discovery,
 	    br->b_conf->c_cluster_name, (unsigned long long)d->d_inc,
-	    d->d_endpoint, d->d_encrypt ? "on" : "off");
+	    d->d_endpoint, d->d_group[0] != '\0' ? d->d_group : "-",
+	    d->d_encrypt ? "on" : "off");
 	return 0;
 }
 
@@ -613,6 +656,8 @@ br_disc_tick(struct br *br, uint64_t now)
 		d->d_last_beacon_ms = now;
 		d->d_next_beacon_ms = now + br->b_conf->c_beacon_interval_ms;
 	}
+	if (d->d_res != NULL)
+		br_seeds_tick(&d->d_seeds, now, br->b_conf->c_suspect_after_ms);
 	for (uint32_t i = 0; i < d->d_nnodes; i++)
 		age_node(br, &d->d_nodes[i], now);
 }
@@ -708,11 +753,32 @@ pack_node(msgpack_packer *pk, const char *name, const char *state,
 		msgpack_pack_false(pk);
 }
 
+/* Seeds still being tried follow the members: state "trying", link
+ * "seed", the seed as configured for a name; last_seen_ms only when it
+ * ever answered. */
+static void
+pack_seed(msgpack_packer *pk, const struct br_seed_row *r)
+{
+	msgpack_pack_map(pk, r->sr_heard ? 8 : 7);
+	br_kv_str(pk, "name", r->sr_name);
+	br_kv_str(pk, "state", "trying");
+	br_kv_str(pk, "endpoint", r->sr_endpoint);
+	br_kv_str(pk, "incarnation", "");
+	br_kv_str(pk, "link", "seed");
+	br_kv_uint(pk, "rtt_us", 0);
+	msgpack_pack_str_with_body(pk, "seed", 4);
+	msgpack_pack_true(pk);
+	if (r->sr_heard)
+		br_kv_uint(pk, "last_seen_ms", r->sr_age_ms);
+}
+
 void
 br_disc_pack_nodes(struct br *br, msgpack_packer *pk)
 {
 	struct br_disc *d = br->b_disc;
+	struct br_seed_row rows[BR_SEEDS_MAX_ADDRS];
 	uint64_t now = br_now_ms();
+	uint32_t nrows = 0;
 
 	if (d == NULL) {
 		msgpack_pack_array(pk, 1);
@@ -720,7 +786,10 @@ br_disc_pack_nodes(struct br *br, msgpack_packer *pk)
 		    true);
 		return;
 	}
-	msgpack_pack_array(pk, d->d_nnodes + 1);
+	if (d->d_res != NULL)
+		nrows = br_seeds_rows(&d->d_seeds, now,
+		    br->b_conf->c_suspect_after_ms, rows, BR_SEEDS_MAX_ADDRS);
+	msgpack_pack_array(pk, d->d_nnodes + 1 + nrows);
 	pack_node(pk, br->b_node, "alive", d->d_endpoint, d->d_inc, 0,
 	    "self", 0, true);
 	for (uint32_t i = 0; i < d->d_nnodes; i++) {
@@ -731,4 +800,6 @@ br_disc_pack_nodes(struct br *br, msgpack_packer *pk)
 		    br_peer_link_state(n->n_link), br_peer_link_rtt(n->n_link),
 		    routable(n));
 	}
+	for (uint32_t i = 0; i < nrows; i++)
+		pack_seed(pk, &rows[i]);
 }

@@ -102,6 +102,12 @@ int br_disc_setup(struct br *br);
 int br_disc_init(struct br *br);
 void br_disc_fini(struct br *br);
 
+/* The peer listener is bound to url (node.listen with the port the
+ * kernel chose for port 0): beacons announce it unless node.advertise
+ * is set, and the seeds socket takes its port.  Before br_disc_init.
+ * Returns 0 or -1 (logged). */
+int br_disc_bound(struct br *br, const char *url);
+
 /* Sends beacons, re-resolves seeds and ages members; every tick. */
 void br_disc_tick(struct br *br, uint64_t now);
 
@@ -130,7 +136,8 @@ const char *br_disc_endpoint(const struct br *br);
 /* Packs the member table (the CONTROL "nodes" answer): an array of maps
  * name, state (the member's), endpoint, incarnation, last_seen_ms (age),
  * link (the link's state), rtt_us, routable (alive, link up, names table
- * in), with this node first. */
+ * in), with this node first, then a row per seed still being tried
+ * (state "trying", link "seed", "seed": true; br_seeds.h). */
 void br_disc_pack_nodes(struct br *br, msgpack_packer *pk);
 
 /* The cluster key (32 bytes, owned by br_disc) and cluster.encrypt;

@@ -48,15 +48,13 @@ struct br_dur {
 
 static void on_commit(void *arg);
 
-static void
-resolve_dir(struct br *br, char *d, size_t n)
+void
+br_dur_default_dir(char *d, size_t n)
 {
 	const char *xdg = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
 
-	if (br->b_conf->c_data_dir[0] != '\0')
-		snprintf(d, n, "%s", br->b_conf->c_data_dir);
-	else if (geteuid() == 0)
+	if (geteuid() == 0)
 		snprintf(d, n, "/var/lib/troupe");
 	else if (xdg != NULL && xdg[0] == '/')
 		snprintf(d, n, "%s/troupe", xdg);
@@ -64,6 +62,15 @@ resolve_dir(struct br *br, char *d, size_t n)
 		snprintf(d, n, "%s/.local/state/troupe", home);
 	else
 		snprintf(d, n, "/tmp/troupe-state-%ld", (long)geteuid());
+}
+
+static void
+resolve_dir(struct br *br, char *d, size_t n)
+{
+	if (br->b_conf->c_data_dir[0] != '\0')
+		snprintf(d, n, "%s", br->b_conf->c_data_dir);
+	else
+		br_dur_default_dir(d, n);
 }
 
 int

@@ -29,6 +29,11 @@ struct br;
 struct br_actor;
 struct mbx_item;
 
+/* The data dir when node.data_dir is not set: /var/lib/troupe as root,
+ * else $XDG_STATE_HOME/troupe, else ~/.local/state/troupe, else
+ * /tmp/troupe-state-UID (zero-config nodes add /NAME). */
+void br_dur_default_dir(char *d, size_t n);
+
 /* Resolves node.data_dir (created only when a durable actor opens its
  * log) and the group-commit timer.  Returns 0 or -1 (logged). */
 int br_dur_init(struct br *br);

@@ -767,6 +767,7 @@ br_peers_tick(struct br *br, uint64_t now)
 static int
 open_in(struct br *br, struct br_peers *p)
 {
+	char bound[BR_ENDPOINT_MAX];
 	struct tp_err err;
 	int rv;
 
@@ -779,12 +780,17 @@ open_in(struct br *br, struct br_peers *p)
 	nng_socket_set_size(p->p_in, NNG_OPT_RECVMAXSZ,
 	    br->b_lim.l_max_frame + tp_sec_overhead());
 	nng_socket_set_int(p->p_in, NNG_OPT_RECVBUF, 256);
-	if (tp_listen(p->p_in, br->b_conf->c_listen, 0, &err) != 0 ||
+	if (tp_listen_bound(p->p_in, br->b_conf->c_listen, bound,
+	    sizeof(bound), &err) != 0 ||
 	    tp_recv_fd(p->p_in, &p->p_in_fd, &err) != 0) {
 		log_error("cannot listen for peers", "listen=%s error=\"%s\"",
 		    br->b_conf->c_listen, err.e_msg);
 		return -1;
 	}
+	/* port 0 (zero-config): beacons announce the port we got */
+	if (br_disc_bound(br, bound) != 0)
+		return -1;
+	log_info("listening for peers", "listen=%s", bound);
 	return br_loop_add(&br->b_loop, p->p_in_fd, on_peer_in, br, NULL);
 }
 
@@ -798,10 +804,7 @@ br_peers_init(struct br *br)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
 	br->b_peers = p;
-	if (open_in(br, p) != 0)
-		return -1;
-	log_info("listening for peers", "listen=%s", br->b_conf->c_listen);
-	return 0;
+	return open_in(br, p);
 }
 
 void

@@ -119,7 +119,7 @@ running(struct br_resolv *rs)
 
 int
 br_resolv_collect(struct br_resolv *rs, struct sockaddr_in *out,
-    uint32_t max)
+    uint32_t *src, uint32_t max)
 {
 	uint64_t v;
 	uint32_t n = 0;
@@ -134,8 +134,11 @@ br_resolv_collect(struct br_resolv *rs, struct sockaddr_in *out,
 		if (gai_error(&rs->rs_cb[i]) != 0)
 			continue;
 		for (ai = res; ai != NULL && n < max; ai = ai->ai_next)
-			if (ai->ai_addrlen == sizeof(*out))
+			if (ai->ai_addrlen == sizeof(*out)) {
+				if (src != NULL)
+					src[n] = i;
 				memcpy(&out[n++], ai->ai_addr, sizeof(*out));
+			}
 		freeaddrinfo(res);
 		rs->rs_cb[i].ar_result = NULL;
 	}
@@ -159,7 +162,7 @@ br_resolv_free(struct br_resolv *rs)
 			    (int)rs->rs_n, &ts);
 		if (running(rs))
 			return;		/* glibc still owns the slots */
-		br_resolv_collect(rs, tmp, 0);
+		br_resolv_collect(rs, tmp, NULL, 0);
 	}
 	close(rs->rs_efd);
 	free(rs);

@@ -29,11 +29,13 @@ int br_resolv_start(struct br_resolv *rs, const char *seeds);
 
 /*
  * After the fd fired: drains it, copies up to max addresses of the
- * finished batch into out and frees glibc's results.  Returns the count
+ * finished batch into out, and into src (when not NULL, max entries) the
+ * index of the seed each came from (its place in the seeds string, as
+ * br_seeds counts them), and frees glibc's results.  Returns the count
  * (0 when every lookup failed), or -1 while the batch is still running.
  */
 int br_resolv_collect(struct br_resolv *rs, struct sockaddr_in *out,
-    uint32_t max);
+    uint32_t *src, uint32_t max);
 
 /* Cancels a running batch and frees rs; when glibc still holds the
  * request slots (a lookup stuck in DNS), rs is left allocated on

@@ -27,11 +27,13 @@
 #include "br_metrics.h"
 #include "br_sup.h"
 #include "tp_nng.h"
+#include "tp_run.h"
 
 #define EX_USAGE 64
 #define EX_CONFIG 78
 #define TICK_MS 20
 #define MAX_SETS 64
+#define ZC_SETS 5		/* the defaults zero-config puts first */
 
 struct opts {
 	const char	*o_conf;
@@ -44,6 +46,8 @@ struct opts {
 	const char	*o_log_file;
 	enum br_log_format o_log_format;
 	char		 o_setbuf[3][BR_PATH_MAX + 16];
+	bool		 o_zeroconf;
+	char		 o_zcbuf[ZC_SETS][BR_PATH_MAX + 32];
 };
 
 static void
@@ -144,7 +148,6 @@ static void
 resolve_run_dir(struct br *br)
 {
 	const char *env = getenv("TROUPE_RUN_DIR");
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	char *d = br->b_run_dir;
 	size_t n = sizeof(br->b_run_dir);
 
@@ -152,12 +155,8 @@ resolve_run_dir(struct br *br)
 		snprintf(d, n, "%s", env);
 	else if (br->b_conf->c_run_dir[0] != '\0')
 		snprintf(d, n, "%s", br->b_conf->c_run_dir);
-	else if (geteuid() == 0)
-		snprintf(d, n, "/run/troupe");
-	else if (xdg != NULL && *xdg != '\0')
-		snprintf(d, n, "%s/troupe", xdg);
 	else
-		snprintf(d, n, "/tmp/troupe-%ld", (long)geteuid());
+		tp_run_default_dir(d, n);
 }
 
 /* The run dir holds sockets that grant control of the node: it must be
@@ -207,13 +206,18 @@ check_not_running(struct br *br)
 	return 0;
 }
 
+/* A zero-config run dir is BASE/NAME: BASE is made first, closed too
+ * (it lists the user's nodes). */
 static int
-prepare_run_dir(struct br *br)
+prepare_run_dir(struct br *br, bool zeroconf)
 {
-	char mbx[BR_PATH_MAX + 8];
+	char mbx[BR_PATH_MAX + 8], base[BR_PATH_MAX];
 
 	resolve_run_dir(br);
 	snprintf(mbx, sizeof(mbx), "%s/mbx", br->b_run_dir);
+	snprintf(base, sizeof(base), "%s", br->b_run_dir);
+	if (zeroconf && make_dir(dirname(base)) != 0)
+		return -1;
 	if (make_dir(br->b_run_dir) != 0 || make_dir(mbx) != 0 ||
 	    br_acl_init(&br->b_acl, br->b_conf, br->b_run_dir) != 0)
 		return -1;
@@ -436,17 +440,112 @@ daemonize(const struct opts *o, struct br_daemon *d)
 	return 0;
 }
 
+/* An override of key ("node.run_dir") is among the --set options. */
+static bool
+set_given(const struct opts *o, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; i < o->o_nsets; i++) {
+		const char *s = o->o_sets[i] + strspn(o->o_sets[i], " \t");
+
+		if (strncmp(s, key, n) == 0 && s[n + strspn(s + n, " \t")] ==
+		    '=')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Zero-config (docs/trouped.8): no config file, no TROUPE_RUN_DIR and no
+ * node.run_dir given.  The node then gets defaults of its own, put before
+ * the user's --set options, which therefore still win key by key.
+ */
+static bool
+zeroconf_applies(const struct opts *o)
+{
+	const char *env = getenv("TROUPE_RUN_DIR");
+
+	return o->o_conf == NULL && (env == NULL || *env == '\0') &&
+	    !set_given(o, "node.run_dir");
+}
+
+/* Writes the zero-config defaults of node name into o->o_zcbuf; returns
+ * how many, or -1 when a path does not fit. */
+static int
+zeroconf_sets(struct opts *o, const char *name)
+{
+	bool seeds = set_given(o, "cluster.seeds");
+	bool out = seeds || set_given(o, "cluster.interface");
+	char dir[BR_PATH_MAX], data[BR_PATH_MAX];
+	size_t len = sizeof(o->o_zcbuf[0]);
+	int n[ZC_SETS];
+
+	if (tp_run_node_dir(name, dir, sizeof(dir)) != 0)
+		return -1;
+	br_dur_default_dir(data, sizeof(data));
+	n[0] = snprintf(o->o_zcbuf[0], len, "node.run_dir=%s", dir);
+	n[1] = snprintf(o->o_zcbuf[1], len, "node.data_dir=%s/%s", data,
+	    name);
+	/* nothing leaves the machine unless the user points it outwards */
+	n[2] = snprintf(o->o_zcbuf[2], len, "node.listen=tcp://%s:0",
+	    out ? "0.0.0.0" : "127.0.0.1");
+	n[3] = snprintf(o->o_zcbuf[3], len, "cluster.discovery=%s",
+	    seeds ? "both" : "multicast");
+	n[4] = snprintf(o->o_zcbuf[4], len, "cluster.group=auto");
+	for (int i = 0; i < ZC_SETS; i++)
+		if (n[i] < 0 || (size_t)n[i] >= len)
+			return -1;
+	return ZC_SETS;
+}
+
+/* Puts the zero-config defaults before the user's overrides (kept for
+ * SIGHUP, which loads with the same list). */
+static int
+zeroconf_prepend(struct opts *o, const char *name)
+{
+	int n = zeroconf_sets(o, name);
+
+	if (n < 0) {
+		fprintf(stderr, "trouped: the run dir of node %s is too long\n",
+		    name);
+		return -1;
+	}
+	if (o->o_nsets + (size_t)n > MAX_SETS) {
+		fprintf(stderr, "trouped: too many --set options\n");
+		return -1;
+	}
+	memmove(o->o_sets + n, o->o_sets, o->o_nsets * sizeof(o->o_sets[0]));
+	for (int i = 0; i < n; i++)
+		o->o_sets[i] = o->o_zcbuf[i];
+	o->o_nsets += (size_t)n;
+	o->o_zeroconf = true;
+	return 0;
+}
+
 static int
 load_conf(struct opts *o, struct br_conf **conf)
 {
 	char err[512];
+	int rv;
 
 	if (br_conf_load(o->o_conf, o->o_sets, o->o_nsets, conf, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "trouped: %s\n", err);
 		return -1;
 	}
-	return 0;
+	if (!zeroconf_applies(o))
+		return 0;
+	/* the node's name (--node, else the host's) names its run dir */
+	rv = zeroconf_prepend(o, (*conf)->c_node);
+	br_conf_free(*conf);
+	*conf = NULL;
+	if (rv == 0 && br_conf_load(NULL, o->o_sets, o->o_nsets, conf, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "trouped: %s\n", err);
+		return -1;
+	}
+	return rv;
 }
 
 int
@@ -479,7 +578,7 @@ main(int argc, char **argv)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* The cluster key first: a bad one stops us before anything opens. */
 	if (br_disc_setup(&br) != 0 || open_signals(&br) != 0 ||
-	    prepare_run_dir(&br) != 0) {
+	    prepare_run_dir(&br, o.o_zeroconf) != 0) {
 		br_daemon_fail(&dmn, br_log_last_error());
 		goto out;
 	}
@@ -487,8 +586,9 @@ main(int argc, char **argv)
 		br_daemon_fail(&dmn, br_log_last_error());
 		goto out_stop;
 	}
-	log_info("trouped ready", "node=%s run_dir=%s pid=%ld actors=%u",
-	    br.b_node, br.b_run_dir, (long)getpid(), br.b_nactors);
+	log_info("trouped ready", "node=%s run_dir=%s pid=%ld actors=%u "
+	    "zeroconf=%s", br.b_node, br.b_run_dir, (long)getpid(),
+	    br.b_nactors, o.o_zeroconf ? "yes" : "no");
 	br_daemon_ready(&dmn);
 	reload_opts = &o;
 	br_loop_run(&br.b_loop, 1000);

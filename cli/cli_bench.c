@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "cli_bench.h"
+#include "cli_node.h"
 #include "tp_nng.h"
 #include "troupe.h"
 
@@ -450,10 +451,8 @@ cli_cmd_bench(const struct cli_opts *o, char **args)
 	b.b_senders = 1;
 	if ((rv = parse_args(&b, args)) != 0)
 		return rv;
-	if (cli_broker_url(o->o_broker, b.b_url, sizeof(b.b_url)) != 0) {
-		cli_warn("broker URL is too long");
-		return EX_USAGE;
-	}
+	if ((rv = cli_broker_url(o, b.b_url, sizeof(b.b_url))) != 0)
+		return rv;
 	if (make_body(&b) != 0 || (b.b_lat = calloc(b.b_count,
 	    sizeof(*b.b_lat))) == NULL) {
 		free(b.b_body);

@@ -14,6 +14,7 @@
 
 #include "cli_cmd.h"
 #include "cli_json.h"
+#include "cli_node.h"
 #include "cli_print.h"
 #include "tp_env.h"
 #include "tp_nng.h"
@@ -61,39 +62,7 @@ cli_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* ---- run dir, URL, durations, exit codes ---- */
-
-int
-cli_run_dir(char *buf, size_t len)
-{
-	const char *e;
-	int n;
-
-	if ((e = getenv("TROUPE_RUN_DIR")) != NULL && *e != '\0')
-		n = snprintf(buf, len, "%s", e);
-	else if (geteuid() == 0)
-		n = snprintf(buf, len, "/run/troupe");
-	else if ((e = getenv("XDG_RUNTIME_DIR")) != NULL && *e != '\0')
-		n = snprintf(buf, len, "%s/troupe", e);
-	else
-		n = snprintf(buf, len, "/tmp/troupe-%u", (unsigned)geteuid());
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-int
-cli_broker_url(const char *opt, char *buf, size_t len)
-{
-	char dir[CLI_URL_MAX];
-	int n;
-
-	if (opt != NULL)
-		n = snprintf(buf, len, "%s", opt);
-	else if (cli_run_dir(dir, sizeof(dir)) != 0)
-		return -1;
-	else
-		n = snprintf(buf, len, "ipc://%s/ctl.sock", dir);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
+/* ---- durations, exit codes ---- */
 
 int
 cli_parse_duration(const char *s, nng_duration *ms)
@@ -237,10 +206,8 @@ conn_open(struct cli_conn *c, const struct cli_opts *o)
 
 	memset(c, 0, sizeof(*c));
 	c->c_opts = o;
-	if (cli_broker_url(o->o_broker, c->c_url, sizeof(c->c_url)) != 0) {
-		cli_warn("broker URL is too long");
-		return EX_USAGE;
-	}
+	if ((rv = cli_broker_url(o, c->c_url, sizeof(c->c_url))) != 0)
+		return rv;
 	so.o_max_frame = FRAME_MAX;
 	so.o_send_timeout = o->o_timeout;
 	so.o_recv_timeout = o->o_timeout;
@@ -599,7 +566,11 @@ node_display(json_t *n)
 	json_int_t rtt = json_integer_value(json_object_get(n, "rtt_us"));
 	char buf[32];
 
-	snprintf(buf, sizeof(buf), "%.1fs ago", (double)age / 1000.0);
+	/* a seed that never answered has no last_seen_ms */
+	if (json_object_get(n, "last_seen_ms") == NULL)
+		snprintf(buf, sizeof(buf), "never");
+	else
+		snprintf(buf, sizeof(buf), "%.1fs ago", (double)age / 1000.0);
 	json_object_set_new(n, "last_seen", json_string(buf));
 	if (rtt > 0)
 		snprintf(buf, sizeof(buf), "%.2fms", (double)rtt / 1000.0);

@@ -1,6 +1,6 @@
 /*
  * cli_cmd — the commands of the troupe CLI and the helpers they share:
- * run-dir and broker URL rules, durations, the control-link request
+ * durations (which broker: cli_node.h), the control-link request
  * (docs/ARCHITECTURE.md "Control link") and the mapping of broker error
  * codes to sysexits.
  *
@@ -22,7 +22,7 @@
 #define CLI_URL_MAX 512
 
 struct cli_opts {
-	const char	*o_broker;	/* NULL = the run-dir rule */
+	const char	*o_broker;	/* NULL = the rule of cli_node.h */
 	bool		 o_json;	/* --json */
 	bool		 o_confirm;	/* send --confirm: TP_F_CONFIRM */
 	bool		 o_force;	/* keygen --force: replace the file */
@@ -32,17 +32,11 @@ struct cli_opts {
 	const char	*o_restart;	/* spawn: --restart TYPE */
 	const char	*o_mailbox;	/* spawn: --mailbox N */
 	const char	*o_overflow;	/* spawn: --overflow POLICY */
+	const char	*o_prefix;	/* cluster: --prefix P, NULL = "n" */
 };
 
 /* Prints "troupe: <text>" and a newline to stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * Writes the run dir into buf: $TROUPE_RUN_DIR, else /run/troupe as root,
- * else $XDG_RUNTIME_DIR/troupe, else /tmp/troupe-UID (the broker's rule
- * minus its config file).  Returns 0, or -1 when it does not fit.
- */
-int cli_run_dir(char *buf, size_t len);
 
 /*
  * Dials url on s (w outlives s: tp_dial_fini after nng_close) and waits
@@ -52,9 +46,6 @@ int cli_run_dir(char *buf, size_t len);
  */
 int cli_dial(struct tp_dialw *w, nng_socket s, const char *url,
     nng_duration timeout, const char *what);
-
-/* Writes opt (when not NULL) or ipc://RUN/ctl.sock into buf; 0 or -1. */
-int cli_broker_url(const char *opt, char *buf, size_t len);
 
 /*
  * Parses "500ms", "5s", "2m", "1h" or bare seconds "5" into milliseconds.

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "cli_bench.h"
+#include "cli_cluster.h"
 #include "cli_cmd.h"
 #include "cli_keygen.h"
 
@@ -131,12 +132,24 @@ static const struct cmd cmds[] = {
 	  "p99 and max (one JSON object with --json).  `bench send sink`\n"
 	  "and `bench ask echo` suit the built-in actors.\n",
 	  cli_cmd_bench },
+	{ "cluster", NULL, 1, 2, "cluster up N [--prefix P] | down "
+	  "[--prefix P]",
+	  "a local cluster of N zero-config nodes",
+	  "up N starts the zero-config nodes P1..PN of this user (P is\n"
+	  "\"n\" unless --prefix) that do not run yet, each `trouped --node\n"
+	  "PK --daemon` with its pidfile and log in its run dir, waits up\n"
+	  "to --timeout until every one lists all of them alive, and\n"
+	  "prints the nodes (an array with --json); exit 75 if they do\n"
+	  "not.  down stops every node PK that holds its pidfile (SIGTERM:\n"
+	  "they drain) and waits for each.  trouped is the one next to\n"
+	  "this troupe, else the one on PATH.  Then: troupe --node P1 ...\n",
+	  cli_cmd_cluster },
 	{ "keygen", NULL, 0, 1, "keygen [FILE] [--force]",
 	  "write a new cluster key",
 	  "Writes 32 random bytes, mode 0600, to FILE (default: the file\n"
 	  "trouped uses when cluster.key_file is not set:\n"
-	  "/etc/troupe/cluster.key as root, else\n"
-	  "$XDG_CONFIG_HOME/troupe/cluster.key or\n"
+	  "$XDG_CONFIG_HOME/troupe/cluster.key (as root only when root\n"
+	  "owns XDG_CONFIG_HOME, else /etc/troupe/cluster.key), else\n"
 	  "~/.config/troupe/cluster.key) and prints its path ({\"path\":...}\n"
 	  "with --json).  Refuses an existing FILE (exit 1) unless\n"
 	  "--force, which replaces it atomically.  Every node of a cluster\n"
@@ -161,9 +174,12 @@ usage_top(FILE *f)
 	fputs("\noptions:\n"
 	    "  --broker URL   the broker's control socket (default\n"
 	    "                 ipc://RUN/ctl.sock, RUN = $TROUPE_RUN_DIR,\n"
-	    "                 else /run/troupe as root,\n"
-	    "                 else $XDG_RUNTIME_DIR/troupe,\n"
-	    "                 else /tmp/troupe-$UID)\n"
+	    "                 else node --node NAME or $TROUPE_NODE's,\n"
+	    "                 else the one node running here, else\n"
+	    "                 /run/troupe as root, $XDG_RUNTIME_DIR/troupe,\n"
+	    "                 or /tmp/troupe-$UID; see troupe(1))\n"
+	    "  --node NAME    talk to node NAME of this machine (also the\n"
+	    "                 node filter of actors and watch)\n"
 	    "  --json         machine-readable output\n"
 	    "  --timeout DUR  how long to wait for the broker or an actor:\n"
 	    "                 500ms, 5s, 2m or seconds (default 5s)\n"
@@ -225,6 +241,8 @@ spawn_opt(struct args *a, const char *name)
 		return &a->a_opts.o_mailbox;
 	if (strcmp(name, "--overflow") == 0)
 		return &a->a_opts.o_overflow;
+	if (strcmp(name, "--prefix") == 0)
+		return &a->a_opts.o_prefix;
 	return NULL;
 }
 

@@ -114,6 +114,17 @@ write_new(const char *path, const uint8_t *key, struct tp_err *err)
 	return rv;
 }
 
+static int
+tmp_name(const char *path, char *tmp, size_t len, struct tp_err *err)
+{
+	int n = snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+
+	if (n < 0 || (size_t)n >= len)
+		return tp_err_set(err, TP_ETOOBIG, "key path too long");
+	unlink(tmp);
+	return 0;
+}
+
 /* Replacing goes through a temporary name and rename(2), so a reader
  * sees the old key or the new one, never half a key. */
 static int
@@ -122,11 +133,8 @@ replace(const char *path, const uint8_t *key, struct tp_err *err)
 	char tmp[4096];
 	int rv;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
-	    (long)getpid()) >= sizeof(tmp))
-		return tp_err_set(err, TP_ETOOBIG, "key path too long");
-	unlink(tmp);
-	if ((rv = write_new(tmp, key, err)) != 0)
+	if ((rv = tmp_name(path, tmp, sizeof(tmp), err)) != 0 ||
+	    (rv = write_new(tmp, key, err)) != 0)
 		return rv;
 	if (rename(tmp, path) != 0) {
 		rv = tp_err_set(err, TP_ESYS, "cannot rename %s to %s: %s",
@@ -134,6 +142,32 @@ replace(const char *path, const uint8_t *key, struct tp_err *err)
 		unlink(tmp);
 	}
 	return rv;
+}
+
+/* A new key appears whole: written under a temporary name, then linked
+ * to path, which fails when path exists.  Nodes starting at once (a
+ * zero-config cluster's first start) each try; the losers find the
+ * winner's whole key, never an empty file being written.  A file system
+ * without hard links gets the plain O_EXCL create. */
+static int
+create_new(const char *path, const uint8_t *key, struct tp_err *err)
+{
+	char tmp[4096];
+	int rv, e;
+
+	if ((rv = tmp_name(path, tmp, sizeof(tmp), err)) != 0 ||
+	    (rv = write_new(tmp, key, err)) != 0)
+		return rv;
+	rv = link(tmp, path);
+	e = errno;
+	unlink(tmp);
+	if (rv == 0)
+		return 0;
+	if (e == EPERM || e == EOPNOTSUPP)
+		return write_new(path, key, err);
+	return tp_err_set(err, e == EEXIST ? TP_EINVAL : TP_ESYS,
+	    "cannot create key file %s: %s%s", path, strerror(e),
+	    e == EEXIST ? " (use --force to replace it)" : "");
 }
 
 int
@@ -147,11 +181,23 @@ tp_sec_key_create(const char *path, bool force,
 	    (rv = make_parents(path, err)) != 0)
 		return rv;
 	randombytes_buf(k, sizeof(k));
-	rv = force ? replace(path, k, err) : write_new(path, k, err);
+	rv = force ? replace(path, k, err) : create_new(path, k, err);
 	if (rv == 0 && key != NULL)
 		memcpy(key, k, sizeof(k));
 	sodium_memzero(k, sizeof(k));
 	return rv;
+}
+
+/* Root takes $XDG_CONFIG_HOME only when root owns it (a test's temp dir,
+ * a root session that set it): `sudo -E` must not make root write its key
+ * into another user's config. */
+static bool
+root_owns(const char *dir)
+{
+	struct stat st;
+
+	return dir != NULL && dir[0] == '/' && stat(dir, &st) == 0 &&
+	    S_ISDIR(st.st_mode) && st.st_uid == 0;
 }
 
 int
@@ -161,7 +207,9 @@ tp_sec_key_default_path(char *buf, size_t len)
 	const char *home = getenv("HOME");
 	int n;
 
-	if (geteuid() == 0)
+	if (geteuid() == 0 && root_owns(xdg))
+		n = snprintf(buf, len, "%s/troupe/cluster.key", xdg);
+	else if (geteuid() == 0)
 		n = snprintf(buf, len, "/etc/troupe/cluster.key");
 	else if (xdg != NULL && xdg[0] == '/')
 		n = snprintf(buf, len, "%s/troupe/cluster.key", xdg);

@@ -25,16 +25,19 @@ int tp_sec_key_load(const char *path, uint8_t key[TP_SEC_KEYBYTES],
 /*
  * Writes 32 fresh random bytes to path, mode 0600, fsynced; creates the
  * parent directory (0700) when missing.  Without force, an existing file
- * is an error (TP_EINVAL, "exists"); with force it is replaced atomically
- * (temp file + rename).  key (may be NULL) receives the new key.
+ * is an error (TP_EINVAL, "exists") and a new one appears whole (temp
+ * file + link: a reader never sees it half written); with force it is
+ * replaced atomically (temp file + rename).  key (may be NULL) receives
+ * the new key.
  */
 int tp_sec_key_create(const char *path, bool force,
     uint8_t key[TP_SEC_KEYBYTES], struct tp_err *err);
 
 /*
- * The per-user default key path: /etc/troupe/cluster.key for root, else
- * $XDG_CONFIG_HOME/troupe/cluster.key, else $HOME/.config/troupe/
- * cluster.key.  Returns 0, or TP_ETOOBIG / TP_EINVAL (no HOME).
+ * The per-user default key path: $XDG_CONFIG_HOME/troupe/cluster.key
+ * (for root only when root owns that directory), else for root
+ * /etc/troupe/cluster.key, else $HOME/.config/troupe/cluster.key.
+ * Returns 0, or TP_ETOOBIG / TP_EINVAL (no HOME).
  */
 int tp_sec_key_default_path(char *buf, size_t len);
 

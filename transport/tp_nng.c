@@ -127,8 +127,9 @@ tp_sock_open(nng_socket *s, enum tp_proto proto,
 	return 0;
 }
 
-int
-tp_listen(nng_socket s, const char *url, int ipc_perm, struct tp_err *err)
+static int
+listen_start(nng_socket s, const char *url, int ipc_perm, nng_listener *lp,
+    struct tp_err *err)
 {
 	nng_listener l;
 	int rv;
@@ -141,10 +142,47 @@ tp_listen(nng_socket s, const char *url, int ipc_perm, struct tp_err *err)
 		goto out_close;
 	if ((rv = nng_listener_start(l, 0)) != 0)
 		goto out_close;
+	*lp = l;
 	return 0;
 out_close:
 	nng_listener_close(l);
 	return tp_nng_err(err, rv, "listen on", url);
+}
+
+int
+tp_listen(nng_socket s, const char *url, int ipc_perm, struct tp_err *err)
+{
+	nng_listener l;
+
+	return listen_start(s, url, ipc_perm, &l, err);
+}
+
+/* Port 0 asks the kernel for a free port; nng tells which one it got. */
+int
+tp_listen_bound(nng_socket s, const char *url, char *bound, size_t len,
+    struct tp_err *err)
+{
+	const char *colon = strrchr(url, ':');
+	nng_listener l;
+	int rv, port, n;
+
+	if ((rv = listen_start(s, url, 0, &l, err)) != 0)
+		return rv;
+	if (strncmp(url, "tcp", 3) != 0 || colon == NULL) {
+		n = snprintf(bound, len, "%s", url);
+	} else if ((rv = nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT,
+	    &port)) != 0) {
+		nng_listener_close(l);
+		return tp_nng_err(err, rv, "read the bound port of", url);
+	} else
+		n = snprintf(bound, len, "%.*s:%d", (int)(colon - url), url,
+		    port);
+	if (n < 0 || (size_t)n >= len) {
+		nng_listener_close(l);
+		return tp_err_set(err, TP_ETOOBIG, "listen URL %s is too "
+		    "long", url);
+	}
+	return 0;
 }
 
 int

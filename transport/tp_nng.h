@@ -46,6 +46,13 @@ int tp_sock_open(nng_socket *s, enum tp_proto proto,
 int tp_listen(nng_socket s, const char *url, int ipc_perm,
     struct tp_err *err);
 
+/* Listens on url like tp_listen (no ipc permissions: for tcp) and writes
+ * the URL it is bound to into bound: for tcp with port 0, the port the
+ * kernel chose (tcp://127.0.0.1:0 -> tcp://127.0.0.1:41234); else url.
+ * On failure nothing is left listening. */
+int tp_listen_bound(nng_socket s, const char *url, char *bound, size_t len,
+    struct tp_err *err);
+
 /* Dials url.  With wait, fails at once when nobody listens; without, nng
  * keeps redialling in the background. */
 int tp_dial(nng_socket s, const char *url, bool wait, struct tp_err *err);

@@ -1,39 +1,65 @@
-"""`make cluster N=3` / `make cluster-down` (deploy/local-cluster, which
-the Makefile calls): three daemons with pidfiles under their own dir, one
-key, a cluster that forms; a second `up` starts nothing; `down` leaves no
-trouped.  Ports 17541-17543, group 239.255.77.20:17525, a temp dir."""
+"""`make cluster N=3` / `make cluster-down`, which call `troupe cluster up
+N` / `troupe cluster down`: three zero-config daemons with pidfiles in
+their run dirs, a cluster that forms, a second `up` that starts nothing,
+an ask across nodes, and a `down` that leaves no trouped.  Isolated: its
+own XDG_RUNTIME_DIR (run dirs), XDG_CONFIG_HOME and HOME (so its own key,
+hence its own multicast group: cluster.group = auto)."""
 import json
 import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
-import uuid
 
-from troupetest import BIN, HERE, alive, binpath, kill_pids, marked_pids
+from troupetest import BIN, HERE, binpath
 
-SCRIPT = os.path.join(HERE, "..", "..", "deploy", "local-cluster")
+ROOT = os.path.join(HERE, "..", "..")
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def isolated_env(d):
+    env = dict(os.environ)
+    for k in ("TROUPE_RUN_DIR", "TROUPE_NODE"):
+        env.pop(k, None)
+    for k, sub in (("XDG_RUNTIME_DIR", "rt"), ("XDG_CONFIG_HOME", "cfg"),
+                   ("HOME", "home"), ("XDG_STATE_HOME", "state")):
+        path = os.path.join(d, sub)
+        os.mkdir(path, 0o700)
+        env[k] = path
+    return env
 
 
 class TestLocalCluster(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="troupe-lc-")
-        self.env = dict(os.environ, CLUSTER_DIR=self.dir,
-                        CLUSTER_PORT="17541",
-                        CLUSTER_GROUP="239.255.77.20:17525",
-                        TROUPE_BIN=os.path.abspath(BIN),
-                        TROUPE_TEST_TAG=uuid.uuid4().hex)
+        self.env = isolated_env(self.dir)
+        self.base = os.path.join(self.env["XDG_RUNTIME_DIR"], "troupe")
+        self.build = os.path.dirname(os.path.abspath(BIN))
         self.addCleanup(self.cleanup)
 
-    def script(self, *args):
-        return subprocess.run(["sh", SCRIPT] + list(args), env=self.env,
-                              capture_output=True, text=True, timeout=60)
+    def make(self, *args):
+        return subprocess.run(["make", "-C", ROOT, "-s",
+                               "BUILD=" + self.build] + list(args),
+                              env=self.env, capture_output=True, text=True,
+                              timeout=120)
+
+    def troupe(self, *args):
+        return subprocess.run([binpath("troupe")] + list(args),
+                              env=self.env, capture_output=True, text=True,
+                              timeout=60)
 
     def pids(self):
         out = []
         for k in (1, 2, 3):
-            pf = os.path.join(self.dir, "n%d" % k, "trouped.pid")
+            pf = os.path.join(self.base, "n%d" % k, "trouped.pid")
             if os.path.exists(pf):
                 with open(pf) as f:
                     out.append(int(f.read()))
@@ -41,43 +67,48 @@ class TestLocalCluster(unittest.TestCase):
 
     def cleanup(self):
         pids = self.pids()
-        self.script("down")
-        # by pid only, should down have failed: the pidfiles, then what
-        # still carries this test's mark (a node whose pidfile is gone)
-        kill_pids(pids)
-        kill_pids(marked_pids("TROUPE_TEST_TAG",
-                              self.env["TROUPE_TEST_TAG"]))
+        self.troupe("cluster", "down")
+        for pid in pids:         # by pid only, should down have failed
+            if alive(pid):
+                os.kill(pid, 9)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def nodes(self, k):
-        env = dict(os.environ, TROUPE_RUN_DIR=os.path.join(
-            self.dir, "n%d" % k, "run"))
-        r = subprocess.run([binpath("troupe"), "nodes", "--json"], env=env,
-                           capture_output=True, text=True, timeout=30)
-        return json.loads(r.stdout) if r.returncode == 0 else []
-
-    def test_up_twice_nodes_down(self):
-        r = self.script("up", "3")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("TROUPE_RUN_DIR=", r.stdout)
+    def test_make_cluster_up_twice_ask_down(self):
+        r = self.make("cluster", "N=3")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.count(" started "), 3, r.stdout)
+        self.assertIn("formed in", r.stdout)
         pids = self.pids()
         self.assertEqual(len(pids), 3)
         self.assertTrue(all(alive(p) for p in pids))
-        r = self.script("up", "3")
+        r = self.troupe("cluster", "up", "3", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.count("already running"), 3)
+        nodes = json.loads(r.stdout)
+        self.assertEqual([n["name"] for n in nodes], ["n1", "n2", "n3"])
+        self.assertEqual([n["started"] for n in nodes], [False] * 3)
+        self.assertEqual(sorted(n["pid"] for n in nodes), sorted(pids))
         self.assertEqual(self.pids(), pids)
-
-        def three_alive(k):
-            ns = self.nodes(k)
-            return len([n for n in ns if n["state"] == "alive"]) == 3
-        deadline = time.time() + 5
-        while time.time() < deadline and not three_alive(2):
-            time.sleep(0.1)
-        self.assertTrue(three_alive(2), self.nodes(2))
-        r = self.script("down")
+        r = self.troupe("--node", "n2", "nodes", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(n["name"] for n in json.loads(r.stdout)
+                                if n["state"] == "alive"),
+                         ["n1", "n2", "n3"])
+        r = self.troupe("--node", "n1", "ask", "echo@n3", '{"k":1}')
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, '{"k":1}'),
+                         r.stderr)
+        r = self.make("cluster-down")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count("stopped pid"), 3, r.stdout)
         self.assertFalse([p for p in pids if alive(p)])
+        self.assertEqual(self.pids(), [])
+
+    def test_up_rejects_bad_counts(self):
+        for bad in ("0", "x", "65"):
+            with self.subTest(n=bad):
+                r = self.troupe("cluster", "up", bad)
+                self.assertEqual(r.returncode, 64)
+                self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        self.assertFalse(os.path.exists(self.base))
 
 
 if __name__ == "__main__":

@@ -311,9 +311,10 @@ static struct bad_case bad_cases[] = {
 	{ "[cluster]\ndiscovery = dns\n", "t.conf:2: discovery: expected "
 	  "multicast|seeds|both|off, got 'dns'" },
 	{ "[cluster]\ngroup = 10.0.0.1:7446\n", "t.conf:2: group: expected an "
-	  "IPv4 multicast address:port (224.0.0.0/4), got '10.0.0.1:7446'" },
+	  "IPv4 multicast address:port (224.0.0.0/4) or auto, got "
+	  "'10.0.0.1:7446'" },
 	{ "[cluster]\ngroup = 239.1.1.1:70000\n", "t.conf:2: group: expected "
-	  "an IPv4 multicast address:port (224.0.0.0/4), got "
+	  "an IPv4 multicast address:port (224.0.0.0/4) or auto, got "
 	  "'239.1.1.1:70000'" },
 	{ "[cluster]\ninterface = 1.2.3\n", "t.conf:2: interface: expected an "
 	  "IPv4 address, got '1.2.3'" },
@@ -711,4 +712,23 @@ Test(conf, durable_keys)
 	    "250ms, 10s, 2m, 1h), got '0ms'");
 	load_bad("[actor a]\nexec = x\ndurable = yes\n", NULL, 0, "t.conf:3: "
 	    "durable: expected false|true, got 'yes'");
+}
+
+Test(conf, group_auto_and_listen_port_zero)
+{
+	const char *ovr[] = { "cluster.group=auto", "node.listen = "
+	    "tcp://127.0.0.1:0" };
+	struct br_conf *c = load_ok("[cluster]\ndiscovery = multicast\n", ovr,
+	    2);
+	char *out;
+
+	cr_expect_str_eq(c->c_group, "auto");
+	cr_expect_str_eq(c->c_listen, "tcp://127.0.0.1:0");
+	out = print_to_string(c);
+	cr_expect_not_null(strstr(out, "group = auto\n"), "%s", out);
+	free(out);
+	br_conf_free(c);
+	load_bad("[cluster]\ngroup = Auto\n", NULL, 0, "t.conf:2: group: "
+	    "expected an IPv4 multicast address:port (224.0.0.0/4) or auto, "
+	    "got 'Auto'");
 }
