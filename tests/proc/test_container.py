@@ -46,7 +46,8 @@ DISTROLESS_PKGS = ["base-files", "netbase", "tzdata", "ca-certificates",
                    "libstdc++6"]
 ENGINE_PKGS = ["docker.io", "docker-compose", "debootstrap"]
 LOCK = "/run/lock/troupe-container-test.lock"
-RUN = "trt%d%x" % (os.getpid(), int(time.time()) & 0xffff)
+RUN = "trt%dx%x" % (os.getpid(), int(time.time()) & 0xffff)
+RUN_RE = re.compile(r"^/?trt(\d+)x")
 LABEL = "org.troupe.test.run"
 
 STATE = {"dockerd": None, "lock": None, "tmp": None, "projects": [],
@@ -319,6 +320,25 @@ def remove_created():
         docker("network", "rm", net, check=False)
 
 
+def sweep_dead_runs():
+    """Containers and networks of a run whose process is gone (killed
+    before its cleanup ran): their names start with its RUN."""
+    def dead(name):
+        m = RUN_RE.match(name)
+        return m and not os.path.exists("/proc/" + m.group(1))
+    out = docker("ps", "-a", "--format", "{{.ID}} {{.Names}}",
+                 check=False).stdout.split("\n")
+    ids = [l.split()[0] for l in out if l.strip() and dead(l.split()[1])]
+    if ids:
+        docker("rm", "-f", "-v", *ids, check=False)
+    out = docker("network", "ls", "--format", "{{.Name}}",
+                 check=False).stdout.split()
+    for net in [n for n in out if dead(n)]:
+        docker("network", "rm", net, check=False)
+    if ids:
+        log("removed %d containers of killed runs" % len(ids))
+
+
 def cleanup_all():
     """Idempotent: runs from the module cleanup and again at exit."""
     try:
@@ -353,6 +373,7 @@ def prepare():
         why = start_dockerd(STATE["tmp"])
         if why:
             return why
+    sweep_dead_runs()
     ensure_base_images(STATE["tmp"])
     build_image()
     return None
