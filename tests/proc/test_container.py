@@ -46,11 +46,14 @@ DISTROLESS_PKGS = ["base-files", "netbase", "tzdata", "ca-certificates",
                    "libstdc++6"]
 ENGINE_PKGS = ["docker.io", "docker-compose", "debootstrap"]
 LOCK = "/run/lock/troupe-container-test.lock"
+# the pid of a dockerd this test started, so that a later run adopts one
+# left by a run that was killed before it could stop it
+DOCKERD_PID = "/run/lock/troupe-container-test.dockerd.pid"
 RUN = "trt%dx%x" % (os.getpid(), int(time.time()) & 0xffff)
 RUN_RE = re.compile(r"^/?trt(\d+)x")
 LABEL = "org.troupe.test.run"
 
-STATE = {"dockerd": None, "lock": None, "tmp": None, "projects": [],
+STATE = {"dockerd": None, "adopted": None, "lock": None, "tmp": None, "projects": [],
          "why": None}
 
 
@@ -90,6 +93,7 @@ def install_packages(pkgs):
     if not missing:
         return None
     log("installing " + " ".join(missing))
+    t0 = time.time()
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (["apt-get", "update", "-qq"],
                 ["apt-get", "install", "-y", "-qq"] + missing):
@@ -98,6 +102,7 @@ def install_packages(pkgs):
             return "cannot install %s: %s" % (
                 " ".join(missing), (r.stderr.strip().splitlines() or
                                     ["apt-get failed"])[-1])
+    log("installed in %.0f s" % (time.time() - t0))
     return None
 
 
@@ -109,11 +114,12 @@ def engine_answers():
 def start_dockerd(tmp):
     """dockerd with its default data root (the cached images live there)
     and default iptables NAT, its own pidfile; returns why not, or None."""
-    pidfile = os.path.join(tmp, "dockerd.pid")
+    pidfile = DOCKERD_PID
     logf = open(os.path.join(tmp, "dockerd.log"), "w")
     p = subprocess.Popen(["/usr/sbin/dockerd", "--storage-driver=overlay2",
                           "--pidfile", pidfile], stdout=logf,
                          stderr=subprocess.STDOUT, start_new_session=True)
+    logf.close()
     STATE["dockerd"] = p
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -128,17 +134,33 @@ def start_dockerd(tmp):
     return "dockerd did not start: %s" % (tail[0][-200:] if tail else "?")
 
 
-def stop_dockerd():
-    p = STATE["dockerd"]
-    if p is None or p.poll() is not None:
-        return
-    p.send_signal(signal.SIGTERM)
+def adopt_dockerd():
+    """The pid of a running dockerd that an earlier run of this test
+    started (its pidfile, and /proc says it is dockerd), else None."""
     try:
-        p.wait(30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    log("stopped dockerd, pid %d, exit %s" % (p.pid, p.returncode))
+        with open(DOCKERD_PID) as f:
+            pid = int(f.read().strip())
+        with open("/proc/%d/comm" % pid) as f:
+            return pid if f.read().strip() == "dockerd" else None
+    except (OSError, ValueError):
+        return None
+
+
+def stop_dockerd():
+    p, pid = STATE["dockerd"], STATE.get("adopted")
+    if p is not None and p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        log("stopped dockerd, pid %d, exit %s" % (p.pid, p.returncode))
+    elif pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not os.path.exists("/proc/%d" % pid), 30)
+        log("stopped dockerd, pid %d (left by a killed run)" % pid)
+    STATE["dockerd"] = STATE["adopted"] = None
 
 
 def apt_mirror():
@@ -369,7 +391,9 @@ def prepare():
         return why
     STATE["tmp"] = tempfile.mkdtemp(prefix="troupe-ctr-")
     os.chmod(STATE["tmp"], 0o755)
-    if not engine_answers():
+    if engine_answers():
+        STATE["adopted"] = adopt_dockerd()
+    else:
         why = start_dockerd(STATE["tmp"])
         if why:
             return why
