@@ -10,6 +10,8 @@ FUZZ_SECONDS ?= 60
 CHAOS_SECONDS ?= 60
 SOAK_SECONDS ?= 600
 
+# deploy/Dockerfile's build stage installs these too (test_container.py
+# checks), so the image build fetches nothing more.
 DEB_PKGS := pkg-config cmake libmsgpack-dev libsodium-dev \
 	libcriterion-dev libjansson-dev libinih-dev python3 procps mandoc
 FUZZ_PKGS := clang libclang-rt-14-dev
