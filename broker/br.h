@@ -80,7 +80,6 @@ struct br_actor {
 	int		 a_fd;
 	struct br_loop_ev *a_ev;
 	pid_t		 a_pid;
-	uint32_t	 a_pipe;	/* nng pipe id verified at hello */
 	struct br_gate	*a_gate;	/* admits the spawned pid only */
 	enum br_astate	 a_state;
 	uint32_t	 a_restarts;

@@ -199,19 +199,14 @@ int
 br_acl_actor_pipe(struct br_actor *a, nng_msg *msg)
 {
 	nng_pipe p = nng_msg_get_pipe(msg);
-	uint64_t pid = 0;
 
-	if (a->a_state != BR_A_STARTING) {
-		if ((uint32_t)nng_pipe_id(p) == a->a_pipe)
-			return 0;
-	} else if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
-	    a->a_pid > 0 && pid == (uint64_t)a->a_pid) {
-		a->a_pipe = (uint32_t)nng_pipe_id(p);
+	/* The gate admitted this pipe at ADD_PRE for the spawned pid; any
+	 * other pipe can only be one that raced a restart. */
+	if ((uint32_t)nng_pipe_id(p) == br_gate_pipe(a->a_gate))
 		return 0;
-	}
-	log_warn("mailbox refused: peer is not the spawned actor", "actor=%s "
-	    "peer_pid=%llu actor_pid=%ld", a->a_conf.ca_name,
-	    (unsigned long long)pid, (long)a->a_pid);
+	log_warn("mailbox refused: pipe is not the admitted actor's",
+	    "actor=%s pipe=%u actor_pid=%ld", a->a_conf.ca_name,
+	    (unsigned)nng_pipe_id(p), (long)a->a_pid);
 	br_guard_count(BR_GS_MAILBOX);
 	nng_pipe_close(p);
 	return -1;

@@ -8,9 +8,8 @@
  * gets ERROR 6.  File modes follow the setting so that allowed users can
  * reach the socket at all: 0700/0600 by default, 0750/0660 with the group
  * (chgrp'ed), 0711/0666 with allow_uids (then the uid check is the gate).
- * Mailboxes: the first frame of a starting actor must come from the pid
- * the broker spawned; the verified pipe is remembered and any other pipe
- * is closed.  Loop thread only.
+ * Mailboxes: only the pipe the gate admitted (br_guard.h) may send frames.
+ * Loop thread only.
  */
 #ifndef BR_ACL_H
 #define BR_ACL_H
@@ -65,10 +64,10 @@ bool br_acl_allowed(const struct br_acl *acl, uint64_t uid, uint64_t gid);
 bool br_acl_ctl_refuse(struct br *br, nng_msg *msg);
 
 /*
- * Checks the pipe of frame msg from actor a's mailbox: while a starts,
- * its peer pid must be the spawned pid (the pipe is then remembered in
- * a->a_pipe); later, only that pipe.  Returns 0, or -1 after closing the
- * pipe and logging.  msg stays the caller's.
+ * Checks that frame msg from actor a's mailbox came on the pipe its gate
+ * admitted (br_guard.h: the spawned pid, checked at ADD_PRE).  Returns 0,
+ * or -1 after closing the pipe, logging and counting.  msg stays the
+ * caller's.
  */
 int br_acl_actor_pipe(struct br_actor *a, nng_msg *msg);
 

@@ -118,29 +118,31 @@ gate_wants(struct br_gate *g, uint64_t pid)
 	return want == BR_GATE_SPAWNING && is_our_child(pid);
 }
 
+/* The spawned pid may dial more than once (pair1 itself keeps one pipe
+ * at a time): the latest admitted pipe is the actor's. */
 static void
 gate_add(struct br_gate *g, nng_pipe p)
 {
-	uint32_t none = 0;
 	uint64_t pid = 0;
 
 	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
-	    gate_wants(g, pid) &&
-	    atomic_compare_exchange_strong(&g->g_pipe, &none,
-	    (uint32_t)nng_pipe_id(p))) {
+	    gate_wants(g, pid)) {
 		atomic_store(&g->g_pipe_pid, (int64_t)pid);
+		atomic_store(&g->g_pipe, (uint32_t)nng_pipe_id(p));
 		return;
 	}
 	br_guard_count(BR_GS_MAILBOX);
 	nng_pipe_close(p);
 }
 
+/* The admitted pipe stays admitted after it goes, so that the loop still
+ * takes the last frames it left in the socket (acks of a dying actor). */
 static void
 gate_rem(struct br_gate *g, nng_pipe p)
 {
 	uint32_t id = (uint32_t)nng_pipe_id(p), msg[2] = { g->g_tag, id };
 
-	if (!atomic_compare_exchange_strong(&g->g_pipe, &id, 0))
+	if (atomic_load(&g->g_pipe) != id)
 		return;		/* a refused stranger, or a forgotten pipe */
 	if (write(g->g_fd, msg, sizeof(msg)) < 0)
 		return;		/* a full pipe loses the hint; SIGCHLD tells */

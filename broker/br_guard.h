@@ -77,7 +77,8 @@ int br_gate_attach(struct br_gate *g, nng_socket s);
 #define BR_GATE_SPAWNING ((pid_t)-1)
 void br_gate_expect(struct br_gate *g, pid_t pid);
 
-/* The id of the admitted pipe, 0 if none. */
+/* The id of the pipe last admitted for the expected pid (it may have
+ * gone since), 0 if none. */
 uint32_t br_gate_pipe(struct br_gate *g);
 
 /* Frees g; no socket it is attached to may still be open. */

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from troupetest import (Broker, binpath, children_of, rss_kib, wait_for,
+from troupetest import (Broker, cluster_formed, binpath, children_of, rss_kib, wait_for,
                         write_key)
 
 TIMING = dict(beacon="200ms", suspect="600ms", dead="1500ms")
@@ -63,14 +63,7 @@ def nodes_of(b):
 
 def formed(brokers, names):
     """True when every broker sees every name alive with its link up."""
-    for b in brokers:
-        ns = nodes_of(b)
-        for name in names:
-            n = ns.get(name)
-            if n is None or n["state"] != "alive" or \
-                    n["link"] not in ("up", "self"):
-                return False
-    return True
+    return cluster_formed(brokers, names, nodes_of)
 
 
 class ClusterTest(unittest.TestCase):

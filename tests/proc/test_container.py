@@ -32,6 +32,9 @@ import tempfile
 import time
 import unittest
 
+from troupetest import cluster_formed, terminate
+from troupetest import wait_for as poll_until
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 DEPLOY = os.path.join(REPO, "deploy")
@@ -149,12 +152,7 @@ def adopt_dockerd():
 def stop_dockerd():
     p, pid = STATE["dockerd"], STATE.get("adopted")
     if p is not None and p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        terminate(p, 30)
         log("stopped dockerd, pid %d, exit %s" % (p.pid, p.returncode))
     elif pid is not None:
         os.kill(pid, signal.SIGTERM)
@@ -447,23 +445,12 @@ def nodes_of(cid):
 
 
 def formed(cids, names):
-    for cid in cids:
-        ns = nodes_of(cid)
-        for name in names:
-            n = ns.get(name)
-            if n is None or n["state"] != "alive" or \
-                    n["link"] not in ("up", "self"):
-                return False
-    return True
+    return cluster_formed(cids, names, nodes_of)
 
 
-def wait_for(pred, timeout, step=0.5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
+def wait_for(pred, timeout):
+    """Polls at docker's pace: each look is a `docker exec`."""
+    return poll_until(pred, timeout, step=0.5)
 
 
 def container_logs(cid):

@@ -24,7 +24,7 @@ import tempfile
 import time
 import unittest
 
-from troupetest import BIN, children_of, wait_for
+from troupetest import BIN, children_of, terminate, wait_for
 
 TEST_USER = "troupezc"
 FORM_LIMIT_S = 2.0
@@ -117,12 +117,7 @@ class Env:
         p, log = self.nodes.pop(name)
         if p.poll() is None:
             kids = children_of(p.pid)
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            terminate(p, 20)
             for pid in kids:            # by pid, should any be left
                 try:
                     os.kill(pid, signal.SIGKILL)

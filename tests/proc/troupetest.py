@@ -108,6 +108,32 @@ def wait_for(pred, timeout, step=0.05):
     return pred()
 
 
+def terminate(p, timeout=20.0, sig=signal.SIGTERM):
+    """Sends sig to Popen p, SIGKILLs it after timeout, reaps it; returns
+    its exit status."""
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return p.returncode
+
+
+def cluster_formed(handles, names, nodes_of):
+    """True when, for every handle, nodes_of(handle) ({name: row} from
+    `troupe nodes --json`) shows every name alive with its link up."""
+    for h in handles:
+        ns = nodes_of(h)
+        for name in names:
+            n = ns.get(name)
+            if n is None or n["state"] != "alive" or \
+                    n["link"] not in ("up", "self"):
+                return False
+    return True
+
+
 def write_key(path, key=None):
     """A cluster key file as `troupe keygen` writes it: 32 random bytes,
     mode 0600."""
@@ -274,12 +300,7 @@ class Broker:
         broker's mark (an actor orphaned by a kill -9 of trouped)."""
         if self.proc is not None and self.proc.poll() is None:
             self.actor_pids |= set(children_of(self.pid))
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc, timeout, sig)
         for pid in self.actor_pids:
             try:
                 os.kill(pid, signal.SIGKILL)
