@@ -217,7 +217,7 @@ render_broker(struct br_mx *mx, const struct br *br, uint64_t now)
 	}
 	br_mx_family(mx, "troupe_pending", "gauge",
 	    "Requests waiting for an answer.");
-	br_mx_sample(mx, "troupe_pending", NULL, NULL, br->b_npend);
+	br_mx_sample(mx, "troupe_pending", NULL, NULL, br_route_pending(br));
 	br_mx_family(mx, "troupe_actors", "gauge", "Actors configured.");
 	br_mx_sample(mx, "troupe_actors", NULL, NULL, br->b_nactors);
 	br_mx_family(mx, "troupe_uptime_seconds", "gauge",
