@@ -146,6 +146,12 @@ peer_rows(const struct br *br, br_cstat_fn *fn, void *arg)
 	uint32_t n = br_peers_count(br);
 
 	for (size_t f = 0; f < 4; f++) {
+		/* no peer: the family is announced all the same */
+		struct br_cstat_row none = { NULL, fam[f][0], f == 3 ?
+		    "counter" : "gauge", fam[f][1], "peer", NULL, 0 };
+
+		if (n == 0)
+			fn(arg, &none);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct br_link *l = br_peers_at(br, i);
 			uint64_t v[4] = { l->l_node->n_state == BR_M_ALIVE,

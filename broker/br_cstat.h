@@ -18,7 +18,8 @@ struct br;
 /* One counter as br_stat's table takes it (br_stat.h): the `troupe
  * stats` key (NULL: metrics only, like the per-peer gauges), the metric
  * family with its type and help, the label (name NULL when none) and the
- * value now.  The strings are static or live until the callback
+ * value now.  A label name with a NULL value is a family without series
+ * (the per-peer gauges of a node without peers): announced, no sample.  The strings are static or live until the callback
  * returns. */
 struct br_cstat_row {
 	const char	*cr_key;

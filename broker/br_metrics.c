@@ -195,6 +195,8 @@ render_row(void *arg, const struct br_stat_row *r)
 	if (w->w_family == NULL || strcmp(w->w_family, r->sr_family) != 0)
 		br_mx_family(w->w_mx, r->sr_family, r->sr_type, r->sr_help);
 	w->w_family = r->sr_family;
+	if (r->sr_lkey != NULL && r->sr_lval == NULL)
+		return;
 	br_mx_sample(w->w_mx, r->sr_family, r->sr_lkey, r->sr_lval,
 	    r->sr_value);
 }

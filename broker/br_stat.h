@@ -29,7 +29,9 @@ struct br_stat_row {
 	const char	*sr_type;	/* "counter" or "gauge" */
 	const char	*sr_help;	/* the family's HELP text */
 	const char	*sr_lkey;	/* label name; NULL: no label */
-	const char	*sr_lval;	/* label value */
+	const char	*sr_lval;	/* label value; NULL with sr_lkey set:
+					 * a family without series yet, its
+					 * HELP and TYPE but no sample */
 	uint64_t	 sr_value;
 };
 

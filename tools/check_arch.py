@@ -134,13 +134,17 @@ def source_files(root):
     return sorted(out)
 
 
-def resolve_include(root, src, inc):
-    """The project file an #include "inc" of src names, or None."""
+def resolve_include(root, src, inc, files):
+    """The project file an #include "inc" of src names, or None: the
+    including file's directory, then the Makefile's -I directories, then
+    the one project file of that name (a room like broker/cluster/ that
+    the -I list does not name yet)."""
     for d in (os.path.dirname(src),) + INCLUDE_DIRS:
         p = os.path.normpath(os.path.join(d, inc))
         if os.path.exists(os.path.join(root, p)):
             return p
-    return None
+    same = [f for f in files if f.endswith("/" + inc)]
+    return same[0] if len(same) == 1 else None
 
 
 def nm_symbols(obj):
@@ -220,7 +224,7 @@ class Tree:
             if f.endswith(".c") and MAIN_RE.search(text):
                 self.programs.add(m)
             for inc in INCLUDE_RE.findall(text):
-                p = resolve_include(self.root, f, inc)
+                p = resolve_include(self.root, f, inc, self.files)
                 if p is None:
                     continue
                 o = self.module_of(p)
