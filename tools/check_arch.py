@@ -208,11 +208,11 @@ class Tree:
                 defs.setdefault(s, set()).add(m)
             undefs.setdefault(m, set()).update(u)
         for m, syms in undefs.items():
-            for s in syms:
+            for s in sorted(syms):
                 owners = defs.get(s, set()) - {m}
                 if not owners and s not in defs:
                     self.ext[m].add(library_of(s))
-                for o in owners:
+                for o in sorted(owners):
                     self.edges[m].setdefault(o, "calls %s" % s)
 
     def _include_edges(self):
