@@ -11,12 +11,11 @@
 #include "br_answer.h"
 #include "br_ctl.h"
 #include "br_route.h"
-#include "br_cstat.h"
-#include "br_guard.h"
 #include "br_disc.h"
 #include "br_durable.h"
 #include "br_log.h"
 #include "br_peer.h"
+#include "br_stat.h"
 #include "br_sup.h"
 #include "tp_nng.h"
 
@@ -176,28 +175,20 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 }
 
 static void
+pack_row(void *arg, const struct br_stat_row *r)
+{
+	if (r->sr_key != NULL)
+		br_kv_uint(arg, r->sr_key, r->sr_value);
+}
+
+/* The node's name, then every counter of the table (br_stat.h) that has
+ * a stats key, in table order. */
+static void
 pack_stats(struct br *br, msgpack_packer *pk)
 {
-	const struct br_stats *s = &br->b_stats;
-
-	msgpack_pack_map(pk, 15 + br_cstat_count() + br_guard_count_keys());
+	msgpack_pack_map(pk, 1 + br_stat_nkeys(br));
 	br_kv_str(pk, "node", br->b_node);
-	br_kv_uint(pk, "pid", (uint64_t)getpid());
-	br_kv_uint(pk, "uptime_ms", br_now_ms() - br->b_start_ms);
-	br_kv_uint(pk, "actors", br->b_nactors);
-	br_kv_uint(pk, "routed", s->st_routed);
-	br_kv_uint(pk, "ctl_requests", s->st_ctl_requests);
-	br_kv_uint(pk, "bad_frames", s->st_bad_frames);
-	br_kv_uint(pk, "unknown_actor", s->st_unknown_actor);
-	br_kv_uint(pk, "asks", s->st_asks);
-	br_kv_uint(pk, "replies", s->st_replies);
-	br_kv_uint(pk, "ask_timeouts", s->st_ask_timeouts);
-	br_kv_uint(pk, "busy", s->st_busy);
-	br_kv_uint(pk, "pending", br_route_pending(br));
-	br_kv_uint(pk, "spawns", s->st_spawns);
-	br_kv_uint(pk, "exits", s->st_exits);
-	br_cstat_pack(br, pk);
-	br_guard_pack(pk);
+	br_stat_each(br, br_now_ms(), pack_row, pk);
 }
 
 bool
