@@ -133,6 +133,12 @@ $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(BR_LIBOBJ) $(CLI_LIBOBJ) \
 	$(CC) $(LDFLAGS) -o $@ $< $(BR_LIBOBJ) $(CLI_LIBOBJ) \
 		$(BUILD)/lib/libtroupe.a -lcriterion $(LDLIBS)
 
+# These unit tests link their module's objects and nothing else of the
+# broker: the proof that the module stands behind its door.
+$(BUILD)/tests/test_pend: $(OBJ)/tests/unit/test_pend.o $(OBJ)/broker/br_pend.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
 run: all
 	$(BUILD)/bin/trouped
 
