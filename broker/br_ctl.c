@@ -379,13 +379,15 @@ ctl_op(struct br *br, const struct br_origin *o, const struct tp_env *env)
 static void
 ctl_msg(struct br *br, nng_msg *msg)
 {
+	char why[96];
 	struct br_origin o = { BR_ORIGIN_CLI, nng_msg_header(msg),
 	    nng_msg_header_len(msg) };
 	struct tp_env env;
 	struct tp_err err;
 
 	br->b_stats.st_ctl_requests++;
-	if (br_acl_ctl_refuse(br, msg)) {	/* answered ERROR 6 */
+	if (br_acl_ctl_refuse(&br->b_acl, msg, why, sizeof(why))) {
+		br_answer_error(br, &o, 0, BR_E_PERM, "%s", why);
 		nng_msg_free(msg);
 		return;
 	}
