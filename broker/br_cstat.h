@@ -14,7 +14,17 @@
 #include <msgpack.h>
 
 struct br;
-struct br_mx;
+
+/* Where br_cstat_render writes: the metrics page's family and sample
+ * writers (br_metrics), called back so that br_cstat never calls the
+ * module that calls it. */
+struct br_cstat_sink {
+	void	(*cs_family)(void *arg, const char *name, const char *type,
+		    const char *help);
+	void	(*cs_sample)(void *arg, const char *name, const char *lkey,
+		    const char *lval, uint64_t v);
+	void	*cs_arg;
+};
 
 /* Number of key/value pairs br_cstat_pack writes. */
 uint32_t br_cstat_count(void);
@@ -23,7 +33,14 @@ uint32_t br_cstat_count(void);
  * (zeros when the cluster is off). */
 void br_cstat_pack(const struct br *br, msgpack_packer *pk);
 
+/* Packs the member table (the CONTROL "nodes" answer): an array of maps
+ * name, state (the member's), endpoint, incarnation, last_seen_ms (age),
+ * link (the link's state), rtt_us, routable (alive, link up, names table
+ * in), with this node first, then a row per seed still being tried
+ * (state "trying", link "seed", "seed": true; br_seeds.h). */
+void br_cstat_pack_nodes(struct br *br, msgpack_packer *pk);
+
 /* Writes the cluster families (see docs/ARCHITECTURE.md "Metrics"). */
-void br_cstat_render(struct br_mx *mx, const struct br *br);
+void br_cstat_render(const struct br_cstat_sink *mx, const struct br *br);
 
 #endif

@@ -27,6 +27,7 @@
 
 struct br;
 struct br_link;
+struct br_seed_row;
 
 enum br_mstate { BR_M_ALIVE, BR_M_SUSPECT, BR_M_DEAD };
 
@@ -70,6 +71,19 @@ struct br_node {
 };
 
 /*
+ * What the member table tells the links above it (br_peer registers them
+ * at its init): a new member needs a link (never NULL afterwards, or the
+ * member is not added), a member restarted or fell silent so its link
+ * must reset, and a member changed state (what waits for it may go or
+ * fail now).  br_disc never calls br_peer by name.
+ */
+struct br_disc_ops {
+	struct br_link *(*do_link_new)(struct br *br, struct br_node *n);
+	void	(*do_link_reset)(struct br_link *l, const char *why);
+	void	(*do_changed)(struct br *br);
+};
+
+/*
  * Encodes a beacon (bc_mac may be empty) into out (cap bytes).  Returns 0
  * with *len set, or TP_ETOOBIG.
  */
@@ -108,6 +122,9 @@ void br_disc_fini(struct br *br);
  * Returns 0 or -1 (logged). */
 int br_disc_bound(struct br *br, const char *url);
 
+/* Registers ops (static, not copied); after br_disc_setup. */
+void br_disc_set_ops(struct br *br, const struct br_disc_ops *ops);
+
 /* Sends beacons, re-resolves seeds and ages members; every tick. */
 void br_disc_tick(struct br *br, uint64_t now);
 
@@ -133,12 +150,10 @@ struct br_node *br_disc_find(struct br *br, const char *name, size_t len);
 uint64_t br_disc_incarnation(const struct br *br);
 const char *br_disc_endpoint(const struct br *br);
 
-/* Packs the member table (the CONTROL "nodes" answer): an array of maps
- * name, state (the member's), endpoint, incarnation, last_seen_ms (age),
- * link (the link's state), rtt_us, routable (alive, link up, names table
- * in), with this node first, then a row per seed still being tried
- * (state "trying", link "seed", "seed": true; br_seeds.h). */
-void br_disc_pack_nodes(struct br *br, msgpack_packer *pk);
+/* The seeds still being tried (br_seeds.h), at most max rows; 0
+ * without seeds. */
+uint32_t br_disc_seed_rows(const struct br *br, struct br_seed_row *rows,
+    uint32_t max);
 
 /* The cluster key (32 bytes, owned by br_disc) and cluster.encrypt;
  * only while discovery is on. */
@@ -153,9 +168,5 @@ uint32_t br_disc_count(const struct br *br);
 struct br_node *br_disc_node(struct br *br, uint32_t i);
 
 const char *br_mstate_name(enum br_mstate st);
-
-/* Packs one "key": value pair of a map (control answers, link bodies). */
-void br_kv_str(msgpack_packer *pk, const char *k, const char *v);
-void br_kv_uint(msgpack_packer *pk, const char *k, uint64_t v);
 
 #endif

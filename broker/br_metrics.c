@@ -230,14 +230,31 @@ render_broker(struct br_mx *mx, const struct br *br, uint64_t now)
 	    br->b_tap.t_published);
 }
 
+/* br_cstat writes through these (its sink), so it need not call us. */
+static void
+cstat_family(void *arg, const char *name, const char *type,
+    const char *help)
+{
+	br_mx_family(arg, name, type, help);
+}
+
+static void
+cstat_sample(void *arg, const char *name, const char *lkey,
+    const char *lval, uint64_t v)
+{
+	br_mx_sample(arg, name, lkey, lval, v);
+}
+
 /* Every section, in order.  Peer and beacon sections are added here. */
 static void
 render_sections(struct br_mx *mx, const struct br *br, uint64_t now)
 {
+	const struct br_cstat_sink cs = { cstat_family, cstat_sample, mx };
+
 	render_broker(mx, br, now);
 	render_actors(mx, br);
 	render_states(mx, br);
-	br_cstat_render(mx, br);
+	br_cstat_render(&cs, br);
 	br_guard_render(mx);
 }
 

@@ -107,7 +107,7 @@ br_answer(struct br *br, const struct br_origin *o, uint32_t kind,
 	if (BR_IS_PEER(o->o_actor)) {
 		struct br_link *l = br_peer_link_of(br, o->o_actor);
 
-		return l != NULL ? br_peer_send_env(l, &env) : -1;
+		return l != NULL ? br_plink_send_env(l, &env) : -1;
 	}
 	a = br->b_actors[o->o_actor];
 	if (a->a_state != BR_A_RUNNING)
@@ -225,7 +225,7 @@ resolve_node(struct br *br, const struct br_origin *o,
 	const char *why;
 	int rc;
 
-	if (l != NULL && l->l_state == BR_L_UP && !BR_IS_PEER(o->o_actor)) {
+	if (l != NULL && br_plink_is_up(l) && !BR_IS_PEER(o->o_actor)) {
 		t->t_link = l;
 		return 0;
 	}
@@ -233,8 +233,8 @@ resolve_node(struct br *br, const struct br_origin *o,
 		return rc;
 	why = BR_IS_PEER(o->o_actor) ? "not forwarded between peers" :
 	    l == NULL ? "not a member of the cluster" :
-	    l->l_node->n_state != BR_M_ALIVE ?
-	    br_mstate_name(l->l_node->n_state) : "no link yet";
+	    strcmp(br_plink_node_state(l), "alive") != 0 ?
+	    br_plink_node_state(l) : "no link yet";
 	br_answer_error(br, o, env->e_id, BR_E_UNREACHABLE, "node '%.*s' is "
 	    "unreachable (%s)", (int)nlen, node, why);
 	return -1;
@@ -284,10 +284,8 @@ placed(struct br *br, const struct br_origin *o, uint32_t kind,
 		 * was reset returns no credit to the new session */
 		struct br_link *l = br_peer_link_of(br, o->o_actor);
 
-		if (l != NULL && l->l_state == BR_L_UP) {
-			l->l_credit_due++;
-			br_peer_mark_dirty(l);
-		}
+		if (l != NULL)
+			br_plink_owe_credit(l);
 	} else if (o->o_actor != BR_ORIGIN_CLI) {
 		struct br_actor *s = br->b_actors[o->o_actor];
 
@@ -514,11 +512,10 @@ static void
 place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
     const struct br_origin *o, uint32_t kind, uint64_t id, uint64_t pend)
 {
+	struct br_waitq *q = br_plink_waitq(l);
 	struct br_pend *p;
 
-	if (l->l_wait_head == NULL && l->l_credit > 0) {
-		l->l_credit--;
-		br_peer_enqueue(l, it);
+	if (q->wq_head == NULL && br_plink_try_send(l, it) == 0) {
 		/* pend: an ASK, or a confirmed SEND acked by the peer */
 		placed(br, o, kind, id, pend == 0);
 		return;
@@ -527,10 +524,10 @@ place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
 		if ((p = pend_alloc(br, o, kind, id)) == NULL)
 			goto busy;
 		p->p_deadline_ms = UINT64_MAX;
-		p->p_target = br_peer_origin(l);
+		p->p_target = br_plink_origin(l);
 		pend = p->p_id;
 	}
-	if (wait_push(&l->l_wait_head, &l->l_wait_tail, &l->l_nwait, it, o,
+	if (wait_push(&q->wq_head, &q->wq_tail, &q->wq_n, it, o,
 	    pend, id) == 0)
 		return;
 	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
@@ -576,7 +573,7 @@ route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 			return;
 		}
 		p->p_target = t.t_actor != NULL ? t.t_actor->a_idx :
-		    br_peer_origin(t.t_link);
+		    br_plink_origin(t.t_link);
 		id = p->p_id;
 		p->p_confirm = env->e_kind == TP_K_SEND;
 		br->b_stats.st_asks += env->e_kind == TP_K_ASK;
@@ -699,27 +696,25 @@ answer_back(struct br *br, const struct tp_env *env)
 }
 
 void
-br_route_peer_env(struct br_link *l, const struct tp_env *env)
+br_route_peer_env(struct br *br, struct br_link *l, const struct tp_env *env)
 {
-	struct br_origin o = { br_peer_origin(l), NULL, 0 };
+	struct br_origin o = { br_plink_origin(l), NULL, 0 };
 
 	if (env->e_kind == TP_K_SEND || env->e_kind == TP_K_ASK)
-		route(l->l_br, &o, env);
+		route(br, &o, env);
 	else
-		answer_back_from(l->l_br, env, o.o_actor);
+		answer_back_from(br, env, o.o_actor);
 }
 
 void
-br_route_link_room(struct br_link *l)
+br_route_link_room(struct br *br, struct br_link *l)
 {
-	struct br *br = l->l_br;
+	struct br_waitq *q = br_plink_waitq(l);
 	struct br_wait *w;
 
-	while (l->l_credit > 0 && l->l_state == BR_L_UP &&
-	    (w = wait_pop(&l->l_wait_head, &l->l_wait_tail,
-	    &l->l_nwait)) != NULL) {
-		l->l_credit--;
-		br_peer_enqueue(l, w->w_item);
+	while (br_plink_can_send(l) &&
+	    (w = wait_pop(&q->wq_head, &q->wq_tail, &q->wq_n)) != NULL) {
+		br_plink_try_send(l, w->w_item);
 		admitted(br, w);
 		free(w);
 	}
@@ -728,13 +723,12 @@ br_route_link_room(struct br_link *l)
 /* Senders waiting for the link's credit hear "unreachable" (an ask
  * through its pending slot, below). */
 static void
-fail_link_waiters(struct br_link *l)
+fail_link_waiters(struct br *br, struct br_link *l)
 {
-	struct br *br = l->l_br;
+	struct br_waitq *q = br_plink_waitq(l);
 	struct br_wait *w;
 
-	while ((w = wait_pop(&l->l_wait_head, &l->l_wait_tail,
-	    &l->l_nwait)) != NULL) {
+	while ((w = wait_pop(&q->wq_head, &q->wq_tail, &q->wq_n)) != NULL) {
 		struct br_origin o = { w->w_origin, NULL, 0 };
 		struct br_pend *p = pend_get(br, w->w_pend);
 
@@ -744,12 +738,12 @@ fail_link_waiters(struct br_link *l)
 
 			br_answer_error(br, &po, p->p_orig_id,
 			    BR_E_UNREACHABLE, "node '%s' is unreachable "
-			    "(link down)", l->l_node->n_name);
+			    "(link down)", br_plink_node_name(l));
 			pend_free(br, p);
 		} else if (p == NULL && w->w_origin != BR_ORIGIN_CLI)
 			br_answer_error(br, &o, w->w_id, BR_E_UNREACHABLE,
 			    "node '%s' is unreachable (link down)",
-			    l->l_node->n_name);
+			    br_plink_node_name(l));
 		if (w->w_origin != BR_ORIGIN_CLI)
 			placed(br, &o, TP_K_SEND, w->w_id, false);
 		free(w);
@@ -757,12 +751,11 @@ fail_link_waiters(struct br_link *l)
 }
 
 void
-br_route_link_down(struct br_link *l)
+br_route_link_down(struct br *br, struct br_link *l)
 {
-	struct br *br = l->l_br;
-	uint32_t mark = br_peer_origin(l);
+	uint32_t mark = br_plink_origin(l);
 
-	fail_link_waiters(l);
+	fail_link_waiters(br, l);
 	for (uint32_t i = 0; i <= br->b_pend_mask && br->b_npend > 0; i++) {
 		struct br_pend *p = &br->b_pend[i];
 		struct br_origin o;
@@ -779,7 +772,7 @@ br_route_link_down(struct br_link *l)
 		o = pend_origin(p);
 		br_answer_error(br, &o, p->p_orig_id, BR_E_UNREACHABLE, "node "
 		    "'%s' is unreachable (link down before the reply)",
-		    l->l_node->n_name);
+		    br_plink_node_name(l));
 		pend_free(br, p);
 	}
 }
