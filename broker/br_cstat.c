@@ -134,9 +134,9 @@ render_counters(const struct br_cstat_sink *mx, const struct br *br)
 		if (i == 0 || keys[i - 1].k_family != k->k_family)
 			mx->cs_family(mx->cs_arg, k->k_family, "counter",
 			    help_of(k->k_family));
-		mx->cs_sample(mx->cs_arg, k->k_family, k->k_label == NULL ? NULL :
-		    strstr(k->k_family, "handshakes") != NULL ? "result" :
-		    "reason", k->k_label, value(&c, k));
+		mx->cs_sample(mx->cs_arg, k->k_family, k->k_label == NULL ?
+		    NULL : strstr(k->k_family, "handshakes") != NULL ?
+		    "result" : "reason", k->k_label, value(&c, k));
 	}
 }
 
@@ -155,8 +155,8 @@ render_peers(const struct br_cstat_sink *mx, const struct br *br)
 	uint32_t n = br_peers_count(br);
 
 	for (size_t f = 0; f < 4; f++) {
-		mx->cs_family(mx->cs_arg, fam[f][0], f == 3 ? "counter" : "gauge",
-		    fam[f][1]);
+		mx->cs_family(mx->cs_arg, fam[f][0], f == 3 ? "counter" :
+		    "gauge", fam[f][1]);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct br_link *l = br_peers_at(br, i);
 			uint64_t v[4] = {

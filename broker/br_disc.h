@@ -3,11 +3,9 @@
  * and to static seeds (host names re-resolved), and the member table with
  * its alive -> suspect -> dead clock.  Loop thread only.
  *
- * A beacon datagram is [version=1, payload (bin), mac (bin)] (msgpack);
- * payload is [cluster, node, incarnation, endpoint, ts_ms, seq]; mac is
- * tp_sec's HMAC of payload under the cluster key.  Nothing of a beacon is
- * believed before its MAC, timestamp and sequence pass (tp_sec_beacon_
- * check).  See docs/ARCHITECTURE.md "Cluster" and docs/SECURITY.md.
+ * Beacons are br_beacon's (the codec).  Nothing of a beacon is believed
+ * before its MAC, timestamp and sequence pass (tp_sec_beacon_check).
+ * See docs/ARCHITECTURE.md "Cluster" and docs/SECURITY.md.
  */
 #ifndef BR_DISC_H
 #define BR_DISC_H
@@ -21,32 +19,15 @@
 #include "br_conf.h"
 #include "tp_err.h"
 
+#include "br_beacon.h"
+
 #define BR_MAX_NODES 64
-#define BR_BEACON_MAX 1400	/* bytes of one beacon datagram */
-#define BR_ENDPOINT_MAX 128
 
 struct br;
 struct br_link;
 struct br_seed_row;
 
 enum br_mstate { BR_M_ALIVE, BR_M_SUSPECT, BR_M_DEAD };
-
-/* One decoded beacon; strings point into the datagram (borrowed). */
-struct br_beacon {
-	const char	*bc_cluster;
-	size_t		 bc_cluster_len;
-	const char	*bc_node;
-	size_t		 bc_node_len;
-	uint64_t	 bc_inc;
-	const char	*bc_endpoint;
-	size_t		 bc_endpoint_len;
-	uint64_t	 bc_ts_ms;
-	uint64_t	 bc_seq;
-	const uint8_t	*bc_mac;
-	size_t		 bc_mac_len;
-	const uint8_t	*bc_payload;	/* what the mac covers */
-	size_t		 bc_payload_len;
-};
 
 /* Beacon counters (troupe stats, metrics). */
 struct br_disc_stats {
@@ -82,27 +63,6 @@ struct br_disc_ops {
 	void	(*do_link_reset)(struct br_link *l, const char *why);
 	void	(*do_changed)(struct br *br);
 };
-
-/*
- * Encodes a beacon (bc_mac may be empty) into out (cap bytes).  Returns 0
- * with *len set, or TP_ETOOBIG.
- */
-int br_beacon_encode(const struct br_beacon *bc, uint8_t *out, size_t cap,
-    size_t *len);
-
-/* Encodes bc with the MAC of its payload under key (32 bytes), as
- * beacons are sent.  Returns 0 with *len set, or TP_ETOOBIG. */
-int br_beacon_seal(const struct br_beacon *bc, const uint8_t *key,
-    uint8_t *out, size_t cap, size_t *len);
-
-/*
- * Decodes len bytes of an untrusted datagram: bounds-walked before
- * anything is unpacked, strict types, names within BR_NAME_MAX, the
- * endpoint within BR_ENDPOINT_MAX, nothing trailing.  Never allocates.
- * Returns 0 (bc points into buf) or a TP_E* code with err filled.
- */
-int br_beacon_decode(const uint8_t *buf, size_t len, struct br_beacon *bc,
-    struct tp_err *err);
 
 /*
  * Unless cluster.discovery is off: picks this start's incarnation and

@@ -9,11 +9,12 @@
  * socket accepts one pipe, so one socket cannot both listen for many
  * peers and send without loss.  See docs/ARCHITECTURE.md "Peer links".
  *
- * The first frames on a stream are plaintext hellos carrying the tp_sec
- * handshake (br_hello); once it is done every frame is sealed and opened
- * in br_link, the two choke points.  Name tables and gossip are packed
- * and read by br_names; the member table is br_disc's.  Below the router
- * and br_await: it tells them through struct br_peer_ops.
+ * This module is the registry: a link per member (br_plink: one link's
+ * state machine; br_hello: its hello and handshake; br_link: its
+ * frames), the shared listener, and the lookups the router needs.  The
+ * member table is br_disc's; name tables and gossip bodies br_names'.
+ * Below the router and br_await: links tell them through struct
+ * br_peer_ops.
  */
 #ifndef BR_PEER_H
 #define BR_PEER_H
@@ -23,10 +24,6 @@
 
 #include <msgpack.h>
 #include <nng/nng.h>
-
-#include "br_conf.h"
-#include "br_mbx.h"
-#include "tp_env.h"
 
 #include "br_plink.h"
 
