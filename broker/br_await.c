@@ -10,7 +10,6 @@
 #include "br_await.h"
 #include "br_disc.h"
 #include "br_log.h"
-#include "br_names.h"
 #include "br_peer.h"
 
 #define NO_LINK UINT32_MAX
@@ -49,12 +48,12 @@ struct br_await {
 static bool
 link_coming(const struct br_link *l)
 {
-	const struct br_node *n = l->l_node;
+	const struct br_node *n = br_plink_node(l);
 
 	if (n->n_endpoint[0] == '\0')
 		return false;
 	return n->n_state == BR_M_ALIVE || (n->n_state == BR_M_SUSPECT &&
-	    l->l_state == BR_L_HELLO);
+	    br_plink_state(l) == BR_L_HELLO);
 }
 
 /* A link whose names table may still bring new names: coming up, or up
@@ -62,7 +61,7 @@ link_coming(const struct br_link *l)
 static bool
 names_coming(const struct br_link *l)
 {
-	return l->l_state == BR_L_UP ? !l->l_names_rx : link_coming(l);
+	return br_plink_is_up(l) ? !br_plink_names_in(l) : link_coming(l);
 }
 
 static enum br_await_why
@@ -70,7 +69,7 @@ node_needs(struct br *br, const char *node, size_t nlen)
 {
 	struct br_link *l = br_peer_by_node(br, node, nlen);
 
-	return l != NULL && l->l_state != BR_L_UP && link_coming(l) ?
+	return l != NULL && !br_plink_is_up(l) && link_coming(l) ?
 	    BR_AWAIT_LINK : BR_AWAIT_NO;
 }
 
@@ -85,7 +84,7 @@ name_needs(struct br *br, const char *name, size_t len)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct br_link *l = br_peers_at(br, i);
 
-		if (l->l_state == BR_L_UP && br_names_has(l, name, len))
+		if (br_plink_is_up(l) && br_plink_has_name(l, name, len))
 			return BR_AWAIT_NO;
 		coming = coming || names_coming(l);
 	}
@@ -126,7 +125,7 @@ link_index(struct br *br, const struct tp_env *env)
 		return NO_LINK;
 	l = br_peer_by_node(br, at + 1, env->e_to.s_len -
 	    (size_t)(at - to) - 1);
-	return l != NULL ? l->l_idx : NO_LINK;
+	return l != NULL ? br_plink_index(l) : NO_LINK;
 }
 
 /* Why a request cannot be held, or NULL when it can. */

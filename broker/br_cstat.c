@@ -2,13 +2,16 @@
  * br_cstat — cluster counters for `troupe stats` and the metrics page.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "br.h"
 #include "br_await.h"
 #include "br_cstat.h"
 #include "br_disc.h"
+#include "br_kv.h"
 #include "br_peer.h"
+#include "br_seeds.h"
 
 struct counters {
 	struct br_disc_stats	 c_d;
@@ -154,12 +157,13 @@ peer_rows(const struct br *br, br_cstat_fn *fn, void *arg)
 			fn(arg, &none);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct br_link *l = br_peers_at(br, i);
-			uint64_t v[4] = { l->l_node->n_state == BR_M_ALIVE,
-			    l->l_state == BR_L_UP, l->l_rtt_us,
-			    l->l_resets };
+			uint64_t v[4] = {
+			    br_plink_node(l)->n_state == BR_M_ALIVE,
+			    br_plink_is_up(l), br_plink_rtt(l),
+			    br_plink_resets(l) };
 			struct br_cstat_row r = { NULL, fam[f][0],
 			    f == 3 ? "counter" : "gauge", fam[f][1], "peer",
-			    l->l_node->n_name, v[f] };
+			    br_plink_node_name(l), v[f] };
 
 			fn(arg, &r);
 		}
@@ -171,4 +175,84 @@ br_cstat_rows(const struct br *br, br_cstat_fn *fn, void *arg)
 {
 	counter_rows(br, fn, arg);
 	peer_rows(br, fn, arg);
+}
+
+/* "routable": a request to the node goes out now, by name@node and by
+ * bare name: the member is alive, its link up and its names table in. */
+static bool
+routable(const struct br_node *n)
+{
+	return n->n_state == BR_M_ALIVE && br_plink_is_up(n->n_link) &&
+	    br_plink_names_in(n->n_link);
+}
+
+static void
+pack_node(msgpack_packer *pk, const char *name, const char *state,
+    const char *ep, uint64_t inc, uint64_t age, const char *link,
+    uint64_t rtt, bool can_route)
+{
+	char incs[24];
+
+	snprintf(incs, sizeof(incs), "%016llx", (unsigned long long)inc);
+	msgpack_pack_map(pk, 8);
+	br_kv_str(pk, "name", name);
+	br_kv_str(pk, "state", state);
+	br_kv_str(pk, "endpoint", ep);
+	br_kv_str(pk, "incarnation", incs);
+	br_kv_uint(pk, "last_seen_ms", age);
+	br_kv_str(pk, "link", link);
+	br_kv_uint(pk, "rtt_us", rtt);
+	msgpack_pack_str_with_body(pk, "routable", 8);
+	if (can_route)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* Seeds still being tried follow the members: state "trying", link
+ * "seed", the seed as configured for a name; last_seen_ms only when it
+ * ever answered. */
+static void
+pack_seed(msgpack_packer *pk, const struct br_seed_row *r)
+{
+	msgpack_pack_map(pk, r->sr_heard ? 8 : 7);
+	br_kv_str(pk, "name", r->sr_name);
+	br_kv_str(pk, "state", "trying");
+	br_kv_str(pk, "endpoint", r->sr_endpoint);
+	br_kv_str(pk, "incarnation", "");
+	br_kv_str(pk, "link", "seed");
+	br_kv_uint(pk, "rtt_us", 0);
+	msgpack_pack_str_with_body(pk, "seed", 4);
+	msgpack_pack_true(pk);
+	if (r->sr_heard)
+		br_kv_uint(pk, "last_seen_ms", r->sr_age_ms);
+}
+
+void
+br_cstat_pack_nodes(struct br *br, msgpack_packer *pk)
+{
+	struct br_seed_row rows[BR_SEEDS_MAX_ADDRS];
+	uint64_t now = br_now_ms();
+	uint32_t nrows, nn = br_disc_count(br);
+
+	if (br->b_disc == NULL) {
+		msgpack_pack_array(pk, 1);
+		pack_node(pk, br->b_node, "alive", "", 0, 0, "self", 0,
+		    true);
+		return;
+	}
+	nrows = br_disc_seed_rows(br, rows, BR_SEEDS_MAX_ADDRS);
+	msgpack_pack_array(pk, nn + 1 + nrows);
+	pack_node(pk, br->b_node, "alive", br_disc_endpoint(br),
+	    br_disc_incarnation(br), 0, "self", 0, true);
+	for (uint32_t i = 0; i < nn; i++) {
+		const struct br_node *n = br_disc_node(br, i);
+
+		pack_node(pk, n->n_name, br_mstate_name(n->n_state),
+		    n->n_endpoint, n->n_inc, now - n->n_last_seen_ms,
+		    br_plink_state_name(n->n_link), br_plink_rtt(n->n_link),
+		    routable(n));
+	}
+	for (uint32_t i = 0; i < nrows; i++)
+		pack_seed(pk, &rows[i]);
 }

@@ -38,4 +38,11 @@ typedef void br_cstat_fn(void *arg, const struct br_cstat_row *r);
  * consecutive (see docs/ARCHITECTURE.md "Metrics"). */
 void br_cstat_rows(const struct br *br, br_cstat_fn *fn, void *arg);
 
+/* Packs the member table (the CONTROL "nodes" answer): an array of maps
+ * name, state (the member's), endpoint, incarnation, last_seen_ms (age),
+ * link (the link's state), rtt_us, routable (alive, link up, names table
+ * in), with this node first, then a row per seed still being tried
+ * (state "trying", link "seed", "seed": true; br_seeds.h). */
+void br_cstat_pack_nodes(struct br *br, msgpack_packer *pk);
+
 #endif

@@ -12,6 +12,8 @@
 #include "br_ctl.h"
 #include "br_route.h"
 #include "br_disc.h"
+#include "br_cstat.h"
+#include "br_kv.h"
 #include "br_durable.h"
 #include "br_log.h"
 #include "br_peer.h"
@@ -325,7 +327,7 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 				pack_actor(br, pk, br->b_actors[i]);
 		br_peer_pack_actors(br, pk, f, flen);
 	} else if (br_str_is(op, "nodes")) {
-		br_disc_pack_nodes(br, pk);
+		br_cstat_pack_nodes(br, pk);
 	} else if (br_str_is(op, "stats")) {
 		pack_stats(br, pk);
 	} else if (br_str_is(op, "watch")) {

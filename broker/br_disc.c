@@ -15,10 +15,8 @@
 #include <sodium.h>
 
 #include "br.h"
-#include "br_await.h"
 #include "br_disc.h"
 #include "br_log.h"
-#include "br_peer.h"
 #include "br_resolv.h"
 #include "br_seeds.h"
 #include "tp_key.h"
@@ -48,6 +46,7 @@ struct br_disc {
 	uint8_t		 d_key[TP_SEC_KEYBYTES];
 	bool		 d_encrypt;
 	struct tp_sec_replay d_replay;
+	const struct br_disc_ops *d_ops;	/* br_peer's; NULL before */
 };
 
 const char *
@@ -59,6 +58,20 @@ br_mstate_name(enum br_mstate st)
 }
 
 /* ---- the member table ---- */
+
+void
+br_disc_set_ops(struct br *br, const struct br_disc_ops *ops)
+{
+	if (br->b_disc != NULL)
+		br->b_disc->d_ops = ops;
+}
+
+static void
+link_reset(struct br_disc *d, struct br_node *n, const char *why)
+{
+	if (d->d_ops != NULL && n->n_link != NULL)
+		d->d_ops->do_link_reset(n->n_link, why);
+}
 
 struct br_node *
 br_disc_find(struct br *br, const char *name, size_t len)
@@ -91,7 +104,7 @@ node_slot(struct br_disc *d)
 			old = n;
 	}
 	if (old != NULL)
-		br_peer_link_reset(old->n_link, "member slot reused");
+		link_reset(d, old, "member slot reused");
 	return old;
 }
 
@@ -106,8 +119,8 @@ node_new(struct br *br, const char *name, size_t len)
 		    (int)len, name);
 		return NULL;
 	}
-	if (n->n_link == NULL && (n->n_link = br_peer_link_new(br, n)) ==
-	    NULL) {
+	if (n->n_link == NULL && (d->d_ops == NULL ||
+	    (n->n_link = d->d_ops->do_link_new(br, n)) == NULL)) {
 		d->d_nnodes--;
 		return NULL;
 	}
@@ -134,7 +147,7 @@ br_disc_heard(struct br *br, const char *name, size_t len, uint64_t inc,
 		if (n->n_inc != 0) {
 			log_info("node restarted", "node=%s incarnation=%llx",
 			    n->n_name, (unsigned long long)inc);
-			br_peer_link_reset(n->n_link, "new incarnation");
+			link_reset(br->b_disc, n, "new incarnation");
 		} else
 			log_info("node joined", "node=%s incarnation=%llx",
 			    n->n_name, (unsigned long long)inc);
@@ -171,16 +184,16 @@ age_node(struct br *br, struct br_node *n, uint64_t now)
 		n->n_state = BR_M_SUSPECT;
 		log_warn("node suspect", "node=%s silent_ms=%llu", n->n_name,
 		    (unsigned long long)age);
-		br_peer_link_reset(n->n_link, "node suspect");
+		link_reset(br->b_disc, n, "node suspect");
 	}
 	if (n->n_state == BR_M_SUSPECT && age > c->c_dead_after_ms) {
 		n->n_state = BR_M_DEAD;
 		log_warn("node dead", "node=%s silent_ms=%llu", n->n_name,
 		    (unsigned long long)age);
-		br_peer_link_reset(n->n_link, "node dead");
+		link_reset(br->b_disc, n, "node dead");
 	}
-	if (n->n_state != st)	/* what waits for it may fail now */
-		br_await_kick(br);
+	if (n->n_state != st && br->b_disc->d_ops != NULL)
+		br->b_disc->d_ops->do_changed(br);	/* waiters may fail */
 }
 
 /* ---- sockets ---- */
@@ -707,99 +720,14 @@ br_disc_node(struct br *br, uint32_t i)
 	return &br->b_disc->d_nodes[i];
 }
 
-void
-br_kv_str(msgpack_packer *pk, const char *k, const char *v)
+uint32_t
+br_disc_seed_rows(const struct br *br, struct br_seed_row *rows,
+    uint32_t max)
 {
-	msgpack_pack_str_with_body(pk, k, strlen(k));
-	msgpack_pack_str_with_body(pk, v, strlen(v));
-}
+	const struct br_disc *d = br->b_disc;
 
-void
-br_kv_uint(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	msgpack_pack_str_with_body(pk, k, strlen(k));
-	msgpack_pack_uint64(pk, v);
-}
-
-/* "routable": a request to the node goes out now, by name@node and by
- * bare name: the member is alive, its link up and its names table in. */
-static bool
-routable(const struct br_node *n)
-{
-	return n->n_state == BR_M_ALIVE && n->n_link->l_state == BR_L_UP &&
-	    n->n_link->l_names_rx;
-}
-
-static void
-pack_node(msgpack_packer *pk, const char *name, const char *state,
-    const char *ep, uint64_t inc, uint64_t age, const char *link,
-    uint64_t rtt, bool can_route)
-{
-	char incs[24];
-
-	snprintf(incs, sizeof(incs), "%016llx", (unsigned long long)inc);
-	msgpack_pack_map(pk, 8);
-	br_kv_str(pk, "name", name);
-	br_kv_str(pk, "state", state);
-	br_kv_str(pk, "endpoint", ep);
-	br_kv_str(pk, "incarnation", incs);
-	br_kv_uint(pk, "last_seen_ms", age);
-	br_kv_str(pk, "link", link);
-	br_kv_uint(pk, "rtt_us", rtt);
-	msgpack_pack_str_with_body(pk, "routable", 8);
-	if (can_route)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
-
-/* Seeds still being tried follow the members: state "trying", link
- * "seed", the seed as configured for a name; last_seen_ms only when it
- * ever answered. */
-static void
-pack_seed(msgpack_packer *pk, const struct br_seed_row *r)
-{
-	msgpack_pack_map(pk, r->sr_heard ? 8 : 7);
-	br_kv_str(pk, "name", r->sr_name);
-	br_kv_str(pk, "state", "trying");
-	br_kv_str(pk, "endpoint", r->sr_endpoint);
-	br_kv_str(pk, "incarnation", "");
-	br_kv_str(pk, "link", "seed");
-	br_kv_uint(pk, "rtt_us", 0);
-	msgpack_pack_str_with_body(pk, "seed", 4);
-	msgpack_pack_true(pk);
-	if (r->sr_heard)
-		br_kv_uint(pk, "last_seen_ms", r->sr_age_ms);
-}
-
-void
-br_disc_pack_nodes(struct br *br, msgpack_packer *pk)
-{
-	struct br_disc *d = br->b_disc;
-	struct br_seed_row rows[BR_SEEDS_MAX_ADDRS];
-	uint64_t now = br_now_ms();
-	uint32_t nrows = 0;
-
-	if (d == NULL) {
-		msgpack_pack_array(pk, 1);
-		pack_node(pk, br->b_node, "alive", "", 0, 0, "self", 0,
-		    true);
-		return;
-	}
-	if (d->d_res != NULL)
-		nrows = br_seeds_rows(&d->d_seeds, now,
-		    br->b_conf->c_suspect_after_ms, rows, BR_SEEDS_MAX_ADDRS);
-	msgpack_pack_array(pk, d->d_nnodes + 1 + nrows);
-	pack_node(pk, br->b_node, "alive", d->d_endpoint, d->d_inc, 0,
-	    "self", 0, true);
-	for (uint32_t i = 0; i < d->d_nnodes; i++) {
-		const struct br_node *n = &d->d_nodes[i];
-
-		pack_node(pk, n->n_name, br_mstate_name(n->n_state),
-		    n->n_endpoint, n->n_inc, now - n->n_last_seen_ms,
-		    br_peer_link_state(n->n_link), br_peer_link_rtt(n->n_link),
-		    routable(n));
-	}
-	for (uint32_t i = 0; i < nrows; i++)
-		pack_seed(pk, &rows[i]);
+	if (d == NULL || d->d_res == NULL)
+		return 0;
+	return br_seeds_rows(&d->d_seeds, br_now_ms(),
+	    br->b_conf->c_suspect_after_ms, rows, max);
 }

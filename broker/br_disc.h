@@ -3,11 +3,9 @@
  * and to static seeds (host names re-resolved), and the member table with
  * its alive -> suspect -> dead clock.  Loop thread only.
  *
- * A beacon datagram is [version=1, payload (bin), mac (bin)] (msgpack);
- * payload is [cluster, node, incarnation, endpoint, ts_ms, seq]; mac is
- * tp_sec's HMAC of payload under the cluster key.  Nothing of a beacon is
- * believed before its MAC, timestamp and sequence pass (tp_sec_beacon_
- * check).  See docs/ARCHITECTURE.md "Cluster" and docs/SECURITY.md.
+ * Beacons are br_beacon's (the codec).  Nothing of a beacon is believed
+ * before its MAC, timestamp and sequence pass (tp_sec_beacon_check).
+ * See docs/ARCHITECTURE.md "Cluster" and docs/SECURITY.md.
  */
 #ifndef BR_DISC_H
 #define BR_DISC_H
@@ -21,31 +19,15 @@
 #include "br_conf.h"
 #include "tp_err.h"
 
+#include "br_beacon.h"
+
 #define BR_MAX_NODES 64
-#define BR_BEACON_MAX 1400	/* bytes of one beacon datagram */
-#define BR_ENDPOINT_MAX 128
 
 struct br;
 struct br_link;
+struct br_seed_row;
 
 enum br_mstate { BR_M_ALIVE, BR_M_SUSPECT, BR_M_DEAD };
-
-/* One decoded beacon; strings point into the datagram (borrowed). */
-struct br_beacon {
-	const char	*bc_cluster;
-	size_t		 bc_cluster_len;
-	const char	*bc_node;
-	size_t		 bc_node_len;
-	uint64_t	 bc_inc;
-	const char	*bc_endpoint;
-	size_t		 bc_endpoint_len;
-	uint64_t	 bc_ts_ms;
-	uint64_t	 bc_seq;
-	const uint8_t	*bc_mac;
-	size_t		 bc_mac_len;
-	const uint8_t	*bc_payload;	/* what the mac covers */
-	size_t		 bc_payload_len;
-};
 
 /* Beacon counters (troupe stats, metrics). */
 struct br_disc_stats {
@@ -70,25 +52,17 @@ struct br_node {
 };
 
 /*
- * Encodes a beacon (bc_mac may be empty) into out (cap bytes).  Returns 0
- * with *len set, or TP_ETOOBIG.
+ * What the member table tells the links above it (br_peer registers them
+ * at its init): a new member needs a link (never NULL afterwards, or the
+ * member is not added), a member restarted or fell silent so its link
+ * must reset, and a member changed state (what waits for it may go or
+ * fail now).  br_disc never calls br_peer by name.
  */
-int br_beacon_encode(const struct br_beacon *bc, uint8_t *out, size_t cap,
-    size_t *len);
-
-/* Encodes bc with the MAC of its payload under key (32 bytes), as
- * beacons are sent.  Returns 0 with *len set, or TP_ETOOBIG. */
-int br_beacon_seal(const struct br_beacon *bc, const uint8_t *key,
-    uint8_t *out, size_t cap, size_t *len);
-
-/*
- * Decodes len bytes of an untrusted datagram: bounds-walked before
- * anything is unpacked, strict types, names within BR_NAME_MAX, the
- * endpoint within BR_ENDPOINT_MAX, nothing trailing.  Never allocates.
- * Returns 0 (bc points into buf) or a TP_E* code with err filled.
- */
-int br_beacon_decode(const uint8_t *buf, size_t len, struct br_beacon *bc,
-    struct tp_err *err);
+struct br_disc_ops {
+	struct br_link *(*do_link_new)(struct br *br, struct br_node *n);
+	void	(*do_link_reset)(struct br_link *l, const char *why);
+	void	(*do_changed)(struct br *br);
+};
 
 /*
  * Unless cluster.discovery is off: picks this start's incarnation and
@@ -107,6 +81,9 @@ void br_disc_fini(struct br *br);
  * is set, and the seeds socket takes its port.  Before br_disc_init.
  * Returns 0 or -1 (logged). */
 int br_disc_bound(struct br *br, const char *url);
+
+/* Registers ops (static, not copied); after br_disc_setup. */
+void br_disc_set_ops(struct br *br, const struct br_disc_ops *ops);
 
 /* Sends beacons, re-resolves seeds and ages members; every tick. */
 void br_disc_tick(struct br *br, uint64_t now);
@@ -133,12 +110,10 @@ struct br_node *br_disc_find(struct br *br, const char *name, size_t len);
 uint64_t br_disc_incarnation(const struct br *br);
 const char *br_disc_endpoint(const struct br *br);
 
-/* Packs the member table (the CONTROL "nodes" answer): an array of maps
- * name, state (the member's), endpoint, incarnation, last_seen_ms (age),
- * link (the link's state), rtt_us, routable (alive, link up, names table
- * in), with this node first, then a row per seed still being tried
- * (state "trying", link "seed", "seed": true; br_seeds.h). */
-void br_disc_pack_nodes(struct br *br, msgpack_packer *pk);
+/* The seeds still being tried (br_seeds.h), at most max rows; 0
+ * without seeds. */
+uint32_t br_disc_seed_rows(const struct br *br, struct br_seed_row *rows,
+    uint32_t max);
 
 /* The cluster key (32 bytes, owned by br_disc) and cluster.encrypt;
  * only while discovery is on. */
@@ -153,9 +128,5 @@ uint32_t br_disc_count(const struct br *br);
 struct br_node *br_disc_node(struct br *br, uint32_t i);
 
 const char *br_mstate_name(enum br_mstate st);
-
-/* Packs one "key": value pair of a map (control answers, link bodies). */
-void br_kv_str(msgpack_packer *pk, const char *k, const char *v);
-void br_kv_uint(msgpack_packer *pk, const char *k, uint64_t v);
 
 #endif

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "br.h"
-#include "br_disc.h"	/* br_kv_str, br_kv_uint */
+#include "br_kv.h"
 #include "br_dlog.h"
 #include "br_durable.h"
 #include "br_log.h"

@@ -1,7 +1,7 @@
 /*
  * br_link — the frame layer of a peer link: its send queue, batching,
- * and the two choke points where frames are sealed (link_send_frame)
- * and opened (br_link_open) with the link's tp_sec session.  Loop thread
+ * and the two choke points where frames are sealed (send_frame) and
+ * opened (br_link_open) with the link's tp_sec session.  Loop thread
  * only.
  */
 #include <stdlib.h>
@@ -9,10 +9,7 @@
 
 #include <nng/nng.h>
 
-#include "br.h"
-#include "br_disc.h"
 #include "br_link.h"
-#include "br_peer.h"
 #include "tp_nng.h"
 
 #define BATCH_MAX 256
@@ -20,22 +17,22 @@
 
 /* Sends the frame the socket refused last time; 0 once none is left. */
 static int
-stash_send(struct br_link *l)
+stash_send(struct br_lframes *f, nng_socket s)
 {
 	int rv;
 
-	if (l->l_stash == NULL)
+	if (f->lf_stash == NULL)
 		return 0;
-	if ((rv = nng_sendmsg(l->l_out, l->l_stash, NNG_FLAG_NONBLOCK)) != 0)
+	if ((rv = nng_sendmsg(s, f->lf_stash, NNG_FLAG_NONBLOCK)) != 0)
 		return rv;
-	l->l_stash = NULL;
-	l->l_frames_out++;
+	f->lf_stash = NULL;
+	f->lf_frames_out++;
 	return 0;
 }
 
 /* Seals *msgp in place of the plaintext (which is freed). */
 static int
-seal_frame(struct br_link *l, nng_msg **msgp)
+seal_frame(struct tp_sec_sess *ss, nng_msg **msgp)
 {
 	nng_msg *in = *msgp, *out;
 	size_t len = nng_msg_len(in), olen;
@@ -43,7 +40,7 @@ seal_frame(struct br_link *l, nng_msg **msgp)
 
 	if ((rv = nng_msg_alloc(&out, len + tp_sec_overhead())) != 0)
 		return rv;
-	if ((rv = tp_sec_seal(&l->l_ss, nng_msg_body(in), len,
+	if ((rv = tp_sec_seal(ss, nng_msg_body(in), len,
 	    nng_msg_body(out), nng_msg_len(out), &olen)) != 0) {
 		nng_msg_free(out);
 		return rv;
@@ -61,20 +58,21 @@ seal_frame(struct br_link *l, nng_msg **msgp)
  * Returns 0 (sent), 1 (stashed: socket full) or -1 (cannot seal).
  */
 static int
-link_send_frame(struct br_link *l, nng_msg *msg, bool plain)
+send_frame(struct br_lframes *f, nng_socket s, struct tp_sec_sess *ss,
+    nng_msg *msg, bool plain)
 {
-	if (!plain && seal_frame(l, &msg) != 0) {
+	if (!plain && seal_frame(ss, &msg) != 0) {
 		nng_msg_free(msg);
 		return -1;
 	}
-	l->l_stash = msg;
-	return stash_send(l) == 0 ? 0 : 1;
+	f->lf_stash = msg;
+	return stash_send(f, s) == 0 ? 0 : 1;
 }
 
 /* Replaces *msgp by its opened plaintext; the session checks the tag and
  * that the counter is exactly the next one. */
 int
-br_link_open(struct br_link *l, nng_msg **msgp, struct tp_err *err)
+br_link_open(struct tp_sec_sess *ss, nng_msg **msgp, struct tp_err *err)
 {
 	nng_msg *in = *msgp, *out;
 	size_t len = nng_msg_len(in), plen;
@@ -82,7 +80,7 @@ br_link_open(struct br_link *l, nng_msg **msgp, struct tp_err *err)
 
 	if (nng_msg_alloc(&out, len) != 0)
 		return tp_err_set(err, TP_ENOMEM, "out of memory");
-	if ((rv = tp_sec_open(&l->l_ss, nng_msg_body(in), len,
+	if ((rv = tp_sec_open(ss, nng_msg_body(in), len,
 	    nng_msg_body(out), len, &plen, err)) != 0) {
 		nng_msg_free(out);
 		return rv;
@@ -94,9 +92,9 @@ br_link_open(struct br_link *l, nng_msg **msgp, struct tp_err *err)
 }
 
 void
-br_link_push(struct br_link *l, struct mbx_item *it)
+br_link_push(struct br_lframes *f, struct mbx_item *it)
 {
-	struct mbx_list *q = &l->l_outq;
+	struct mbx_list *q = &f->lf_outq;
 
 	it->mi_next = NULL;
 	if (q->ml_tail != NULL)
@@ -106,7 +104,6 @@ br_link_push(struct br_link *l, struct mbx_item *it)
 	q->ml_tail = it;
 	q->ml_count++;
 	q->ml_bytes += it->mi_len;
-	br_peer_mark_dirty(l);
 }
 
 static struct mbx_item *
@@ -125,37 +122,24 @@ encode_env(const struct tp_env *env)
 }
 
 /* Hellos (plain) flow before the link is up and always precede sealed
- * frames in the queue: l_nplain counts them at its head. */
+ * frames in the queue: lf_nplain counts them at its head. */
 int
-br_link_queue(struct br_link *l, const struct tp_env *env, bool plain)
+br_link_queue(struct br_lframes *f, const struct tp_env *env, bool plain)
 {
 	struct mbx_item *it;
 
-	if (!l->l_out_open || (!plain && l->l_state != BR_L_UP) ||
-	    (it = encode_env(env)) == NULL)
+	if ((it = encode_env(env)) == NULL)
 		return -1;
-	br_link_push(l, it);
-	l->l_nplain += plain;
+	br_link_push(f, it);
+	f->lf_nplain += plain;
 	return 0;
-}
-
-int
-br_link_send_body(struct br_link *l, uint32_t kind, const msgpack_sbuffer *sb,
-    bool plain)
-{
-	struct tp_env env = { .e_kind = kind, .e_body = (uint8_t *)sb->data,
-	    .e_body_len = sb->size, .e_id = l->l_br->b_next_id++ };
-
-	env.e_from = tp_slice_str(l->l_br->b_node);
-	env.e_to = tp_slice_str(l->l_node->n_name);
-	return br_link_queue(l, &env, plain);
 }
 
 /* Pops n items (bytes in all) off the head of the queue. */
 static void
-outq_pop(struct br_link *l, uint32_t n, size_t bytes)
+outq_pop(struct br_lframes *f, uint32_t n, size_t bytes)
 {
-	struct mbx_item *it = l->l_outq.ml_head;
+	struct mbx_item *it = f->lf_outq.ml_head;
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct mbx_item *next = it->mi_next;
@@ -163,21 +147,21 @@ outq_pop(struct br_link *l, uint32_t n, size_t bytes)
 		mbx_item_free(it);
 		it = next;
 	}
-	l->l_outq.ml_head = it;
+	f->lf_outq.ml_head = it;
 	if (it == NULL)
-		l->l_outq.ml_tail = NULL;
-	l->l_outq.ml_count -= n;
-	l->l_outq.ml_bytes -= bytes;
+		f->lf_outq.ml_tail = NULL;
+	f->lf_outq.ml_count -= n;
+	f->lf_outq.ml_bytes -= bytes;
 }
 
 /* One frame from the head of the queue: a hello alone, one envelope
  * alone (latency), or a batch when there is a backlog.  Returns what
- * link_send_frame returns. */
+ * send_frame returns. */
 static int
-flush_one(struct br_link *l)
+flush_one(struct br_lframes *f, nng_socket s, struct tp_sec_sess *ss)
 {
-	struct mbx_item *it = l->l_outq.ml_head, *last = it;
-	bool plain = l->l_nplain > 0;
+	struct mbx_item *it = f->lf_outq.ml_head, *last = it;
+	bool plain = f->lf_nplain > 0;
 	uint32_t n = 0, max = plain ? 1 : BATCH_MAX;
 	size_t bytes = 0;
 	msgpack_packer pk;
@@ -194,51 +178,30 @@ flush_one(struct br_link *l)
 	}
 	for (struct mbx_item *i = it; i != last; i = i->mi_next)
 		nng_msg_append(msg, i->mi_data, i->mi_len);
-	outq_pop(l, n, bytes);
-	l->l_nplain -= plain;
-	return link_send_frame(l, msg, plain);
+	outq_pop(f, n, bytes);
+	f->lf_nplain -= plain;
+	return send_frame(f, s, ss, msg, plain);
 }
 
-static void
-send_credit(struct br_link *l)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_uint32(&pk, l->l_credit_due);
-	if (br_link_send_body(l, TP_K_CREDIT, &sb, false) == 0)
-		l->l_credit_due = 0;
-	msgpack_sbuffer_destroy(&sb);
-}
-
-void
-br_link_flush(struct br_link *l)
+int
+br_link_flush(struct br_lframes *f, nng_socket s, struct tp_sec_sess *ss)
 {
 	int rv = 0;
 
-	if (l->l_credit_due > 0 && l->l_state == BR_L_UP)
-		send_credit(l);
-	if (stash_send(l) != 0) {
-		l->l_blocked = true;
-		return;
-	}
-	while (l->l_outq.ml_head != NULL && (rv = flush_one(l)) == 0)
+	if (stash_send(f, s) != 0)
+		return 1;
+	while (f->lf_outq.ml_head != NULL && (rv = flush_one(f, s, ss)) == 0)
 		;
-	if (rv > 0)
-		l->l_blocked = true;
-	else if (rv < 0)
-		br_peer_link_reset(l, "cannot seal a frame");
+	return rv;
 }
 
 void
-br_link_drop(struct br_link *l)
+br_link_drop(struct br_lframes *f)
 {
-	if (l->l_stash != NULL)
-		nng_msg_free(l->l_stash);
-	l->l_stash = NULL;
-	mbx_item_free_list(l->l_outq.ml_head);
-	memset(&l->l_outq, 0, sizeof(l->l_outq));
-	l->l_nplain = 0;
+	if (f->lf_stash != NULL)
+		nng_msg_free(f->lf_stash);
+	f->lf_stash = NULL;
+	mbx_item_free_list(f->lf_outq.ml_head);
+	memset(&f->lf_outq, 0, sizeof(f->lf_outq));
+	f->lf_nplain = 0;
 }

@@ -7,11 +7,9 @@
 #include <string.h>
 
 #include "br.h"
-#include "br_await.h"
 #include "br_disc.h"
-#include "br_log.h"
+#include "br_kv.h"
 #include "br_names.h"
-#include "br_peer.h"
 
 const msgpack_object *
 br_names_get(const msgpack_object *m, const char *key, msgpack_object_type t)
@@ -87,14 +85,11 @@ pack_actor(msgpack_packer *pk, const struct br_actor *a)
 /* The whole table, sent when the link comes up and whenever a name or a
  * state changed (checked every beacon interval): tables are small. */
 void
-br_names_send(struct br_link *l, uint64_t hash)
+br_names_pack_table(struct br *br, msgpack_sbuffer *sb)
 {
-	struct br *br = l->l_br;
-	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2);
 	br_kv_str(&pk, "op", "names");
 	msgpack_pack_str_with_body(&pk, "names", 5);
@@ -102,9 +97,6 @@ br_names_send(struct br_link *l, uint64_t hash)
 	for (uint32_t i = 0; i < br->b_nactors; i++)
 		if (!br->b_actors[i]->a_removed)
 			pack_actor(&pk, br->b_actors[i]);
-	if (br_peer_send_control(l, &sb) == 0)
-		l->l_names_sent = hash;
-	msgpack_sbuffer_destroy(&sb);
 }
 
 static int
@@ -133,8 +125,8 @@ rname_fill(struct br_rname *r, const msgpack_object *e)
 	return true;
 }
 
-void
-br_names_on(struct br_link *l, const msgpack_object *body)
+int
+br_names_on(struct br_rtable *rt, const msgpack_object *body)
 {
 	const msgpack_object *arr = br_names_get(body, "names",
 	    MSGPACK_OBJECT_ARRAY);
@@ -143,41 +135,48 @@ br_names_on(struct br_link *l, const msgpack_object *body)
 
 	if (arr == NULL || arr->via.array.size > BR_MAX_ACTORS ||
 	    (t = calloc(arr->via.array.size + 1, sizeof(*t))) == NULL)
-		return;
+		return -1;
 	for (uint32_t i = 0; i < arr->via.array.size; i++)
 		if (rname_fill(&t[n], &arr->via.array.ptr[i]))
 			n++;
 	qsort(t, n, sizeof(*t), rname_cmp);
-	free(l->l_names);
-	l->l_names = t;
-	l->l_nnames = n;
-	l->l_names_rx = true;
-	log_debug("peer names", "node=%s count=%u", l->l_node->n_name, n);
-	br_await_kick(l->l_br);	/* bare names waiting for it */
+	free(rt->rt_names);
+	rt->rt_names = t;
+	rt->rt_n = n;
+	rt->rt_rx = true;
+	return (int)n;
+}
+
+void
+br_names_clear(struct br_rtable *t)
+{
+	free(t->rt_names);
+	*t = (struct br_rtable){ NULL, 0, false };
 }
 
 bool
-br_names_has(const struct br_link *l, const char *name, size_t len)
+br_names_has(const struct br_rtable *t, const char *name, size_t len)
 {
 	struct br_rname key;
 
-	if (len >= sizeof(key.rn_name) || l->l_nnames == 0)
+	if (len >= sizeof(key.rn_name) || t->rt_n == 0)
 		return false;
 	memcpy(key.rn_name, name, len);
 	key.rn_name[len] = '\0';
-	return bsearch(&key, l->l_names, l->l_nnames, sizeof(key),
+	return bsearch(&key, t->rt_names, t->rt_n, sizeof(key),
 	    rname_cmp) != NULL;
 }
 
 void
-br_names_pack(const struct br_link *l, msgpack_packer *pk)
+br_names_pack(const struct br_rtable *t, const char *node,
+    msgpack_packer *pk)
 {
-	for (uint32_t k = 0; k < l->l_nnames; k++) {
+	for (uint32_t k = 0; k < t->rt_n; k++) {
 		msgpack_pack_map(pk, 5);
-		br_kv_str(pk, "name", l->l_names[k].rn_name);
-		br_kv_str(pk, "node", l->l_node->n_name);
-		br_kv_uint(pk, "pid", l->l_names[k].rn_pid);
-		br_kv_str(pk, "state", l->l_names[k].rn_state);
+		br_kv_str(pk, "name", t->rt_names[k].rn_name);
+		br_kv_str(pk, "node", node);
+		br_kv_uint(pk, "pid", t->rt_names[k].rn_pid);
+		br_kv_str(pk, "state", t->rt_names[k].rn_state);
 		msgpack_pack_str_with_body(pk, "remote", 6);
 		msgpack_pack_true(pk);
 	}
@@ -186,17 +185,14 @@ br_names_pack(const struct br_link *l, msgpack_packer *pk)
 /* The alive members we know, so that a node that seeds only one peer
  * still finds the others (seeds mode has no multicast to tell it). */
 void
-br_names_send_members(struct br_link *l)
+br_names_pack_members(struct br *br, msgpack_sbuffer *sb)
 {
-	struct br *br = l->l_br;
 	uint32_t n = 0, cnt = br_disc_count(br);
-	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
 	for (uint32_t i = 0; i < cnt; i++)
 		n += br_disc_node(br, i)->n_state == BR_M_ALIVE;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 2);
 	br_kv_str(&pk, "op", "members");
 	msgpack_pack_str_with_body(&pk, "m", 1);
@@ -212,12 +208,10 @@ br_names_send_members(struct br_link *l)
 		msgpack_pack_str_with_body(&pk, m->n_endpoint,
 		    strlen(m->n_endpoint));
 	}
-	br_peer_send_control(l, &sb);
-	msgpack_sbuffer_destroy(&sb);
 }
 
 void
-br_names_on_members(struct br_link *l, const msgpack_object *body)
+br_names_on_members(struct br *br, const msgpack_object *body)
 {
 	const msgpack_object *arr = br_names_get(body, "m",
 	    MSGPACK_OBJECT_ARRAY);
@@ -237,7 +231,7 @@ br_names_on_members(struct br_link *l, const msgpack_object *body)
 			continue;
 		snprintf(ep, sizeof(ep), "%.*s", (int)f[2].via.str.size,
 		    f[2].via.str.ptr);
-		br_disc_learn(l->l_br, f[0].via.str.ptr, f[0].via.str.size,
+		br_disc_learn(br, f[0].via.str.ptr, f[0].via.str.size,
 		    f[1].via.u64, ep);
 	}
 }

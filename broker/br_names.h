@@ -2,7 +2,9 @@
  * br_names — what peer links say about actors and members: the actor
  * name tables (sent whole at link-up and on change) and the member
  * gossip, plus the small map lookups their bodies need.  Loop thread
- * only; called by br_peer.c on UP links.
+ * only.  Below br_peer: it packs and reads bodies and keeps a link's
+ * table (struct br_rtable, embedded in the link); br_peer sends them
+ * and tells whoever waits for names.
  */
 #ifndef BR_NAMES_H
 #define BR_NAMES_H
@@ -13,8 +15,23 @@
 
 #include <msgpack.h>
 
+#include "br_conf.h"
+
 struct br;
-struct br_link;
+
+/* An actor of another node, as its broker last told us. */
+struct br_rname {
+	char		 rn_name[BR_NAME_MAX];
+	char		 rn_state[16];
+	uint32_t	 rn_pid;
+};
+
+/* A peer's actor table; zeroed = empty.  Fields are br_names'. */
+struct br_rtable {
+	struct br_rname	*rt_names;	/* sorted by name; owned */
+	uint32_t	 rt_n;
+	bool		 rt_rx;		/* the peer's table arrived */
+};
 
 /* The value of key in map m when it has type t, else NULL (borrowed). */
 const msgpack_object *br_names_get(const msgpack_object *m, const char *key,
@@ -25,19 +42,25 @@ bool br_names_op_is(const msgpack_object *body, const char *op);
 /* A hash of this node's actor table (names, states, pids): a change
  * means the table must be sent again. */
 uint64_t br_names_hash(struct br *br);
-/* Queues CONTROL names (the whole table) on l; remembers hash as sent. */
-void br_names_send(struct br_link *l, uint64_t hash);
-/* A peer's CONTROL names: replaces l's table (bounded by BR_MAX_ACTORS;
- * malformed entries are skipped). */
-void br_names_on(struct br_link *l, const msgpack_object *body);
-/* True when l's table has actor name. */
-bool br_names_has(const struct br_link *l, const char *name, size_t len);
-/* Packs l's actors as maps name, node, pid, state, remote=true. */
-void br_names_pack(const struct br_link *l, msgpack_packer *pk);
+/* Packs the CONTROL names body (the whole table) into sb (initialised
+ * by the caller, who destroys it). */
+void br_names_pack_table(struct br *br, msgpack_sbuffer *sb);
+/* A peer's CONTROL names: replaces t's contents (bounded by
+ * BR_MAX_ACTORS; malformed entries are skipped).  Returns the number of
+ * names kept, or -1 when body is not a table (t unchanged). */
+int br_names_on(struct br_rtable *t, const msgpack_object *body);
+/* True when t has actor name. */
+bool br_names_has(const struct br_rtable *t, const char *name, size_t len);
+/* Packs t's actors as maps name, node, pid, state, remote=true. */
+void br_names_pack(const struct br_rtable *t, const char *node,
+    msgpack_packer *pk);
+/* Frees t's names; t is empty (and not received) again. */
+void br_names_clear(struct br_rtable *t);
 
-/* Queues CONTROL members (the alive members this node knows) on l. */
-void br_names_send_members(struct br_link *l);
+/* Packs the CONTROL members body (the alive members this node knows)
+ * into sb, as br_names_pack_table. */
+void br_names_pack_members(struct br *br, msgpack_sbuffer *sb);
 /* A peer's member list: unknown names are learned (br_disc_learn). */
-void br_names_on_members(struct br_link *l, const msgpack_object *body);
+void br_names_on_members(struct br *br, const msgpack_object *body);
 
 #endif

@@ -24,7 +24,7 @@ peer_send(void *arg, const struct br_origin *o, const struct tp_env *env)
 {
 	struct br_link *l = br_peer_link_of(arg, o->o_actor);
 
-	return l != NULL ? br_peer_send_env(l, env) : -1;
+	return l != NULL ? br_plink_send_env(l, env) : -1;
 }
 
 /* Of this link-up only: a message placed after its link was reset
@@ -34,10 +34,8 @@ peer_credit(void *arg, const struct br_origin *o)
 {
 	struct br_link *l = br_peer_link_of(arg, o->o_actor);
 
-	if (l != NULL && l->l_state == BR_L_UP) {
-		l->l_credit_due++;
-		br_peer_mark_dirty(l);
-	}
+	if (l != NULL)
+		br_plink_owe_credit(l);
 }
 
 static const struct br_answer_ops peer_ops = { peer_send, peer_credit };
@@ -145,7 +143,7 @@ resolve_node(struct br *br, const struct br_origin *o,
 	const char *why;
 	int rc;
 
-	if (l != NULL && l->l_state == BR_L_UP && !BR_IS_PEER(o->o_actor)) {
+	if (l != NULL && br_plink_is_up(l) && !BR_IS_PEER(o->o_actor)) {
 		t->t_link = l;
 		return 0;
 	}
@@ -153,8 +151,8 @@ resolve_node(struct br *br, const struct br_origin *o,
 		return rc;
 	why = BR_IS_PEER(o->o_actor) ? "not forwarded between peers" :
 	    l == NULL ? "not a member of the cluster" :
-	    l->l_node->n_state != BR_M_ALIVE ?
-	    br_mstate_name(l->l_node->n_state) : "no link yet";
+	    strcmp(br_plink_node_state(l), "alive") != 0 ?
+	    br_plink_node_state(l) : "no link yet";
 	br_answer_error(br, o, env->e_id, BR_E_UNREACHABLE, "node '%.*s' is "
 	    "unreachable (%s)", (int)nlen, node, why);
 	return -1;
@@ -423,11 +421,10 @@ static void
 place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
     const struct br_origin *o, uint32_t kind, uint64_t id, uint64_t pend)
 {
+	struct br_waitq *q = br_plink_waitq(l);
 	struct br_pend *p;
 
-	if (l->l_wait_head == NULL && l->l_credit > 0) {
-		l->l_credit--;
-		br_peer_enqueue(l, it);
+	if (q->wq_head == NULL && br_plink_try_send(l, it) == 0) {
 		/* pend: an ASK, or a confirmed SEND acked by the peer */
 		placed(br, o, kind, id, pend == 0);
 		return;
@@ -436,10 +433,10 @@ place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
 		if ((p = pend_alloc(br, o, kind, id)) == NULL)
 			goto busy;
 		br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
-		p->p_target = br_peer_origin(l);
+		p->p_target = br_plink_origin(l);
 		pend = p->p_id;
 	}
-	if (wait_push(&l->l_wait_head, &l->l_wait_tail, &l->l_nwait, it, o,
+	if (wait_push(&q->wq_head, &q->wq_tail, &q->wq_n, it, o,
 	    pend, id) == 0)
 		return;
 	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
@@ -486,7 +483,7 @@ br_route_env(struct br *br, const struct br_origin *o,
 			return;
 		}
 		p->p_target = t.t_actor != NULL ? t.t_actor->a_idx :
-		    br_peer_origin(t.t_link);
+		    br_plink_origin(t.t_link);
 		id = p->p_id;
 		p->p_confirm = env->e_kind == TP_K_SEND;
 		br->b_stats.st_asks += env->e_kind == TP_K_ASK;
@@ -600,27 +597,25 @@ br_route_answer_back(struct br *br, const struct tp_env *env, uint32_t src)
 }
 
 void
-br_route_peer_env(struct br_link *l, const struct tp_env *env)
+br_route_peer_env(struct br *br, struct br_link *l, const struct tp_env *env)
 {
-	struct br_origin o = { br_peer_origin(l), NULL, 0 };
+	struct br_origin o = { br_plink_origin(l), NULL, 0 };
 
 	if (env->e_kind == TP_K_SEND || env->e_kind == TP_K_ASK)
-		br_route_env(l->l_br, &o, env);
+		br_route_env(br, &o, env);
 	else
-		br_route_answer_back(l->l_br, env, o.o_actor);
+		br_route_answer_back(br, env, o.o_actor);
 }
 
 void
-br_route_link_room(struct br_link *l)
+br_route_link_room(struct br *br, struct br_link *l)
 {
-	struct br *br = l->l_br;
+	struct br_waitq *q = br_plink_waitq(l);
 	struct br_wait *w;
 
-	while (l->l_credit > 0 && l->l_state == BR_L_UP &&
-	    (w = wait_pop(&l->l_wait_head, &l->l_wait_tail,
-	    &l->l_nwait)) != NULL) {
-		l->l_credit--;
-		br_peer_enqueue(l, w->w_item);
+	while (br_plink_can_send(l) &&
+	    (w = wait_pop(&q->wq_head, &q->wq_tail, &q->wq_n)) != NULL) {
+		br_plink_try_send(l, w->w_item);
 		admitted(br, w);
 		free(w);
 	}
@@ -629,13 +624,12 @@ br_route_link_room(struct br_link *l)
 /* Senders waiting for the link's credit hear "unreachable" (an ask
  * through its pending slot, below). */
 static void
-fail_link_waiters(struct br_link *l)
+fail_link_waiters(struct br *br, struct br_link *l)
 {
-	struct br *br = l->l_br;
+	struct br_waitq *q = br_plink_waitq(l);
 	struct br_wait *w;
 
-	while ((w = wait_pop(&l->l_wait_head, &l->l_wait_tail,
-	    &l->l_nwait)) != NULL) {
+	while ((w = wait_pop(&q->wq_head, &q->wq_tail, &q->wq_n)) != NULL) {
 		struct br_origin o = { w->w_origin, NULL, 0 };
 		struct br_pend *p = pend_get(br, w->w_pend);
 
@@ -645,12 +639,12 @@ fail_link_waiters(struct br_link *l)
 
 			br_answer_error(br, &po, p->p_orig_id,
 			    BR_E_UNREACHABLE, "node '%s' is unreachable "
-			    "(link down)", l->l_node->n_name);
+			    "(link down)", br_plink_node_name(l));
 			pend_free(br, p);
 		} else if (p == NULL && w->w_origin != BR_ORIGIN_CLI)
 			br_answer_error(br, &o, w->w_id, BR_E_UNREACHABLE,
 			    "node '%s' is unreachable (link down)",
-			    l->l_node->n_name);
+			    br_plink_node_name(l));
 		if (w->w_origin != BR_ORIGIN_CLI)
 			placed(br, &o, TP_K_SEND, w->w_id, false);
 		free(w);
@@ -681,17 +675,17 @@ pend_link_down(void *arg, struct br_pend *p)
 	o = pend_origin(p);
 	br_answer_error(ld->ld_br, &o, p->p_orig_id, BR_E_UNREACHABLE, "node "
 	    "'%s' is unreachable (link down before the reply)",
-	    ld->ld_link->l_node->n_name);
+	    br_plink_node_name(ld->ld_link));
 	pend_free(ld->ld_br, p);
 }
 
 void
-br_route_link_down(struct br_link *l)
+br_route_link_down(struct br *br, struct br_link *l)
 {
-	struct link_down ld = { l->l_br, l, br_peer_origin(l) };
+	struct link_down ld = { br, l, br_plink_origin(l) };
 
-	fail_link_waiters(l);
-	br_pend_each(l->l_br->b_pend, pend_link_down, &ld);
+	fail_link_waiters(br, l);
+	br_pend_each(br->b_pend, pend_link_down, &ld);
 }
 
 void

@@ -45,11 +45,12 @@ void br_route_dropped(struct br *br, struct mbx_item *list);
 /* Requests waiting for an answer now (stats). */
 uint32_t br_route_pending(const struct br *br);
 
-/* A SEND/ASK/REPLY/ERROR from an UP peer link (br_peer.c). */
-void br_route_peer_env(struct br_link *l, const struct tp_env *env);
-/* The link got credit back: admit senders waiting for it. */
-void br_route_link_room(struct br_link *l);
-/* The link went down: answer "unreachable" to what waits on it. */
-void br_route_link_down(struct br_link *l);
+/* br_peer_ops (registered by trouped.c): a SEND/ASK/REPLY/ERROR/ACK from
+ * an UP peer link; the link got credit back (admit senders waiting for
+ * it); the link went down (answer "unreachable" to what waits on it). */
+void br_route_peer_env(struct br *br, struct br_link *l,
+    const struct tp_env *env);
+void br_route_link_room(struct br *br, struct br_link *l);
+void br_route_link_down(struct br *br, struct br_link *l);
 
 #endif

@@ -394,6 +394,14 @@ actor_dropped(void *arg, struct mbx_item *list)
 static const struct br_actor_ops actor_ops = { br_alink_env, actor_exited,
     actor_link_down, actor_dropped };
 
+/* What the peer links tell the router and br_await (br_plink.h). */
+static const struct br_peer_ops peer_ops = {
+	.po_env = br_route_peer_env,
+	.po_room = br_route_link_room,
+	.po_down = br_route_link_down,
+	.po_changed = br_await_kick,
+};
+
 static int
 start(struct br *br)
 {
@@ -406,7 +414,7 @@ start(struct br *br)
 	    br_route_init(br) != 0 || br_actors_init(br) != 0 ||
 	    sup_init(br) != 0 || br_ctl_open(br) != 0 ||
 	    br_tap_open(&br->b_tap, br->b_run_dir, br->b_node, &br->b_lim) ||
-	    br_metrics_open(br) != 0 || br_peers_init(br) != 0 ||
+	    br_metrics_open(br) != 0 || br_peers_init(br, &peer_ops) != 0 ||
 	    br_disc_init(br) != 0 || br_dur_init(br) != 0)
 		return -1;
 	br->b_loop.l_before_sleep = before_sleep;
