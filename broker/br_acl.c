@@ -11,10 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "br.h"
 #include "br_acl.h"
-#include "br_guard.h"
 #include "br_log.h"
+#include "br_loop.h"
 
 #define ACL_GROUPS_MAX 256	/* supplementary groups looked at per uid */
 
@@ -191,21 +190,4 @@ br_acl_ctl_refuse(struct br_acl *acl, nng_msg *msg, char *why, size_t len)
 		snprintf(why, len, "permission denied: uid %llu is not allowed",
 		    (unsigned long long)uid);
 	return true;
-}
-
-int
-br_acl_actor_pipe(struct br_actor *a, nng_msg *msg)
-{
-	nng_pipe p = nng_msg_get_pipe(msg);
-
-	/* The gate admitted this pipe at ADD_PRE for the spawned pid; any
-	 * other pipe can only be one that raced a restart. */
-	if ((uint32_t)nng_pipe_id(p) == br_gate_pipe(a->a_gate))
-		return 0;
-	log_warn("mailbox refused: pipe is not the admitted actor's",
-	    "actor=%s pipe=%u actor_pid=%ld", a->a_conf.ca_name,
-	    (unsigned)nng_pipe_id(p), (long)a->a_pid);
-	br_guard_count(BR_GS_MAILBOX);
-	nng_pipe_close(p);
-	return -1;
 }

@@ -25,7 +25,6 @@
 #define BR_ACL_MAX_UIDS 64
 
 struct br;
-struct br_actor;
 
 struct br_acl {
 	uid_t		 acl_self;
@@ -63,13 +62,4 @@ bool br_acl_allowed(const struct br_acl *acl, uint64_t uid, uint64_t gid);
  */
 bool br_acl_ctl_refuse(struct br_acl *acl, nng_msg *msg, char *why,
     size_t len);
-
-/*
- * Checks that frame msg from actor a's mailbox came on the pipe its gate
- * admitted (br_guard.h: the spawned pid, checked at ADD_PRE).  Returns 0,
- * or -1 after closing the pipe, logging and counting.  msg stays the
- * caller's.
- */
-int br_acl_actor_pipe(struct br_actor *a, nng_msg *msg);
-
 #endif

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "br.h"
-#include "br_acl.h"
 #include "br_actor.h"
 #include "br_answer.h"
 #include "br_durable.h"
@@ -224,6 +223,25 @@ index_name(struct br *br, struct br_actor *a)
 	br->b_names[i] = a;
 }
 
+/* Frame msg came on the pipe a's gate admitted (the spawned pid, checked
+ * at ADD_PRE): 0, or -1 after closing the pipe, logging and counting. */
+static int
+admitted_pipe(struct br_actor *a, nng_msg *msg)
+{
+	nng_pipe p = nng_msg_get_pipe(msg);
+
+	/* The gate admitted this pipe at ADD_PRE for the spawned pid; any
+	 * other pipe can only be one that raced a restart. */
+	if ((uint32_t)nng_pipe_id(p) == br_gate_pipe(a->a_gate))
+		return 0;
+	log_warn("mailbox refused: pipe is not the admitted actor's",
+	    "actor=%s pipe=%u actor_pid=%ld", a->a_conf.ca_name,
+	    (unsigned)nng_pipe_id(p), (long)a->a_pid);
+	br_guard_count(BR_GS_MAILBOX);
+	nng_pipe_close(p);
+	return -1;
+}
+
 /* One frame from a's socket: only the spawned actor's pipe is heard
  * (br_guard), every envelope bounds-checked before it is acted on. */
 static void
@@ -235,7 +253,7 @@ actor_frame(struct br_actor *a, nng_msg *msg)
 	struct tp_err err;
 	int rv;
 
-	if (br_acl_actor_pipe(a, msg) != 0) {	/* not the spawned actor */
+	if (admitted_pipe(a, msg) != 0) {	/* not the spawned actor */
 		nng_msg_free(msg);
 		return;
 	}
