@@ -14,12 +14,14 @@
 #include "br_disc.h"
 #include "br_log.h"
 #include "br_peer.h"
+#include "tp_link.h"
 #include "tp_nng.h"
 #include "tp_sec.h"
 
 struct br_peers {
 	nng_socket	 p_in;		/* polyamorous pair1, receive only */
 	int		 p_in_fd;
+	struct tp_link	*p_rx;		/* over p_in: picks a link per frame */
 	struct br_link	*p_links[BR_MAX_NODES];
 	uint32_t	 p_nlinks;
 	uint32_t	 p_rr;		/* round-robin cursor for groups */
@@ -130,22 +132,59 @@ link_by_pipe(struct br_peers *p, uint32_t id)
 	return NULL;
 }
 
+/* The listener's hooks: a frame on a stream an UP link bound goes to
+ * that link's tp_link (sealed); any other frame stays with the listener,
+ * whose envelopes can only be hellos. */
+static int
+rx_admit(void *arg, struct tp_link *lk, nng_msg *msg, struct tp_link **target,
+    struct tp_err *err)
+{
+	struct br *br = arg;
+	struct br_link *l = link_by_pipe(br->b_peers,
+	    (uint32_t)nng_pipe_id(tp_link_pipe(lk)));
+	struct tp_link *t = l != NULL ? br_plink_rx(l) : NULL;
+
+	(void)msg;
+	(void)err;
+	if (t != NULL)
+		*target = t;
+	return 0;
+}
+
+static int
+rx_hello(void *arg, const struct tp_env *env)
+{
+	struct br *br = arg;
+	struct br_peers *p = br->b_peers;
+
+	return br_plink_hello(br, &p->p_ctx, tp_link_pipe(p->p_rx), env);
+}
+
+static void
+rx_bad(void *arg, nng_msg *msg, int code, const struct tp_err *err)
+{
+	struct br *br = arg;
+	struct br_peers *p = br->b_peers;
+
+	(void)msg;
+	(void)code;
+	(void)err;
+	br_plink_stray(&p->p_ctx, tp_link_pipe(p->p_rx));
+}
+
+static const struct tp_link_ops rx_ops = {
+	.lo_name = "peer listener",
+	.lo_admit = rx_admit,
+	.lo_env = rx_hello,
+	.lo_bad = rx_bad,
+};
+
 static void
 on_peer_in(void *arg)
 {
 	struct br *br = arg;
-	struct br_peers *p = br->b_peers;
-	nng_msg *msg;
 
-	for (int i = 0; i < 256; i++) {
-		nng_pipe pipe;
-
-		if (nng_recvmsg(p->p_in, &msg, NNG_FLAG_NONBLOCK) != 0)
-			return;
-		pipe = nng_msg_get_pipe(msg);
-		br_plink_recv(br, &p->p_ctx, link_by_pipe(p,
-		    (uint32_t)nng_pipe_id(pipe)), pipe, msg);
-	}
+	tp_link_recv(br->b_peers->p_rx, 256);
 }
 
 /* The member table's: a link for each new member (BR_MAX_NODES at
@@ -204,6 +243,12 @@ open_in(struct br *br, struct br_peers *p)
 	nng_socket_set_size(p->p_in, NNG_OPT_RECVMAXSZ,
 	    br->b_lim.l_max_frame + tp_sec_overhead());
 	nng_socket_set_int(p->p_in, NNG_OPT_RECVBUF, 256);
+	if ((p->p_rx = tp_link_new(p->p_in, &rx_ops, br, &(struct
+	    tp_link_conf){ .lc_lim = &br->b_lim })) == NULL) {
+		log_error("cannot open peer listener", "error=\"out of "
+		    "memory\"");
+		return -1;
+	}
 	if (tp_listen_bound(p->p_in, br->b_conf->c_listen, bound,
 	    sizeof(bound), &err) != 0 ||
 	    tp_recv_fd(p->p_in, &p->p_in_fd, &err) != 0) {
@@ -250,6 +295,7 @@ br_peers_fini(struct br *br)
 	if (p == NULL)
 		return;
 	nng_close(p->p_in);
+	tp_link_free(p->p_rx);
 	for (uint32_t i = 0; i < p->p_nlinks; i++)
 		br_plink_free(p->p_links[i]);
 	free(p);

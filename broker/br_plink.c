@@ -2,8 +2,11 @@
  * br_plink — one peer link: streams, the state machine, heartbeats,
  * credits and what arrives on it.  Loop thread only; the only nng
  * objects touched are sockets polled through their receive fd.  The
- * hello and handshake are br_hello's, frames br_link's, name tables
- * br_names'.
+ * hello and handshake are br_hello's, name tables br_names'.  Frames are
+ * tp_link's: each link has one, sending on its stream (hellos plain, the
+ * rest sealed by the seal hook) and taking the sealed frames the
+ * registry's listener picks for it (the open hook, then one env hook per
+ * envelope); CREDIT and the window are the tp_link's too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +20,19 @@
 #include "br_disc.h"
 #include "br_hello.h"
 #include "br_kv.h"
-#include "br_link.h"
 #include "br_log.h"
 #include "br_names.h"
 #include "br_plink.h"
+#include "tp_link.h"
 #include "tp_nng.h"
 
 #define OUT_SENDBUF 64
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
+/* Refused frames a link keeps: every SEND/ASK of the window and an answer
+ * to each of the peer's, in lone frames, fit; it fills only when the
+ * peer stopped reading. */
+#define LINK_RING (2 * BR_LINK_WINDOW + OUT_SENDBUF)
 
 struct br_link {
 	struct br	*l_br;
@@ -36,9 +43,7 @@ struct br_link {
 	nng_socket	 l_out;		/* our stream to the peer */
 	bool		 l_out_open;
 	struct br_hello	 l_hello;	/* sessions and handshake */
-	uint32_t	 l_credit;	/* SEND/ASK we may still send */
-	uint32_t	 l_credit_due;	/* placed for the peer, not yet told */
-	struct br_lframes l_fr;		/* frames not yet sent */
+	struct tp_link	*l_tl;		/* frames, both ways; the window */
 	struct br_waitq	 l_wait;	/* the router's: senders for credit */
 	struct br_rtable l_names;	/* the peer's actors */
 	uint64_t	 l_names_sent;	/* hash of the table last sent */
@@ -50,13 +55,14 @@ struct br_link {
 	uint64_t	 l_rtt_us;
 	bool		 l_dirty;
 	bool		 l_blocked;	/* send buffer full: retry on tick */
+	bool		 l_broken;	/* a frame was lost: reset at flush */
+	bool		 l_rx_sealfail;	/* the frame now refused did not open */
 	struct br_link	*l_dirty_next;
-	uint64_t	 l_frames_in;
 	uint64_t	 l_resets;
 	uint32_t	 l_gen;		/* link-ups so far, BR_LINK_GEN_MASK */
 };
 
-static void link_recv_env(struct br_link *l, const struct tp_env *env);
+static void on_control(struct br_link *l, const struct tp_env *env);
 static struct br_link *peer_hello(struct br *br, nng_pipe pipe,
     const struct tp_env *env);
 
@@ -172,71 +178,139 @@ mark_dirty(struct br_link *l)
 	c->pc_dirty = l;
 }
 
-/* ---- the two choke points: every frame passes here ---- */
+/* ---- the link's tp_link hooks: every frame passes here ---- */
 
-/* A sealed frame on an UP link: one that does not open (tampered,
- * replayed, reordered, wrong mode) resets the link and is counted. */
-static void
-recv_sealed(struct br *br, struct br_link *l, nng_pipe pipe, nng_msg *msg)
+/* Seals a built frame with the session (tp_link calls it once a frame):
+ * *msgp is replaced by the sealed frame, the plaintext freed. */
+static int
+tl_seal(void *arg, nng_msg **msgp)
 {
-	struct tp_frame fr;
-	struct tp_env env;
-	struct tp_err err;
-	int rv = 0;
+	struct br_link *l = arg;
+	nng_msg *in = *msgp, *out;
+	size_t len = nng_msg_len(in), olen;
+	int rv;
 
-	if (br_link_open(br_hello_sess(&l->l_hello), &msg, &err) != 0) {
-		l->l_ctx->pc_st.ps_tampered++;
-		log_warn("peer frame rejected", "node=%s error=\"%s\"",
-		    l->l_node->n_name, err.e_msg);
-		goto reset;
+	if (nng_msg_alloc(&out, len + tp_sec_overhead()) != 0)
+		return TP_ENOMEM;
+	if ((rv = tp_sec_seal(br_hello_sess(&l->l_hello), nng_msg_body(in),
+	    len, nng_msg_body(out), nng_msg_len(out), &olen)) != 0) {
+		nng_msg_free(out);
+		return rv;
 	}
-	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
-	    &br->b_lim, &err) != 0)
-		goto bad;
-	l->l_frames_in++;
-	while (l->l_state == BR_L_UP &&
-	    (rv = tp_frame_next(&fr, &env, &err)) == 1)
-		link_recv_env(l, &env);
-	if (rv < 0)
-		goto bad;
-	nng_msg_free(msg);
-	return;
-bad:
-	br->b_stats.st_bad_frames++;
-	log_warn("bad frame from peer", "node=%s error=\"%s\"",
-	    l->l_node->n_name, err.e_msg);
-reset:
+	nng_msg_chop(out, nng_msg_len(out) - olen);
+	nng_msg_free(in);
+	*msgp = out;
+	return 0;
+}
+
+/* Opens a sealed frame of an UP link: the session checks the tag and
+ * that the counter is exactly the next one.  One that does not open
+ * (tampered, replayed, reordered, wrong mode) is counted here, and
+ * tl_bad resets the link.  A frame that opens is a sign of life. */
+static int
+tl_open(void *arg, nng_msg **msgp, struct tp_err *err)
+{
+	struct br_link *l = arg;
+	struct br_node *n = l->l_node;
+	nng_msg *in = *msgp, *out;
+	size_t len = nng_msg_len(in), plen;
+	int rv;
+
+	if (nng_msg_alloc(&out, len) != 0)
+		return tp_err_set(err, TP_ENOMEM, "out of memory");
+	if ((rv = tp_sec_open(br_hello_sess(&l->l_hello), nng_msg_body(in),
+	    len, nng_msg_body(out), len, &plen, err)) != 0) {
+		nng_msg_free(out);
+		l->l_ctx->pc_st.ps_tampered++;
+		l->l_rx_sealfail = true;
+		log_warn("peer frame rejected", "node=%s error=\"%s\"",
+		    n->n_name, err->e_msg);
+		return rv;
+	}
+	nng_msg_chop(out, len - plen);
+	nng_msg_free(in);
+	*msgp = out;
+	l->l_last_rx_ms = br_now_ms();
+	br_disc_heard(l->l_br, n->n_name, strlen(n->n_name), n->n_inc, NULL);
+	return 0;
+}
+
+/* An envelope of a sealed frame (CREDIT is tp_link's: tl_credit). */
+static int
+tl_env(void *arg, const struct tp_env *env)
+{
+	struct br_link *l = arg;
+
+	if (l->l_state != BR_L_UP)	/* reset by an earlier envelope */
+		return TP_LINK_STOP;
+	switch (env->e_kind) {
+	case TP_K_CONTROL:
+		on_control(l, env);
+		break;
+	case TP_K_SEND:
+	case TP_K_ASK:
+	case TP_K_REPLY:
+	case TP_K_ERROR:
+	case TP_K_ACK:		/* a confirmed SEND was placed there */
+		l->l_ctx->pc_ops->po_env(l->l_br, l, env);
+		break;
+	default:
+		l->l_br->b_stats.st_bad_frames++;
+	}
+	return 0;
+}
+
+/* Credit back (tp_link added it, capped at the window): senders waiting
+ * for it may go. */
+static void
+tl_credit(void *arg, uint64_t n)
+{
+	struct br_link *l = arg;
+
+	(void)n;
+	l->l_ctx->pc_ops->po_room(l->l_br, l);
+}
+
+/* A sealed frame that did not open (counted by tl_open) or does not
+ * decode: the link resets and the stream is closed. */
+static void
+tl_bad(void *arg, nng_msg *msg, int code, const struct tp_err *err)
+{
+	struct br_link *l = arg;
+	nng_pipe pipe = tp_link_pipe(l->l_tl);
+
+	(void)msg;
+	(void)code;
+	if (!l->l_rx_sealfail) {
+		l->l_br->b_stats.st_bad_frames++;
+		log_warn("bad frame from peer", "node=%s error=\"%s\"",
+		    l->l_node->n_name, err->e_msg);
+	}
+	l->l_rx_sealfail = false;
 	br_plink_reset(l, "frame rejected");
 	nng_pipe_close(pipe);
-	nng_msg_free(msg);
 }
 
-/* Before the handshake ends a stream carries hellos only, one envelope
- * per frame; anything else is stray and its stream is closed. */
 static void
-recv_plain(struct br *br, struct br_plink_ctx *ctx, nng_pipe pipe,
-    nng_msg *msg)
+mark_dirty_hook(void *arg)
 {
-	struct tp_env env;
-
-	if (tp_env_decode(nng_msg_body(msg), nng_msg_len(msg), &br->b_lim,
-	    &env, NULL) != 0 || peer_hello(br, pipe, &env) == NULL) {
-		ctx->pc_st.ps_stray++;
-		log_debug("stray peer frame", "pipe=%u",
-		    (unsigned)nng_pipe_id(pipe));
-		nng_pipe_close(pipe);
-	}
-	nng_msg_free(msg);
+	mark_dirty(arg);
 }
 
-void
-br_plink_recv(struct br *br, struct br_plink_ctx *ctx, struct br_link *l,
-    nng_pipe pipe, nng_msg *msg)
+static const struct tp_link_ops tl_ops = {
+	.lo_name = "peer",
+	.lo_open = tl_open,
+	.lo_seal = tl_seal,
+	.lo_env = tl_env,
+	.lo_credit = tl_credit,
+	.lo_bad = tl_bad,
+	.lo_dirty = mark_dirty_hook,
+};
+
+struct tp_link *
+br_plink_rx(struct br_link *l)
 {
-	if (l != NULL && l->l_state == BR_L_UP)
-		recv_sealed(br, l, pipe, msg);
-	else
-		recv_plain(br, ctx, pipe, msg);
+	return l->l_state == BR_L_UP ? l->l_tl : NULL;
 }
 
 uint32_t
@@ -245,19 +319,56 @@ br_plink_pipe(const struct br_link *l)
 	return br_hello_pipe(&l->l_hello);
 }
 
+/* ---- plain frames: hellos, or a stray stream ---- */
+
+void
+br_plink_stray(struct br_plink_ctx *ctx, nng_pipe pipe)
+{
+	ctx->pc_st.ps_stray++;
+	log_debug("stray peer frame", "pipe=%u", (unsigned)nng_pipe_id(pipe));
+	nng_pipe_close(pipe);
+}
+
+/* Before the handshake ends a stream carries hellos only; anything else
+ * is stray and its stream is closed. */
+int
+br_plink_hello(struct br *br, struct br_plink_ctx *ctx, nng_pipe pipe,
+    const struct tp_env *env)
+{
+	if (peer_hello(br, pipe, env) != NULL)
+		return 0;
+	br_plink_stray(ctx, pipe);
+	return TP_LINK_STOP;
+}
+
 /* ---- sending ---- */
 
-/* Queues env: plain (a hello, while the link is not up) or sealed at
- * flush time (only on an UP link).  0, or -1 when the stream is not
- * open, the link not up, or out of memory. */
+/* What a put said: 0 when taken.  A full ring leaves the envelope out
+ * (the tick retries the flush); any other failure may have lost a sealed
+ * frame (a gap in the counters): the link resets at the next flush. */
+static int
+put_result(struct br_link *l, int rv)
+{
+	if (rv == 0)
+		return 0;
+	if (rv == TP_LINK_FULL)
+		l->l_blocked = true;
+	else if (rv != TP_ETOOBIG)
+		l->l_broken = true;
+	mark_dirty(l);
+	return -1;
+}
+
+/* Puts env: plain (a hello) or sealed at flush time (only on an UP
+ * link).  0, or -1 when the stream is not open, the link not up, or the
+ * link cannot take it. */
 static int
 link_queue(struct br_link *l, const struct tp_env *env, bool plain)
 {
-	if (!l->l_out_open || (!plain && l->l_state != BR_L_UP) ||
-	    br_link_queue(&l->l_fr, env, plain) != 0)
+	if (!l->l_out_open || (!plain && l->l_state != BR_L_UP))
 		return -1;
-	mark_dirty(l);
-	return 0;
+	return put_result(l, tp_link_put(l->l_tl, env, plain ?
+	    TP_LINK_PLAIN : 0));
 }
 
 /* An envelope of kind with body sb (copied), from this node to the
@@ -280,20 +391,27 @@ send_control(struct br_link *l, const msgpack_sbuffer *sb)
 	return send_body(l, TP_K_CONTROL, sb, false);
 }
 
+/* Room is judged for the largest envelope, so that a put after a true
+ * answer is never refused for room. */
 bool
 br_plink_can_send(const struct br_link *l)
 {
-	return l->l_state == BR_L_UP && l->l_credit > 0;
+	return l->l_state == BR_L_UP && !l->l_broken &&
+	    tp_link_credit(l->l_tl) > 0 &&
+	    tp_link_room(l->l_tl, TP_LINK_MAX_BYTES);
 }
 
+/* Taken whenever br_plink_can_send says so, even if the put then fails
+ * (the link resets at the next flush, as with a frame that cannot be
+ * sealed: what it held is lost with it). */
 int
 br_plink_try_send(struct br_link *l, struct mbx_item *it)
 {
 	if (!br_plink_can_send(l))
 		return -1;
-	l->l_credit--;
-	br_link_push(&l->l_fr, it);
-	mark_dirty(l);
+	tp_link_credit_take(l->l_tl);
+	put_result(l, tp_link_put_raw(l->l_tl, it->mi_data, it->mi_len, 0));
+	mbx_item_free(it);
 	return 0;
 }
 
@@ -306,40 +424,29 @@ br_plink_send_env(struct br_link *l, const struct tp_env *env)
 void
 br_plink_owe_credit(struct br_link *l)
 {
-	if (l->l_state != BR_L_UP)
-		return;
-	l->l_credit_due++;
-	mark_dirty(l);
+	if (l->l_state == BR_L_UP)
+		tp_link_credit_owe(l->l_tl, 1);
 }
 
-static void
-send_credit(struct br_link *l)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_uint32(&pk, l->l_credit_due);
-	if (send_body(l, TP_K_CREDIT, &sb, false) == 0)
-		l->l_credit_due = 0;
-	msgpack_sbuffer_destroy(&sb);
-}
-
-/* Owed credit first, then what the queue holds; a full socket leaves
- * the rest for the tick, a frame that cannot be sealed resets. */
+/* The ring (owed credit first), then the frame being built; a full
+ * socket leaves the rest for the tick (and wakes the senders once it
+ * drains), a frame that cannot be sealed or sent resets. */
 static void
 link_flush(struct br_link *l)
 {
+	bool was_blocked = l->l_blocked;
 	int rv;
 
-	if (l->l_credit_due > 0 && l->l_state == BR_L_UP)
-		send_credit(l);
-	rv = br_link_flush(&l->l_fr, l->l_out, br_hello_sess(&l->l_hello));
-	if (rv > 0)
-		l->l_blocked = true;
-	else if (rv < 0)
+	if (l->l_broken) {
 		br_plink_reset(l, "cannot seal a frame");
+		return;
+	}
+	rv = tp_link_flush(l->l_tl);
+	l->l_blocked = rv == TP_LINK_FULL;
+	if (rv < 0)
+		br_plink_reset(l, "cannot seal a frame");
+	else if (was_blocked && !l->l_blocked && l->l_state == BR_L_UP)
+		l->l_ctx->pc_ops->po_room(l->l_br, l);
 }
 
 void
@@ -423,6 +530,7 @@ open_out(struct br_link *l)
 		goto fail;
 	}
 	l->l_out_open = true;
+	tp_link_rebind(l->l_tl, l->l_out);
 	br_hello_open(&l->l_hello);
 	l->l_state = BR_L_HELLO;
 	l->l_opened_ms = l->l_last_rx_ms = br_now_ms();
@@ -438,8 +546,7 @@ link_up(struct br_link *l)
 {
 	l->l_state = BR_L_UP;
 	l->l_gen = (l->l_gen + 1) & BR_LINK_GEN_MASK;
-	l->l_credit = BR_LINK_WINDOW;
-	l->l_credit_due = 0;
+	tp_link_credit_add(l->l_tl, BR_LINK_WINDOW);	/* capped: the window */
 	l->l_backoff_ms = 0;
 	l->l_next_hb_ms = 0;
 	l->l_ctx->pc_st.ps_hs_ok++;
@@ -584,59 +691,23 @@ on_control(struct br_link *l, const struct tp_env *env)
 		br->b_stats.st_bad_frames++;
 }
 
-static void
-on_credit(struct br_link *l, const struct tp_env *env)
-{
-	uint64_t n;
-
-	if (tp_env_body_uint(env, l->l_br->b_zone, &n) != 0)
-		n = 0;
-	if (n > BR_LINK_WINDOW - l->l_credit) {
-		log_warn("peer returned more credit than lent", "node=%s",
-		    l->l_node->n_name);
-		n = BR_LINK_WINDOW - l->l_credit;
-	}
-	l->l_credit += (uint32_t)n;
-	l->l_ctx->pc_ops->po_room(l->l_br, l);
-}
-
-/* An envelope of a sealed frame: the link is UP. */
-static void
-link_recv_env(struct br_link *l, const struct tp_env *env)
-{
-	struct br_node *n = l->l_node;
-
-	l->l_last_rx_ms = br_now_ms();
-	br_disc_heard(l->l_br, n->n_name, strlen(n->n_name), n->n_inc, NULL);
-	switch (env->e_kind) {
-	case TP_K_CONTROL:
-		on_control(l, env);
-		break;
-	case TP_K_CREDIT:
-		on_credit(l, env);
-		break;
-	case TP_K_SEND:
-	case TP_K_ASK:
-	case TP_K_REPLY:
-	case TP_K_ERROR:
-	case TP_K_ACK:		/* a confirmed SEND was placed there */
-		l->l_ctx->pc_ops->po_env(l->l_br, l, env);
-		break;
-	default:
-		l->l_br->b_stats.st_bad_frames++;
-	}
-}
-
 /* ---- life cycle ---- */
 
 struct br_link *
 br_plink_new(struct br *br, struct br_plink_ctx *ctx, struct br_node *n,
     uint32_t idx)
 {
+	struct tp_link_conf conf = { .lc_ring = LINK_RING,
+	    .lc_max_credit = BR_LINK_WINDOW, .lc_lim = &br->b_lim };
 	struct br_link *l;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
+	/* no stream yet: open_out rebinds it */
+	if ((l->l_tl = tp_link_new(l->l_out, &tl_ops, l, &conf)) == NULL) {
+		free(l);
+		return NULL;
+	}
 	l->l_br = br;
 	l->l_ctx = ctx;
 	l->l_node = n;
@@ -651,10 +722,10 @@ link_clear(struct br_link *l)
 	if (l->l_out_open)
 		nng_close(l->l_out);
 	l->l_out_open = false;
-	br_link_drop(&l->l_fr);
+	tp_link_reset(l->l_tl);
+	l->l_blocked = l->l_broken = false;
 	br_names_clear(&l->l_names);
 	br_hello_clear(&l->l_hello);
-	l->l_credit = l->l_credit_due = 0;
 	l->l_state = BR_L_DOWN;
 }
 
@@ -686,10 +757,8 @@ br_plink_tick(struct br_link *l, uint64_t now)
 	struct br_node *n = l->l_node;
 	uint64_t h;
 
-	if (l->l_blocked) {
-		l->l_blocked = false;
+	if (l->l_blocked)
 		mark_dirty(l);
-	}
 	if (l->l_state == BR_L_DOWN) {
 		if (n->n_state == BR_M_ALIVE && n->n_endpoint[0] != '\0' &&
 		    now >= l->l_retry_ms && open_out(l) == 0)
@@ -716,5 +785,6 @@ br_plink_free(struct br_link *l)
 	l->l_state = BR_L_DOWN;
 	l->l_ctx->pc_ops->po_down(l->l_br, l);
 	link_clear(l);
+	tp_link_free(l->l_tl);
 	free(l);
 }

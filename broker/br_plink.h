@@ -1,9 +1,11 @@
 /*
  * br_plink — one link to another broker: its state machine (down ->
- * hello -> up), the hello exchange (br_hello), credits, heartbeats, its
- * frames (br_link) and what arrives on it.  Loop thread only.  The
- * links are owned by the registry above (br_peer), which hands each
- * frame of the shared listener to its link; what a link has to tell the
+ * hello -> up), the hello exchange (br_hello), credits, heartbeats and
+ * what arrives on it; its frames, batching, seal/open and the credit
+ * window are its tp_link's (transport/tp_link.h).  Loop thread only.
+ * The links are owned by the registry above (br_peer), whose listener
+ * (a receive-only tp_link) hands each sealed frame to its link's tp_link
+ * and keeps hellos for br_plink_hello; what a link has to tell the
  * router and br_await goes through struct br_peer_ops.
  */
 #ifndef BR_PLINK_H
@@ -23,6 +25,7 @@ struct br;
 struct br_node;
 struct br_wait;
 struct br_link;		/* opaque */
+struct tp_link;
 
 #define BR_LINK_WINDOW 1024	/* SEND/ASK in flight per direction */
 /* Link generations (one per link-up) carried in peer origins, so that a
@@ -99,11 +102,17 @@ void br_plink_tick(struct br_link *l, uint64_t now);
 /* Sends what the dirty links have queued (batched) and owed credits. */
 void br_plink_flush(struct br_plink_ctx *ctx);
 
-/* A frame of the peer listener (taken) that came on stream pipe, bound
- * to link l (NULL when no link has bound that stream yet: it can only
- * be a hello). */
-void br_plink_recv(struct br *br, struct br_plink_ctx *ctx,
-    struct br_link *l, nng_pipe pipe, nng_msg *msg);
+/* The tp_link that takes the frames of l's bound stream (the listener's
+ * lo_admit target): l's while it is up (frames sealed), else NULL (the
+ * stream carries hellos: the listener keeps the frame). */
+struct tp_link *br_plink_rx(struct br_link *l);
+/* One envelope of a plain frame on stream pipe: a hello binds, answers
+ * and brings its link up; 0.  Anything else is stray (counted, the
+ * stream closed): TP_LINK_STOP, the listener's lo_env answer. */
+int br_plink_hello(struct br *br, struct br_plink_ctx *ctx, nng_pipe pipe,
+    const struct tp_env *env);
+/* A plain frame on stream pipe did not decode: stray, as above. */
+void br_plink_stray(struct br_plink_ctx *ctx, nng_pipe pipe);
 /* The nng pipe id of the peer's stream bound to l (0: none). */
 uint32_t br_plink_pipe(const struct br_link *l);
 
