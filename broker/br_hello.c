@@ -8,7 +8,7 @@
 
 #include "br_hello.h"
 #include "br_kv.h"
-#include "br_names.h"
+#include "tp_body.h"
 
 static bool
 is_initiator(const struct br_hello_self *me)
@@ -42,32 +42,43 @@ br_hello_clear(struct br_hello *h)
 	tp_sec_sess_wipe(&h->he_ss);
 }
 
+/* Strict: a hello has exactly the keys br_hello_pack writes (endpoint
+ * and window are read from beacons and the hello's sender's config, not
+ * from here).  A handshake message counts only with its number. */
 int
-br_hello_parse(const msgpack_object *body, struct br_hello_msg *m)
+br_hello_parse(const struct tp_env *env, msgpack_zone *zone,
+    struct br_hello_msg *m)
 {
-	const msgpack_object *node, *inc, *sess, *seen, *hs, *hsi;
+	msgpack_object body;
+	struct tp_body b;
+	const char *op;
+	size_t oplen;
+	int hsi, hs;
 
-	if (!br_names_op_is(body, "hello") ||
-	    (node = br_names_get(body, "node", MSGPACK_OBJECT_STR)) == NULL ||
-	    (inc = br_names_get(body, "inc",
-	    MSGPACK_OBJECT_POSITIVE_INTEGER)) == NULL ||
-	    (sess = br_names_get(body, "sess",
-	    MSGPACK_OBJECT_POSITIVE_INTEGER)) == NULL ||
-	    (seen = br_names_get(body, "seen",
-	    MSGPACK_OBJECT_POSITIVE_INTEGER)) == NULL || sess->via.u64 == 0)
-		return -1;
 	memset(m, 0, sizeof(*m));
-	m->hm_node = node->via.str.ptr;
-	m->hm_node_len = node->via.str.size;
-	m->hm_inc = inc->via.u64;
-	m->hm_sess = sess->via.u64;
-	m->hm_seen = seen->via.u64;
-	hs = br_names_get(body, "hs", MSGPACK_OBJECT_BIN);
-	hsi = br_names_get(body, "hsi", MSGPACK_OBJECT_POSITIVE_INTEGER);
-	if (hs != NULL && hsi != NULL && hs->via.bin.size <= TP_SEC_HS_MAX) {
-		m->hm_hs = (const uint8_t *)hs->via.bin.ptr;
-		m->hm_hs_len = hs->via.bin.size;
-		m->hm_hsi = hsi->via.u64;
+	if (env->e_kind != TP_K_CONTROL ||
+	    tp_env_body(env, zone, &body, NULL) != 0)
+		return -1;
+	tp_body_open(&b, &body, 0, "hello", NULL);
+	if (tp_body_str(&b, "op", 0, 5, &op, &oplen) != 0 ||
+	    !tp_body_streq(op, oplen, "hello"))
+		return -1;
+	tp_body_str(&b, "node", TP_BODY_NONEMPTY, TP_SEC_NAME_MAX,
+	    &m->hm_node, &m->hm_node_len);
+	tp_body_uint(&b, "inc", 0, 0, UINT64_MAX, &m->hm_inc);
+	tp_body_uint(&b, "sess", 0, 1, UINT64_MAX, &m->hm_sess);
+	tp_body_uint(&b, "seen", 0, 0, UINT64_MAX, &m->hm_seen);
+	tp_body_skip(&b, "endpoint");
+	tp_body_skip(&b, "window");
+	hsi = tp_body_uint(&b, "hsi", TP_BODY_OPT, 1, 3, &m->hm_hsi);
+	hs = tp_body_bin(&b, "hs", TP_BODY_OPT, TP_SEC_HS_MAX, &m->hm_hs,
+	    &m->hm_hs_len);
+	if (tp_body_end(&b) != 0)
+		return -1;
+	if (hsi != 0 || hs != 0) {
+		m->hm_hs = NULL;
+		m->hm_hs_len = 0;
+		m->hm_hsi = 0;
 	}
 	return 0;
 }

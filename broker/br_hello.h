@@ -20,6 +20,7 @@
 
 #include <msgpack.h>
 
+#include "tp_env.h"
 #include "tp_err.h"
 #include "tp_sec.h"
 
@@ -65,9 +66,12 @@ void br_hello_open(struct br_hello *h);
 /* Forgets both sessions and wipes handshake and keys (link reset). */
 void br_hello_clear(struct br_hello *h);
 
-/* Reads a CONTROL body {op: hello, node, inc, sess (not 0), seen[, hsi,
- * hs]}: 0 with m pointing into body, or -1 when it is not a hello. */
-int br_hello_parse(const msgpack_object *body, struct br_hello_msg *m);
+/* Reads a CONTROL envelope whose body is {op: hello, node, inc, endpoint,
+ * sess (not 0), seen, window[, hsi (1..3), hs]} and nothing else (decoded
+ * in zone, the caller's): 0 with m pointing into env's body, or -1 when
+ * it is not such a hello. */
+int br_hello_parse(const struct tp_env *env, msgpack_zone *zone,
+    struct br_hello_msg *m);
 
 /* Packs our hello into sb (initialised by the caller): with handshake
  * message hs (hsi) when hs is not NULL.  Once it is queued the caller

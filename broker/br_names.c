@@ -10,33 +10,7 @@
 #include "br_disc.h"
 #include "br_kv.h"
 #include "br_names.h"
-
-const msgpack_object *
-br_names_get(const msgpack_object *m, const char *key, msgpack_object_type t)
-{
-	if (m->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size ==
-		    strlen(key) && memcmp(k->via.str.ptr, key,
-		    k->via.str.size) == 0)
-			return m->via.map.ptr[i].val.type == t ?
-			    &m->via.map.ptr[i].val : NULL;
-	}
-	return NULL;
-}
-
-bool
-br_names_op_is(const msgpack_object *body, const char *op)
-{
-	const msgpack_object *o = br_names_get(body, "op",
-	    MSGPACK_OBJECT_STR);
-
-	return o != NULL && o->via.str.size == strlen(op) &&
-	    memcmp(o->via.str.ptr, op, o->via.str.size) == 0;
-}
+#include "tp_body.h"
 
 uint64_t
 br_names_hash(struct br *br)
@@ -106,38 +80,39 @@ rname_cmp(const void *a, const void *b)
 	    ((const struct br_rname *)b)->rn_name);
 }
 
+/* One entry [name, state, pid]; false (skipped) when malformed. */
 static bool
-rname_fill(struct br_rname *r, const msgpack_object *e)
+rname_fill(struct br_rname *r, struct tp_body *e)
 {
-	const msgpack_object *f = e->via.array.ptr;
+	uint64_t pid;
 
-	if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
-	    f[0].type != MSGPACK_OBJECT_STR || f[1].type != MSGPACK_OBJECT_STR ||
-	    f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	    f[0].via.str.size == 0 || f[0].via.str.size >= BR_NAME_MAX ||
-	    f[1].via.str.size >= sizeof(r->rn_state))
+	tp_body_strz(e, NULL, TP_BODY_NONEMPTY, r->rn_name,
+	    sizeof(r->rn_name));
+	tp_body_strz(e, NULL, 0, r->rn_state, sizeof(r->rn_state));
+	tp_body_uint(e, NULL, 0, 0, UINT32_MAX, &pid);
+	if (tp_body_end(e) != 0)
 		return false;
-	snprintf(r->rn_name, sizeof(r->rn_name), "%.*s",
-	    (int)f[0].via.str.size, f[0].via.str.ptr);
-	snprintf(r->rn_state, sizeof(r->rn_state), "%.*s",
-	    (int)f[1].via.str.size, f[1].via.str.ptr);
-	r->rn_pid = (uint32_t)f[2].via.u64;
+	r->rn_pid = (uint32_t)pid;
 	return true;
 }
 
 int
 br_names_on(struct br_rtable *rt, const msgpack_object *body)
 {
-	const msgpack_object *arr = br_names_get(body, "names",
-	    MSGPACK_OBJECT_ARRAY);
+	const msgpack_object *arr;
+	struct tp_body b, list, e;
 	struct br_rname *t;
 	uint32_t n = 0;
 
-	if (arr == NULL || arr->via.array.size > BR_MAX_ACTORS ||
+	tp_body_open(&b, body, 0, "names", NULL);
+	tp_body_skip(&b, "op");
+	if (tp_body_value(&b, "names", 0, &arr) != 0 ||
+	    tp_body_end(&b) != 0 || tp_body_open_array(&list, arr, 0,
+	    BR_MAX_ACTORS, "names", NULL) != 0 ||
 	    (t = calloc(arr->via.array.size + 1, sizeof(*t))) == NULL)
 		return -1;
-	for (uint32_t i = 0; i < arr->via.array.size; i++)
-		if (rname_fill(&t[n], &arr->via.array.ptr[i]))
+	while (tp_body_array(&list, NULL, TP_BODY_OPT, 3, &e) == 0)
+		if (rname_fill(&t[n], &e))
 			n++;
 	qsort(t, n, sizeof(*t), rname_cmp);
 	free(rt->rt_names);
@@ -210,28 +185,27 @@ br_names_pack_members(struct br *br, msgpack_sbuffer *sb)
 	}
 }
 
+/* Entries [name, incarnation, endpoint]; malformed ones are skipped, a
+ * list over BR_MAX_NODES is ignored whole. */
 void
 br_names_on_members(struct br *br, const msgpack_object *body)
 {
-	const msgpack_object *arr = br_names_get(body, "m",
-	    MSGPACK_OBJECT_ARRAY);
 	char ep[BR_ENDPOINT_MAX];
+	struct tp_body b, list, e;
+	const char *name;
+	size_t len;
+	uint64_t inc;
 
-	if (arr == NULL || arr->via.array.size > BR_MAX_NODES)
+	tp_body_open(&b, body, 0, "members", NULL);
+	tp_body_skip(&b, "op");
+	tp_body_array(&b, "m", 0, BR_MAX_NODES, &list);
+	if (tp_body_end(&b) != 0)
 		return;
-	for (uint32_t i = 0; i < arr->via.array.size; i++) {
-		const msgpack_object *e = &arr->via.array.ptr[i];
-		const msgpack_object *f = e->via.array.ptr;
-
-		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 3 ||
-		    f[0].type != MSGPACK_OBJECT_STR ||
-		    f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    f[2].type != MSGPACK_OBJECT_STR ||
-		    f[2].via.str.size >= sizeof(ep))
-			continue;
-		snprintf(ep, sizeof(ep), "%.*s", (int)f[2].via.str.size,
-		    f[2].via.str.ptr);
-		br_disc_learn(br, f[0].via.str.ptr, f[0].via.str.size,
-		    f[1].via.u64, ep);
+	while (tp_body_array(&list, NULL, TP_BODY_OPT, 3, &e) == 0) {
+		tp_body_str(&e, NULL, 0, BR_NAME_MAX, &name, &len);
+		tp_body_uint(&e, NULL, 0, 0, UINT64_MAX, &inc);
+		tp_body_strz(&e, NULL, 0, ep, sizeof(ep));
+		if (tp_body_end(&e) == 0)
+			br_disc_learn(br, name, len, inc, ep);
 	}
 }

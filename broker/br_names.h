@@ -1,8 +1,7 @@
 /*
  * br_names — what peer links say about actors and members: the actor
  * name tables (sent whole at link-up and on change) and the member
- * gossip, plus the small map lookups their bodies need.  Loop thread
- * only.  Below br_peer: it packs and reads bodies and keeps a link's
+ * gossip (bodies read with tp_body).  Loop thread only.  Below br_peer: it packs and reads bodies and keeps a link's
  * table (struct br_rtable, embedded in the link); br_peer sends them
  * and tells whoever waits for names.
  */
@@ -33,21 +32,16 @@ struct br_rtable {
 	bool		 rt_rx;		/* the peer's table arrived */
 };
 
-/* The value of key in map m when it has type t, else NULL (borrowed). */
-const msgpack_object *br_names_get(const msgpack_object *m, const char *key,
-    msgpack_object_type t);
-/* True when map body has "op": op. */
-bool br_names_op_is(const msgpack_object *body, const char *op);
-
 /* A hash of this node's actor table (names, states, pids): a change
  * means the table must be sent again. */
 uint64_t br_names_hash(struct br *br);
 /* Packs the CONTROL names body (the whole table) into sb (initialised
  * by the caller, who destroys it). */
 void br_names_pack_table(struct br *br, msgpack_sbuffer *sb);
-/* A peer's CONTROL names: replaces t's contents (bounded by
- * BR_MAX_ACTORS; malformed entries are skipped).  Returns the number of
- * names kept, or -1 when body is not a table (t unchanged). */
+/* A peer's CONTROL names {op, names: [[name, state, pid], ...]}:
+ * replaces t's contents (bounded by BR_MAX_ACTORS; malformed entries are
+ * skipped).  Returns the number of names kept, or -1 when body is not
+ * such a table (t unchanged). */
 int br_names_on(struct br_rtable *t, const msgpack_object *body);
 /* True when t has actor name. */
 bool br_names_has(const struct br_rtable *t, const char *name, size_t len);
@@ -60,7 +54,8 @@ void br_names_clear(struct br_rtable *t);
 /* Packs the CONTROL members body (the alive members this node knows)
  * into sb, as br_names_pack_table. */
 void br_names_pack_members(struct br *br, msgpack_sbuffer *sb);
-/* A peer's member list: unknown names are learned (br_disc_learn). */
+/* A peer's member list {op, m: [[name, inc, endpoint], ...]}: unknown
+ * names are learned (br_disc_learn). */
 void br_names_on_members(struct br *br, const msgpack_object *body);
 
 #endif

@@ -144,8 +144,6 @@ rx_admit(void *arg, struct tp_link *lk, nng_msg *msg, struct tp_link **target,
 	    (uint32_t)nng_pipe_id(tp_link_pipe(lk)));
 	struct tp_link *t = l != NULL ? br_plink_rx(l) : NULL;
 
-	(void)msg;
-	(void)err;
 	if (t != NULL)
 		*target = t;
 	return 0;
@@ -166,9 +164,6 @@ rx_bad(void *arg, nng_msg *msg, int code, const struct tp_err *err)
 	struct br *br = arg;
 	struct br_peers *p = br->b_peers;
 
-	(void)msg;
-	(void)code;
-	(void)err;
 	br_plink_stray(&p->p_ctx, tp_link_pipe(p->p_rx));
 }
 

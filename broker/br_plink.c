@@ -23,6 +23,7 @@
 #include "br_log.h"
 #include "br_names.h"
 #include "br_plink.h"
+#include "tp_body.h"
 #include "tp_link.h"
 #include "tp_nng.h"
 
@@ -166,9 +167,11 @@ changed(struct br_link *l)
 	l->l_ctx->pc_ops->po_changed(l->l_br);
 }
 
+/* Also tp_link's lo_dirty (arg: the link). */
 static void
-mark_dirty(struct br_link *l)
+mark_dirty(void *arg)
 {
+	struct br_link *l = arg;
 	struct br_plink_ctx *c = l->l_ctx;
 
 	if (l->l_dirty)
@@ -267,7 +270,6 @@ tl_credit(void *arg, uint64_t n)
 {
 	struct br_link *l = arg;
 
-	(void)n;
 	l->l_ctx->pc_ops->po_room(l->l_br, l);
 }
 
@@ -279,8 +281,6 @@ tl_bad(void *arg, nng_msg *msg, int code, const struct tp_err *err)
 	struct br_link *l = arg;
 	nng_pipe pipe = tp_link_pipe(l->l_tl);
 
-	(void)msg;
-	(void)code;
 	if (!l->l_rx_sealfail) {
 		l->l_br->b_stats.st_bad_frames++;
 		log_warn("bad frame from peer", "node=%s error=\"%s\"",
@@ -291,12 +291,6 @@ tl_bad(void *arg, nng_msg *msg, int code, const struct tp_err *err)
 	nng_pipe_close(pipe);
 }
 
-static void
-mark_dirty_hook(void *arg)
-{
-	mark_dirty(arg);
-}
-
 static const struct tp_link_ops tl_ops = {
 	.lo_name = "peer",
 	.lo_open = tl_open,
@@ -304,7 +298,7 @@ static const struct tp_link_ops tl_ops = {
 	.lo_env = tl_env,
 	.lo_credit = tl_credit,
 	.lo_bad = tl_bad,
-	.lo_dirty = mark_dirty_hook,
+	.lo_dirty = mark_dirty,
 };
 
 struct tp_link *
@@ -565,19 +559,6 @@ hs_fail(struct br_link *l, const char *what)
 	br_plink_reset(l, "handshake failed");
 }
 
-static int
-parse_hello(struct br *br, const struct tp_env *env, struct br_hello_msg *m)
-{
-	msgpack_object body;
-
-	if (env->e_kind != TP_K_CONTROL)
-		return -1;
-	msgpack_zone_clear(br->b_zone);
-	if (tp_env_body(env, br->b_zone, &body, NULL) != 0)
-		return -1;
-	return br_hello_parse(&body, m);
-}
-
 /* The member a hello speaks for: hellos are not authenticated until the
  * handshake ends, so they never create a member, change its incarnation
  * nor count as a sign of life (beacons and sealed frames do). */
@@ -619,7 +600,9 @@ peer_hello(struct br *br, nng_pipe pipe, const struct tp_env *env)
 	unsigned hsi = 0;
 	bool rebound;
 
-	if (parse_hello(br, env, &m) != 0 || (n = hello_node(br, &m)) == NULL)
+	msgpack_zone_clear(br->b_zone);
+	if (br_hello_parse(env, br->b_zone, &m) != 0 ||
+	    (n = hello_node(br, &m)) == NULL)
 		return NULL;
 	l = n->n_link;
 	rebound = hello_bind(l, pipe, &m);
@@ -656,38 +639,63 @@ send_hb(struct br_link *l, const char *op, uint64_t t)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
+/* A malformed table is ignored (the next one replaces it): 0 always. */
+static int
 on_names(struct br_link *l, const msgpack_object *body)
 {
 	int n;
 
 	if ((n = br_names_on(&l->l_names, body)) < 0)
-		return;
+		return 0;
 	log_debug("peer names", "node=%s count=%d", l->l_node->n_name, n);
 	changed(l);	/* bare names waiting for it */
+	return 0;
 }
 
+/* A heartbeat {op: hb|hb_ack, t}: 0, or -1 when malformed. */
+static int
+on_hb(struct br_link *l, struct tp_body *b, bool ack)
+{
+	uint64_t t;
+
+	tp_body_uint(b, "t", 0, 0, UINT64_MAX, &t);
+	if (tp_body_end(b) != 0)
+		return -1;
+	if (!ack)
+		send_hb(l, "hb_ack", t);
+	else if (t <= br_now_us())
+		l->l_rtt_us = br_now_us() - t;
+	return 0;
+}
+
+/* Dispatches on op; a body that is not one of ours is a bad frame's
+ * worth (counted, the link goes on). */
 static void
 on_control(struct br_link *l, const struct tp_env *env)
 {
 	struct br *br = l->l_br;
-	const msgpack_object *t;
 	msgpack_object body;
+	struct tp_body b;
+	const char *op;
+	size_t len;
+	int rv = -1;
 
 	msgpack_zone_clear(br->b_zone);
 	if (tp_env_body(env, br->b_zone, &body, NULL) != 0)
 		return;
-	t = br_names_get(&body, "t", MSGPACK_OBJECT_POSITIVE_INTEGER);
-	if (br_names_op_is(&body, "hb") && t != NULL)
-		send_hb(l, "hb_ack", t->via.u64);
-	else if (br_names_op_is(&body, "hb_ack") && t != NULL &&
-	    t->via.u64 <= br_now_us())
-		l->l_rtt_us = br_now_us() - t->via.u64;
-	else if (br_names_op_is(&body, "names"))
-		on_names(l, &body);
-	else if (br_names_op_is(&body, "members"))
-		br_names_on_members(br, &body);
-	else
+	tp_body_open(&b, &body, 0, "peer control", NULL);
+	if (tp_body_str(&b, "op", 0, 16, &op, &len) == 0) {
+		if (tp_body_streq(op, len, "hb") ||
+		    tp_body_streq(op, len, "hb_ack"))
+			rv = on_hb(l, &b, len == 6);
+		else if (tp_body_streq(op, len, "names"))
+			rv = on_names(l, &body);
+		else if (tp_body_streq(op, len, "members")) {
+			br_names_on_members(br, &body);
+			rv = 0;
+		}
+	}
+	if (rv != 0)
 		br->b_stats.st_bad_frames++;
 }
 
