@@ -430,7 +430,8 @@ tp_body_map(struct tp_body *b, const char *key, unsigned flags,
 	if ((rv = take_sub(b, key, flags, sub, &empty_map)) != 0)
 		return rv;
 	label(b, key, lab, sizeof(lab));
-	return open_map(sub, max_keys, lab);
+	(void)open_map(sub, max_keys, lab);
+	return 0;
 }
 
 int
@@ -443,7 +444,8 @@ tp_body_array(struct tp_body *b, const char *key, unsigned flags,
 	if ((rv = take_sub(b, key, flags, sub, &empty_array)) != 0)
 		return rv;
 	label(b, key, lab, sizeof(lab));
-	return open_array(sub, 0, max, lab);
+	(void)open_array(sub, 0, max, lab);
+	return 0;
 }
 
 int

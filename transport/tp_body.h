@@ -29,6 +29,21 @@
  *		... err.e_msg says e.g. `hello: missing "sess"` ...
  *
  * or test each getter's return where the answer needs its own message.
+ * A list whose bad entries are skipped, not fatal (the names gossip
+ * {"op":"names","names":[[name, state, pid], ...]}):
+ *
+ *	struct tp_body b, list, e;
+ *
+ *	tp_body_open(&b, &obj, TP_BODY_LAX, "names", NULL);
+ *	tp_body_array(&b, "names", 0, BR_MAX_ACTORS, &list);
+ *	while (tp_body_array(&list, NULL, TP_BODY_OPT, 3, &e) == 0) {
+ *		tp_body_strz(&e, NULL, TP_BODY_NONEMPTY, name, sizeof(name));
+ *		tp_body_strz(&e, NULL, 0, state, sizeof(state));
+ *		tp_body_uint(&e, NULL, 0, 0, UINT32_MAX, &pid);
+ *		if (tp_body_end(&e) == 0)
+ *			... keep it ...
+ *	}
+ *	if (tp_body_end(&list) != 0) ... not a list, or over the bound ...
  * The end check of a strict map (the default) refuses any key no getter
  * took: `spawn: unknown field "x"`; of an array, elements left unread.
  * TP_BODY_LAX opens a map whose extra keys are allowed (answers of a newer
@@ -152,9 +167,10 @@ int tp_body_bin(struct tp_body *b, const char *key, unsigned flags,
  * only a missing required field, everything about the value (not a map,
  * too many pairs, its fields) stays in sub, so that a reader of a list can
  * skip a bad entry by testing tp_body_end(sub) -- and so every sub must be
- * checked.  An absent optional one is an empty cursor (returns
- * TP_BODY_ABSENT; its end check passes).  Returns 0, TP_BODY_ABSENT, or
- * the error of b or of sub.
+ * checked.  An absent optional one is an empty cursor (its end check
+ * passes).  Returns b's side only: 0 (sub opened, maybe failed),
+ * TP_BODY_ABSENT, or b's error -- so `while (tp_body_array(&list, NULL,
+ * TP_BODY_OPT, ...) == 0)` visits every element of a list.
  */
 int tp_body_map(struct tp_body *b, const char *key, unsigned flags,
     uint32_t max_keys, struct tp_body *sub);

@@ -447,6 +447,8 @@ Test(tp_body, nested_errors_stay_in_the_sub_cursor)
 	cr_expect_eq(good, 1, "only the first entry is well formed");
 	cr_expect_eq(tp_body_end(&list), 0, "bad entries do not fail the "
 	    "list");
+	cr_expect_eq(read_entry(&list), TP_EINVAL, "past the end: missing");
+	cr_expect_eq(tp_body_end(&list), TP_EINVAL);
 	cr_expect_eq(tp_body_map(&b, "opt", 0, 4, &m), 0);
 	cr_expect_eq(tp_body_uint(&m, "x", 0, 0, 1, &x), 0);
 	cr_expect_eq(tp_body_end(&m), 0);
@@ -458,15 +460,18 @@ Test(tp_body, nested_errors_stay_in_the_sub_cursor)
 	cr_expect_eq(tp_body_end(&b), 0, "%s", err.e_msg);
 
 	tp_body_open(&b, &obj, 0, "names", &err);
-	cr_expect_eq(tp_body_array(&b, "names", 0, 2, &list), TP_ETOOBIG);
+	cr_expect_eq(tp_body_array(&b, "names", 0, 2, &list), 0);
 	cr_expect_str_eq(err.e_msg, "names: \"names\" has 3 elements, not "
 	    "0..2");
 	cr_expect_eq(tp_body_end(&list), TP_ETOOBIG);
 	cr_expect_eq(tp_body_error(&b), 0, "the parent is not failed");
-	cr_expect_eq(tp_body_map(&b, "names", 0, 4, &m), TP_ETYPE);
+	cr_expect_eq(tp_body_map(&b, "names", 0, 4, &m), 0);
+	cr_expect_eq(tp_body_end(&m), TP_ETYPE);
 	cr_expect_str_eq(err.e_msg, "names: \"names\" is not a map");
-	cr_expect_eq(tp_body_array(&b, "op", 0, 4, &m), TP_ETYPE);
-	cr_expect_eq(tp_body_map(&b, "opt", 0, 0, &m), TP_ETOOBIG);
+	tp_body_array(&b, "op", 0, 4, &m);
+	cr_expect_eq(tp_body_error(&m), TP_ETYPE);
+	tp_body_map(&b, "opt", 0, 0, &m);
+	cr_expect_eq(tp_body_end(&m), TP_ETOOBIG);
 	cr_expect_eq(tp_body_map(&b, "nope", 0, 4, &m), TP_EINVAL);
 	cr_expect_eq(tp_body_end(&m), TP_EINVAL, "a missing sub is failed");
 	cr_expect_eq(tp_body_end(&b), TP_EINVAL);
@@ -563,4 +568,36 @@ Test(tp_body, text_takes_strings_and_unsigned_numbers)
 	cr_expect_eq(tp_body_text(&b, NULL, 0, buf, sizeof(buf)), 0);
 	cr_expect_str_eq(buf, "x");
 	cr_expect_eq(tp_body_end(&b), 0, "%s", err.e_msg);
+}
+
+/* The loop the header shows: every element visited, bad ones skipped. */
+Test(tp_body, list_loop_visits_every_element)
+{
+	struct tp_body b, list, e;
+	uint64_t pid;
+	char name[8], state[8];
+	int seen = 0, good = 0;
+
+	pack_names();
+	cr_assert_eq(tp_body_open(&b, done(), TP_BODY_LAX, "names", &err), 0);
+	tp_body_array(&b, "names", 0, 16, &list);
+	while (tp_body_array(&list, NULL, TP_BODY_OPT, 3, &e) == 0) {
+		seen++;
+		tp_body_strz(&e, NULL, TP_BODY_NONEMPTY, name, sizeof(name));
+		tp_body_strz(&e, NULL, 0, state, sizeof(state));
+		tp_body_uint(&e, NULL, 0, 0, UINT32_MAX, &pid);
+		good += tp_body_end(&e) == 0;
+	}
+	cr_expect_eq(seen, 3);
+	cr_expect_eq(good, 1);
+	cr_expect_eq(tp_body_end(&list), 0);
+
+	/* a failed list stops the loop at once */
+	tp_body_open(&b, &obj, TP_BODY_LAX, "names", &err);
+	tp_body_array(&b, "op", 0, 16, &list);
+	seen = 0;
+	while (tp_body_array(&list, NULL, TP_BODY_OPT, 3, &e) == 0)
+		seen++;
+	cr_expect_eq(seen, 0);
+	cr_expect_eq(tp_body_end(&list), TP_ETYPE);
 }
