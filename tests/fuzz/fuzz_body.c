@@ -102,19 +102,22 @@ read_names(const msgpack_object *o)
 	struct tp_body b, list, e;
 	char name[16], state[8];
 	uint64_t pid;
+	int was;
 
 	tp_body_open(&b, o, TP_BODY_LAX, "names", NULL);
 	if (tp_body_array(&b, "names", 0, 4096, &list) != 0)
 		return;
-	for (uint32_t k = 0; k < list.bd_obj->via.array.size; k++) {
-		tp_body_array(&list, NULL, 0, 3, &e);
+	was = tp_body_error(&list);
+	while (tp_body_array(&list, NULL, TP_BODY_OPT, 3, &e) == 0) {
+		if (was != 0)
+			fuzz_fail("a failed list gave an element");
 		tp_body_strz(&e, NULL, TP_BODY_NONEMPTY, name, sizeof(name));
 		tp_body_strz(&e, NULL, 0, state, sizeof(state));
 		tp_body_uint(&e, NULL, 0, 0, UINT32_MAX, &pid);
 		if (tp_body_end(&e) == 0 && name[0] == '\0')
 			fuzz_fail("NONEMPTY let an empty name through");
 	}
-	if (tp_body_end(&list) != 0)
+	if ((tp_body_end(&list) != 0) != (was != 0))
 		fuzz_fail("a list read to its end failed");
 }
 
