@@ -170,10 +170,8 @@ log_refusal(struct br_acl *acl, uint64_t uid, uint64_t pid)
 }
 
 bool
-br_acl_ctl_refuse(struct br *br, nng_msg *msg)
+br_acl_ctl_refuse(struct br_acl *acl, nng_msg *msg, char *why, size_t len)
 {
-	struct br_origin o = { BR_ORIGIN_CLI, nng_msg_header(msg),
-	    nng_msg_header_len(msg) };
 	nng_pipe p = nng_msg_get_pipe(msg);
 	uint64_t uid = UINT64_MAX, gid = UINT64_MAX, pid = 0;
 
@@ -181,17 +179,17 @@ br_acl_ctl_refuse(struct br *br, nng_msg *msg)
 	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0) {
 		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &gid) != 0)
 			gid = UINT64_MAX;
-		if (br_acl_allowed(&br->b_acl, uid, gid))
+		if (br_acl_allowed(acl, uid, gid))
 			return false;
 	}
 	nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid);
-	log_refusal(&br->b_acl, uid, pid);
+	log_refusal(acl, uid, pid);
 	if (uid == UINT64_MAX)
-		br_answer_error(br, &o, 0, BR_E_PERM, "permission denied: "
-		    "cannot read the peer's uid");
+		snprintf(why, len, "permission denied: cannot read the peer's "
+		    "uid");
 	else
-		br_answer_error(br, &o, 0, BR_E_PERM, "permission denied: "
-		    "uid %llu is not allowed", (unsigned long long)uid);
+		snprintf(why, len, "permission denied: uid %llu is not allowed",
+		    (unsigned long long)uid);
 	return true;
 }
 

@@ -57,11 +57,12 @@ bool br_acl_allowed(const struct br_acl *acl, uint64_t uid, uint64_t gid);
 
 /*
  * Checks the sender of control request msg.  Returns false when allowed;
- * true when refused: then ERROR 6 "permission denied: uid N is not
- * allowed" has been answered and the refusal logged.  msg stays the
- * caller's.
+ * true when refused: the refusal is logged (at most once a second) and
+ * why (len bytes) says "permission denied: uid N is not allowed" for the
+ * caller's ERROR 6.  msg stays the caller's.
  */
-bool br_acl_ctl_refuse(struct br *br, nng_msg *msg);
+bool br_acl_ctl_refuse(struct br_acl *acl, nng_msg *msg, char *why,
+    size_t len);
 
 /*
  * Checks that frame msg from actor a's mailbox came on the pipe its gate

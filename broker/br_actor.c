@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_acl.h"
+#include "br_actor.h"
+#include "br_answer.h"
 #include "br_durable.h"
 #include "br_guard.h"
 #include "br_log.h"
-#include "br_sup.h"
 #include "tp_nng.h"
 
 extern char **environ;
@@ -26,6 +28,17 @@ extern char **environ;
 #define ENV_OWN 6		/* TROUPE_* variables set for each actor */
 
 static void answers_reset(struct br_actor *a);
+
+/* Who hears of frames, exits and link drops (br_actors_set_ops). */
+static const struct br_actor_ops *ops;
+static void *ops_arg;
+
+void
+br_actors_set_ops(struct br *br, const struct br_actor_ops *o, void *arg)
+{
+	ops = o;
+	ops_arg = arg;
+}
 
 const char *
 br_astate_name(enum br_astate st)
@@ -64,7 +77,8 @@ on_link(void *arg)
 	while ((n = read(br->b_link_fd, ev, sizeof(ev))) > 0)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++)
 			if (ev[i][0] < br->b_nactors)
-				sup_link_down(br->b_actors[ev[i][0]]);
+				ops->ao_link_down(ops_arg,
+				    br->b_actors[ev[i][0]]);
 }
 
 static int
@@ -79,6 +93,86 @@ link_pipe_open(struct br *br)
 	return br_loop_add(&br->b_loop, fds[0], on_link, br, NULL);
 }
 
+const char *
+br_actor_name(const struct br_actor *a)
+{
+	return a->a_conf.ca_name;
+}
+
+uint32_t
+br_actor_index(const struct br_actor *a)
+{
+	return a->a_idx;
+}
+
+bool
+br_actor_running(const struct br_actor *a)
+{
+	return a->a_state == BR_A_RUNNING;
+}
+
+void
+br_actor_count_sent(struct br_actor *a)
+{
+	a->a_sent++;
+}
+
+int
+br_actor_ready(struct br_actor *a)
+{
+	if (a->a_state != BR_A_STARTING)
+		return -1;
+	a->a_state = BR_A_RUNNING;
+	a->a_credit_due = a->a_br->b_conf->c_send_window;
+	br_actor_mark_dirty(a);
+	log_debug("actor ready", "actor=%s", a->a_conf.ca_name);
+	return 0;
+}
+
+uint32_t
+br_actor_acked(struct br_actor *a, uint32_t n)
+{
+	uint32_t done;
+
+	br_dur_acked(a, n);
+	done = mbx_ack(&a->a_mbx, n);
+	br_actor_mark_dirty(a);
+	return done;
+}
+
+int
+br_actor_send_now(struct br_actor *a, const struct tp_env *env)
+{
+	return tp_send_env(a->a_sock, env, NNG_FLAG_NONBLOCK, NULL);
+}
+
+/* Actors as origins: answers join the next frame, credits too. */
+static int
+answer_send(void *arg, const struct br_origin *o, const struct tp_env *env)
+{
+	struct br *br = arg;
+	struct br_actor *a = br->b_actors[o->o_actor];
+	struct tp_env e = *env;
+
+	if (a->a_state != BR_A_RUNNING)
+		return -1;	/* its next instance never asked */
+	e.e_to = tp_slice_str(a->a_conf.ca_name);
+	return br_actor_answer(a, &e);
+}
+
+static void
+answer_credit(void *arg, const struct br_origin *o)
+{
+	struct br *br = arg;
+	struct br_actor *s = br->b_actors[o->o_actor];
+
+	s->a_credit_due++;
+	br_actor_mark_dirty(s);
+}
+
+static const struct br_answer_ops answer_ops = { answer_send,
+    answer_credit };
+
 int
 br_actors_init(struct br *br)
 {
@@ -92,6 +186,7 @@ br_actors_init(struct br *br)
 	if (br->b_names == NULL || br->b_actors == NULL)
 		return -1;
 	br->b_names_mask = n - 1;
+	br_answer_set_ops(BR_OC_ACTOR, &answer_ops, br);
 	return link_pipe_open(br);
 }
 
@@ -129,6 +224,37 @@ index_name(struct br *br, struct br_actor *a)
 	br->b_names[i] = a;
 }
 
+/* One frame from a's socket: only the spawned actor's pipe is heard
+ * (br_guard), every envelope bounds-checked before it is acted on. */
+static void
+actor_frame(struct br_actor *a, nng_msg *msg)
+{
+	struct br *br = a->a_br;
+	struct tp_frame fr;
+	struct tp_env env;
+	struct tp_err err;
+	int rv;
+
+	if (br_acl_actor_pipe(a, msg) != 0) {	/* not the spawned actor */
+		nng_msg_free(msg);
+		return;
+	}
+	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
+	    &br->b_lim, &err) != 0)
+		goto bad;
+	while ((rv = tp_frame_next(&fr, &env, &err)) == 1)
+		ops->ao_env(ops_arg, a, &env);
+	if (rv < 0)
+		goto bad;
+	nng_msg_free(msg);
+	return;
+bad:
+	br->b_stats.st_bad_frames++;
+	log_warn("bad frame from actor", "actor=%s error=\"%s\"",
+	    a->a_conf.ca_name, err.e_msg);
+	nng_msg_free(msg);
+}
+
 static void
 on_mailbox(void *arg)
 {
@@ -140,7 +266,7 @@ on_mailbox(void *arg)
 	for (int i = 0; i < 256; i++) {
 		if (nng_recvmsg(a->a_sock, &msg, NNG_FLAG_NONBLOCK) != 0)
 			return;
-		br_route_actor_frame(a, msg);
+		actor_frame(a, msg);
 	}
 }
 
@@ -375,7 +501,7 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	answers_reset(a);	/* to asks of the dead instance */
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
-	sup_exited(a, status);
+	ops->ao_exited(ops_arg, a, status);
 }
 
 void
@@ -588,7 +714,7 @@ br_actor_retire(struct br_actor *a)
 
 	close_mailbox(a);
 	list = take_waiters(a, mbx_take_all(&a->a_mbx));
-	br_route_dropped(a->a_br, list);
+	ops->ao_dropped(ops_arg, list);
 	br_dur_detach(a);	/* its records come back if it is revived */
 	a->a_state = BR_A_STOPPED;
 	a->a_removed = true;

@@ -102,7 +102,7 @@ br_await_needed(struct br *br, const char *to, size_t len)
 	if ((at = memchr(to, '@', len)) == NULL)
 		return name_needs(br, to, len);
 	len -= (size_t)(at - to) + 1;
-	return br_route_is_self(br, at + 1, len) ? BR_AWAIT_NO :
+	return br_is_self(br, at + 1, len) ? BR_AWAIT_NO :
 	    node_needs(br, at + 1, len);
 }
 
@@ -263,12 +263,29 @@ origin_of(const struct held *h)
 	return o;
 }
 
+static const struct br_await_ops *ops;
+static void *ops_arg;
+
+void
+br_await_set_ops(const struct br_await_ops *o, void *arg)
+{
+	ops = o;
+	ops_arg = arg;
+}
+
+/* It decoded when it was held, so a failure here is out of memory or
+ * never; the sender hears it either way. */
 static void
 route_again(struct br *br, struct held *h)
 {
 	struct br_origin o = origin_of(h);
+	struct tp_env env;
 
-	br_route_again(br, &o, h->h_env, h->h_len, h->h_kind, h->h_id);
+	if (tp_env_decode(h->h_env, h->h_len, &br->b_lim, &env, NULL) == 0)
+		ops->aw_route(ops_arg, &o, &env);
+	else
+		ops->aw_fail(ops_arg, &o, h->h_kind, h->h_id, BR_E_BADREQ,
+		    "bad request");
 }
 
 /* Past its deadline: a link waiter times out, a bare name is unknown -
@@ -290,7 +307,7 @@ expire(struct br *br, struct br_await *a, struct held *h)
 		br->b_stats.st_unknown_actor++;
 		snprintf(text, sizeof(text), "unknown actor '%.*s' (no node "
 		    "announced it)", (int)h->h_to_len, to);
-		br_route_fail(br, &o, h->h_kind, h->h_id, BR_E_UNKNOWN_ACTOR,
+		ops->aw_fail(ops_arg, &o, h->h_kind, h->h_id, BR_E_UNKNOWN_ACTOR,
 		    text);
 		return;
 	}
@@ -301,7 +318,7 @@ expire(struct br *br, struct br_await *a, struct held *h)
 	}
 	snprintf(text, sizeof(text), "no link to node '%.*s' within the ask "
 	    "ttl (alive, link not up)", (int)len, to);
-	br_route_fail(br, &o, h->h_kind, h->h_id, BR_E_TIMEOUT, text);
+	ops->aw_fail(ops_arg, &o, h->h_kind, h->h_id, BR_E_TIMEOUT, text);
 }
 
 /* Walks the list in order; each entry for which done() says so leaves

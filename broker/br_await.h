@@ -76,6 +76,19 @@ void br_await_kick(struct br *br);
  * answers "shutting down"); every tick. */
 void br_await_tick(struct br *br, uint64_t now);
 
+/* How a held request leaves: routed again (env decoded from the bytes
+ * held; buffers borrowed for the call), or failed (its sender hears
+ * ERROR code with text and gets its credit back).  Routing registers
+ * these; nothing here calls the router. */
+struct br_await_ops {
+	void	(*aw_route)(void *arg, const struct br_origin *o,
+		    const struct tp_env *env);
+	void	(*aw_fail)(void *arg, const struct br_origin *o,
+		    uint32_t kind, uint64_t id, int code, const char *text);
+};
+/* ops: static storage. */
+void br_await_set_ops(const struct br_await_ops *ops, void *arg);
+
 /* Frees what is held without answering (the broker stops). */
 void br_await_fini(struct br *br);
 

@@ -8,7 +8,6 @@
 #include "br_await.h"
 #include "br_cstat.h"
 #include "br_disc.h"
-#include "br_metrics.h"
 #include "br_peer.h"
 
 struct counters {
@@ -74,22 +73,6 @@ value(const struct counters *c, const struct cstat_key *k)
 	return *(const uint64_t *)(const void *)((const char *)c + k->k_off);
 }
 
-uint32_t
-br_cstat_count(void)
-{
-	return NKEYS;
-}
-
-void
-br_cstat_pack(const struct br *br, msgpack_packer *pk)
-{
-	struct counters c;
-
-	collect(br, &c);
-	for (size_t i = 0; i < NKEYS; i++)
-		br_kv_uint(pk, keys[i].k_stat, value(&c, &keys[i]));
-}
-
 static const char *
 help_of(const char *family)
 {
@@ -120,27 +103,37 @@ help_of(const char *family)
 	return "";
 }
 
+/* The label name of a family's rows: handshakes count by result, the
+ * rest by reason. */
+static const char *
+label_of(const struct cstat_key *k)
+{
+	if (k->k_label == NULL)
+		return NULL;
+	return strstr(k->k_family, "handshakes") != NULL ? "result" :
+	    "reason";
+}
+
 static void
-render_counters(struct br_mx *mx, const struct br *br)
+counter_rows(const struct br *br, br_cstat_fn *fn, void *arg)
 {
 	struct counters c;
 
 	collect(br, &c);
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct cstat_key *k = &keys[i];
+		struct br_cstat_row r = { k->k_stat, k->k_family, "counter",
+		    help_of(k->k_family), label_of(k), k->k_label,
+		    value(&c, k) };
 
-		if (i == 0 || keys[i - 1].k_family != k->k_family)
-			br_mx_family(mx, k->k_family, "counter",
-			    help_of(k->k_family));
-		br_mx_sample(mx, k->k_family, k->k_label == NULL ? NULL :
-		    strstr(k->k_family, "handshakes") != NULL ? "result" :
-		    "reason", k->k_label, value(&c, k));
+		fn(arg, &r);
 	}
 }
 
-/* Per-peer gauges: one family at a time over every link. */
+/* Per-peer gauges (metrics only): one family at a time over every
+ * link. */
 static void
-render_peers(struct br_mx *mx, const struct br *br)
+peer_rows(const struct br *br, br_cstat_fn *fn, void *arg)
 {
 	static const char *const fam[][2] = {
 		{ "troupe_peer_alive", "1 when the member is alive." },
@@ -153,23 +146,29 @@ render_peers(struct br_mx *mx, const struct br *br)
 	uint32_t n = br_peers_count(br);
 
 	for (size_t f = 0; f < 4; f++) {
-		br_mx_family(mx, fam[f][0], f == 3 ? "counter" : "gauge",
-		    fam[f][1]);
+		/* no peer: the family is announced all the same */
+		struct br_cstat_row none = { NULL, fam[f][0], f == 3 ?
+		    "counter" : "gauge", fam[f][1], "peer", NULL, 0 };
+
+		if (n == 0)
+			fn(arg, &none);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct br_link *l = br_peers_at(br, i);
 			uint64_t v[4] = { l->l_node->n_state == BR_M_ALIVE,
 			    l->l_state == BR_L_UP, l->l_rtt_us,
 			    l->l_resets };
+			struct br_cstat_row r = { NULL, fam[f][0],
+			    f == 3 ? "counter" : "gauge", fam[f][1], "peer",
+			    l->l_node->n_name, v[f] };
 
-			br_mx_sample(mx, fam[f][0], "peer", l->l_node->n_name,
-			    v[f]);
+			fn(arg, &r);
 		}
 	}
 }
 
 void
-br_cstat_render(struct br_mx *mx, const struct br *br)
+br_cstat_rows(const struct br *br, br_cstat_fn *fn, void *arg)
 {
-	render_counters(mx, br);
-	render_peers(mx, br);
+	counter_rows(br, fn, arg);
+	peer_rows(br, fn, arg);
 }

@@ -7,15 +7,24 @@
 #include <unistd.h>
 
 #include "br.h"
-#include "br_cstat.h"
-#include "br_guard.h"
+#include "br_acl.h"
+#include "br_answer.h"
+#include "br_ctl.h"
+#include "br_route.h"
 #include "br_disc.h"
 #include "br_durable.h"
 #include "br_log.h"
 #include "br_peer.h"
+#include "br_stat.h"
 #include "br_sup.h"
 #include "tp_body.h"
 #include "tp_nng.h"
+
+static void ctl_msg(struct br *br, nng_msg *msg);
+static int ctl_send(void *arg, const struct br_origin *o,
+    const struct tp_env *env);
+
+static const struct br_answer_ops cli_ops = { ctl_send, NULL };
 
 static void
 on_ctl(void *arg)
@@ -26,7 +35,7 @@ on_ctl(void *arg)
 	for (int i = 0; i < 256; i++) {
 		if (nng_recvmsg(br->b_ctl, &msg, NNG_FLAG_NONBLOCK) != 0)
 			return;
-		br_route_ctl_msg(br, msg);
+		ctl_msg(br, msg);
 	}
 }
 
@@ -50,6 +59,7 @@ br_ctl_open(struct br *br)
 	}
 	if (br_acl_sock_ready(&br->b_acl, url + 6) != 0)
 		return -1;
+	br_answer_set_ops(BR_OC_CLI, &cli_ops, br);
 	log_info("control socket ready", "url=%s", url);
 	return br_loop_add(&br->b_loop, br->b_ctl_fd, on_ctl, br, NULL);
 }
@@ -67,16 +77,16 @@ br_ctl_close(struct br *br)
 /* A reply carries the request's backtrace header so that the raw rep
  * socket routes it to the right pipe; a client that has gone is simply
  * not answered. */
-int
-br_ctl_send(struct br *br, const uint8_t *hdr, size_t hdrlen,
-    const struct tp_env *env)
+static int
+ctl_send(void *arg, const struct br_origin *o, const struct tp_env *env)
 {
+	struct br *br = arg;
 	msgpack_packer pk;
 	nng_msg *msg;
 
 	if (nng_msg_alloc(&msg, 0) != 0)
 		return -1;
-	if (nng_msg_header_append(msg, hdr, hdrlen) != 0)
+	if (nng_msg_header_append(msg, o->o_hdr, o->o_hdrlen) != 0)
 		goto out_free;
 	tp_packer_init_msg(&pk, msg);
 	if (tp_env_pack(&pk, env) != 0)
@@ -166,28 +176,20 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 }
 
 static void
+pack_row(void *arg, const struct br_stat_row *r)
+{
+	if (r->sr_key != NULL)
+		br_kv_uint(arg, r->sr_key, r->sr_value);
+}
+
+/* The node's name, then every counter of the table (br_stat.h) that has
+ * a stats key, in table order. */
+static void
 pack_stats(struct br *br, msgpack_packer *pk)
 {
-	const struct br_stats *s = &br->b_stats;
-
-	msgpack_pack_map(pk, 15 + br_cstat_count() + br_guard_count_keys());
+	msgpack_pack_map(pk, 1 + br_stat_nkeys(br));
 	br_kv_str(pk, "node", br->b_node);
-	br_kv_uint(pk, "pid", (uint64_t)getpid());
-	br_kv_uint(pk, "uptime_ms", br_now_ms() - br->b_start_ms);
-	br_kv_uint(pk, "actors", br->b_nactors);
-	br_kv_uint(pk, "routed", s->st_routed);
-	br_kv_uint(pk, "ctl_requests", s->st_ctl_requests);
-	br_kv_uint(pk, "bad_frames", s->st_bad_frames);
-	br_kv_uint(pk, "unknown_actor", s->st_unknown_actor);
-	br_kv_uint(pk, "asks", s->st_asks);
-	br_kv_uint(pk, "replies", s->st_replies);
-	br_kv_uint(pk, "ask_timeouts", s->st_ask_timeouts);
-	br_kv_uint(pk, "busy", s->st_busy);
-	br_kv_uint(pk, "pending", br->b_npend);
-	br_kv_uint(pk, "spawns", s->st_spawns);
-	br_kv_uint(pk, "exits", s->st_exits);
-	br_cstat_pack(br, pk);
-	br_guard_pack(pk);
+	br_stat_each(br, br_now_ms(), pack_row, pk);
 }
 
 /* Kept for the actor link's "bye" check until it reads with tp_body
@@ -377,8 +379,8 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 	return 0;
 }
 
-void
-br_ctl_op(struct br *br, const struct br_origin *o, const struct tp_env *env)
+static void
+ctl_op(struct br *br, const struct br_origin *o, const struct tp_env *env)
 {
 	msgpack_object body;
 	msgpack_sbuffer sb;
@@ -400,4 +402,36 @@ br_ctl_op(struct br *br, const struct br_origin *o, const struct tp_env *env)
 		br_answer(br, o, TP_K_REPLY, env->e_id, (uint8_t *)sb.data,
 		    sb.size);
 	msgpack_sbuffer_destroy(&sb);
+}
+
+/* A request on ctl.sock (msg taken): checked, decoded, then routed or
+ * answered here. */
+static void
+ctl_msg(struct br *br, nng_msg *msg)
+{
+	char why[96];
+	struct br_origin o = { BR_ORIGIN_CLI, nng_msg_header(msg),
+	    nng_msg_header_len(msg) };
+	struct tp_env env;
+	struct tp_err err;
+
+	br->b_stats.st_ctl_requests++;
+	if (br_acl_ctl_refuse(&br->b_acl, msg, why, sizeof(why))) {
+		br_answer_error(br, &o, 0, BR_E_PERM, "%s", why);
+		nng_msg_free(msg);
+		return;
+	}
+	if (tp_env_decode(nng_msg_body(msg), nng_msg_len(msg), &br->b_lim,
+	    &env, &err) != 0) {
+		br->b_stats.st_bad_frames++;
+		br_answer_error(br, &o, 0, BR_E_BADREQ, "bad request: %s",
+		    err.e_msg);
+	} else if (env.e_kind == TP_K_SEND || env.e_kind == TP_K_ASK)
+		br_route_env(br, &o, &env);
+	else if (env.e_kind == TP_K_CONTROL)
+		ctl_op(br, &o, &env);
+	else
+		br_answer_error(br, &o, env.e_id, BR_E_BADREQ, "bad request: "
+		    "kind %s is not a request", tp_kind_name(env.e_kind));
+	nng_msg_free(msg);
 }

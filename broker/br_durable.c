@@ -234,6 +234,16 @@ br_dur_is(const struct br_actor *a)
 }
 
 /* Confirms the waiting senders whose records are durable now. */
+static const struct br_dur_ops *ops;
+static void *ops_arg;
+
+void
+br_dur_set_ops(const struct br_dur_ops *o, void *arg)
+{
+	ops = o;
+	ops_arg = arg;
+}
+
 static void
 confirm_durable(struct br_actor *a)
 {
@@ -245,7 +255,7 @@ confirm_durable(struct br_actor *a)
 
 		d->d_head = (d->d_head + 1) % d->d_cap;
 		d->d_len--;
-		br_route_durable(a->a_br, w.dw_origin, w.dw_pend, w.dw_id,
+		ops->do_confirm(ops_arg, w.dw_origin, w.dw_pend, w.dw_id,
 		    w.dw_flags);
 	}
 }

@@ -8,7 +8,7 @@
  *            |   durable now (always, off) --> sender confirmed at once
  *            |   not yet (batch) --> waits in the actor's FIFO until the
  *            |                       group commit (timer, fsync_interval)
- *            |                       --> br_route_durable() confirms it
+ *            |                       --> the confirm hook (routing's) confirms it
  *   actor ACK n --> br_dur_acked (ACK record lo..hi, compaction)
  *   start: dlog_open recovers the unacknowledged records into the
  *          mailbox (mbx_restore: flagged redelivered); a torn or corrupt
@@ -72,7 +72,7 @@ int br_dur_append(struct br_actor *a, struct mbx_item *it);
 /*
  * Remembers that the sender (origin, its CLI pending slot pend or 0, its
  * id, the envelope flags) is confirmed once seq is durable: the loop then
- * calls br_route_durable with these.  Returns 0, or -1 when out of memory
+ * calls the confirm hook with these.  Returns 0, or -1 when out of memory
  * (the caller confirms at once rather than never).
  */
 int br_dur_wait(struct br_actor *a, uint64_t seq, uint32_t origin,
@@ -85,6 +85,14 @@ void br_dur_acked(struct br_actor *a, uint32_t n);
 /* Items that left a's mailbox without delivery (drop-oldest): their
  * records are done too.  list is mi_next-linked, still the caller's. */
 void br_dur_dropped(struct br_actor *a, const struct mbx_item *list);
+
+/* Who confirms a sender once its record is durable (routing registers
+ * it; ops in static storage): the values given to br_dur_wait. */
+struct br_dur_ops {
+	void	(*do_confirm)(void *arg, uint32_t origin, uint64_t pend,
+		    uint64_t id, uint32_t flags);
+};
+void br_dur_set_ops(const struct br_dur_ops *ops, void *arg);
 
 /* Adds "durable" and "log" to an actor map (2 pairs). */
 void br_dur_pack(msgpack_packer *pk, const struct br_actor *a);

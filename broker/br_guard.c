@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "br_guard.h"
-#include "br_metrics.h"
 
 static _Atomic uint64_t refused[BR_GS_COUNT];
 static const char *const names[BR_GS_COUNT] = { "mailbox", "control",
@@ -34,41 +33,6 @@ const char *
 br_guard_name(enum br_gsock s)
 {
 	return names[s];
-}
-
-uint32_t
-br_guard_count_keys(void)
-{
-	return BR_GS_COUNT;
-}
-
-static void
-pack_key(msgpack_packer *pk, const char *prefix, int s, uint64_t v)
-{
-	char key[48];
-	int n = snprintf(key, sizeof(key), "%s%s", prefix, names[s]);
-
-	msgpack_pack_str(pk, (size_t)n);
-	msgpack_pack_str_body(pk, key, (size_t)n);
-	msgpack_pack_uint64(pk, v);
-}
-
-void
-br_guard_pack(msgpack_packer *pk)
-{
-	for (int s = 0; s < BR_GS_COUNT; s++)
-		pack_key(pk, "refused_", s,
-		    br_guard_refused((enum br_gsock)s));
-}
-
-void
-br_guard_render(struct br_mx *mx)
-{
-	br_mx_family(mx, "troupe_refused_total", "counter", "Connections "
-	    "and frames refused, by listening socket.");
-	for (int s = 0; s < BR_GS_COUNT; s++)
-		br_mx_sample(mx, "troupe_refused_total", "socket", names[s],
-		    br_guard_refused((enum br_gsock)s));
 }
 
 /* ---- the mailbox gate ---- */

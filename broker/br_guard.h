@@ -4,8 +4,8 @@
  *
  * Counters are C11 atomics so that nng's pipe callbacks, which run on nng
  * threads and touch no broker state (docs/ARCHITECTURE.md "Invariant"),
- * may bump them.  The loop thread reads them for `troupe stats` and the
- * metrics page.
+ * may bump them.  The loop thread reads them (br_guard_refused) into the
+ * counters table, br_stat.h, for `troupe stats` and the metrics page.
  */
 #ifndef BR_GUARD_H
 #define BR_GUARD_H
@@ -13,10 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <msgpack.h>
 #include <nng/nng.h>
-
-struct br_mx;
 
 enum br_gsock {
 	BR_GS_MAILBOX,		/* RUN/mbx/NAME.sock */
@@ -34,15 +31,6 @@ uint64_t br_guard_refused(enum br_gsock s);
 
 /* "mailbox", "control", "tap", "peer". */
 const char *br_guard_name(enum br_gsock s);
-
-/* Number of key/value pairs br_guard_pack writes. */
-uint32_t br_guard_count_keys(void);
-
-/* Packs refused_<kind> key/value pairs into the map being packed. */
-void br_guard_pack(msgpack_packer *pk);
-
-/* Writes troupe_refused_total{socket=...}. */
-void br_guard_render(struct br_mx *mx);
 
 /*
  * The mailbox gate: one per actor, shared with nng's pipe callbacks on

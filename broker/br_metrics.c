@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,10 +13,9 @@
 #include <nng/supplemental/http/http.h>
 
 #include "br.h"
-#include "br_cstat.h"
 #include "br_log.h"
-#include "br_guard.h"
 #include "br_metrics.h"
+#include "br_stat.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -31,7 +31,14 @@ struct br_metrics {
 
 /* --- writing the exposition --------------------------------------------- */
 
-void
+/* A writer for one rendering: samples get node="..." first. */
+struct br_mx {
+	FILE		*mx_fp;
+	const char	*mx_node;
+};
+
+/* "# HELP" and "# TYPE" of one family (type "counter" or "gauge"). */
+static void
 br_mx_family(struct br_mx *mx, const char *name, const char *type,
     const char *help)
 {
@@ -53,7 +60,9 @@ label_value(FILE *fp, const char *v)
 	}
 }
 
-void
+/* name{node="N"[,lkey="lval"]} v, label values escaped; lkey may be
+ * NULL. */
+static void
 br_mx_sample(struct br_mx *mx, const char *name, const char *lkey,
     const char *lval, uint64_t v)
 {
@@ -169,76 +178,39 @@ render_states(struct br_mx *mx, const struct br *br)
 	}
 }
 
-struct broker_family {
-	const char	*bf_name;
-	const char	*bf_type;
-	const char	*bf_help;
-	size_t		 bf_off;	/* in struct br_stats */
+/* A row of the counters table: a new family gets its HELP and TYPE
+ * first (the table keeps a family's rows together). */
+struct walk {
+	struct br_mx	*w_mx;
+	const char	*w_family;	/* the family being written */
 };
-
-#define BS(f) offsetof(struct br_stats, f)
-
-static const struct broker_family broker_families[] = {
-	{ "troupe_routed_total", "counter", "SEND and ASK messages routed.",
-	  BS(st_routed) },
-	{ "troupe_ctl_requests_total", "counter",
-	  "Requests on the control socket.", BS(st_ctl_requests) },
-	{ "troupe_bad_frames_total", "counter",
-	  "Frames refused by the decoder.", BS(st_bad_frames) },
-	{ "troupe_unknown_actor_total", "counter",
-	  "Messages to actors that do not exist.", BS(st_unknown_actor) },
-	{ "troupe_asks_total", "counter", "ASKs routed.", BS(st_asks) },
-	{ "troupe_replies_total", "counter", "Replies routed back.",
-	  BS(st_replies) },
-	{ "troupe_ask_timeouts_total", "counter",
-	  "ASKs that expired unanswered.", BS(st_ask_timeouts) },
-	{ "troupe_busy_total", "counter",
-	  "Requests refused because too many were pending.", BS(st_busy) },
-	{ "troupe_spawns_total", "counter", "Actor processes started.",
-	  BS(st_spawns) },
-	{ "troupe_exits_total", "counter", "Actor processes that exited.",
-	  BS(st_exits) },
-};
-
-#define NBROKER_FAMILIES \
-	(sizeof(broker_families) / sizeof(broker_families[0]))
 
 static void
-render_broker(struct br_mx *mx, const struct br *br, uint64_t now)
+render_row(void *arg, const struct br_stat_row *r)
 {
-	const struct broker_family *f;
-	const char *st = (const char *)&br->b_stats;
+	struct walk *w = arg;
 
-	for (f = broker_families; f < broker_families + NBROKER_FAMILIES;
-	    f++) {
-		br_mx_family(mx, f->bf_name, f->bf_type, f->bf_help);
-		br_mx_sample(mx, f->bf_name, NULL, NULL,
-		    *(const uint64_t *)(const void *)(st + f->bf_off));
-	}
-	br_mx_family(mx, "troupe_pending", "gauge",
-	    "Requests waiting for an answer.");
-	br_mx_sample(mx, "troupe_pending", NULL, NULL, br->b_npend);
-	br_mx_family(mx, "troupe_actors", "gauge", "Actors configured.");
-	br_mx_sample(mx, "troupe_actors", NULL, NULL, br->b_nactors);
-	br_mx_family(mx, "troupe_uptime_seconds", "gauge",
-	    "Seconds since trouped started.");
-	br_mx_sample(mx, "troupe_uptime_seconds", NULL, NULL,
-	    (now - br->b_start_ms) / 1000);
-	br_mx_family(mx, "troupe_tap_records_total", "counter",
-	    "Records published to `troupe watch`.");
-	br_mx_sample(mx, "troupe_tap_records_total", NULL, NULL,
-	    br->b_tap.t_published);
+	if (r->sr_family == NULL)
+		return;
+	if (w->w_family == NULL || strcmp(w->w_family, r->sr_family) != 0)
+		br_mx_family(w->w_mx, r->sr_family, r->sr_type, r->sr_help);
+	w->w_family = r->sr_family;
+	if (r->sr_lkey != NULL && r->sr_lval == NULL)
+		return;
+	br_mx_sample(w->w_mx, r->sr_family, r->sr_lkey, r->sr_lval,
+	    r->sr_value);
 }
 
-/* Every section, in order.  Peer and beacon sections are added here. */
+/* Every section, in order: the counters table, then the per-actor
+ * families. */
 static void
 render_sections(struct br_mx *mx, const struct br *br, uint64_t now)
 {
-	render_broker(mx, br, now);
+	struct walk w = { mx, NULL };
+
+	br_stat_each(br, now, render_row, &w);
 	render_actors(mx, br);
 	render_states(mx, br);
-	br_cstat_render(mx, br);
-	br_guard_render(mx);
 }
 
 /* --- snapshots ----------------------------------------------------------- */

@@ -9,15 +9,16 @@
  * and swaps it in under a mutex; the handler only copies the current
  * snapshot under that mutex.  The snapshot is the one thing shared.
  *
- * Adding metrics: write a section renderer with the br_mx_* helpers (one
- * br_mx_family, then its samples, per family) and call it from
- * render_sections() in br_metrics.c (peers and beacons go there).
+ * Adding metrics: a broker or cluster counter is a row of the counters
+ * table (br_stat.h), which `troupe stats` reads too; only per-actor
+ * families are written here (render_sections() in br_metrics.c).
+ * br_metrics is the top: it reads the table and the actors, and nobody
+ * calls it back.
  */
 #ifndef BR_METRICS_H
 #define BR_METRICS_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #define BR_METRICS_REFRESH_MS 500
 
@@ -35,20 +36,5 @@ void br_metrics_tick(struct br *br, uint64_t now_ms);
 
 /* Stops the server (no handler runs afterwards) and frees everything. */
 void br_metrics_close(struct br *br);
-
-/* A writer for one rendering: samples get node="..." first. */
-struct br_mx {
-	FILE		*mx_fp;
-	const char	*mx_node;
-};
-
-/* "# HELP" and "# TYPE" of one family (type "counter" or "gauge"). */
-void br_mx_family(struct br_mx *mx, const char *name, const char *type,
-    const char *help);
-
-/* name{node="N"[,lkey="lval"]} v, label values escaped; lkey may be
- * NULL. */
-void br_mx_sample(struct br_mx *mx, const char *name, const char *lkey,
-    const char *lval, uint64_t v);
 
 #endif

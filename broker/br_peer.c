@@ -595,7 +595,10 @@ on_control(struct br_link *l, const struct tp_env *env)
 static void
 on_credit(struct br_link *l, const struct tp_env *env)
 {
-	uint64_t n = br_body_uint(l->l_br, env);
+	uint64_t n;
+
+	if (tp_env_body_uint(env, l->l_br->b_zone, &n) != 0)
+		n = 0;
 
 	if (n > BR_LINK_WINDOW - l->l_credit) {
 		log_warn("peer returned more credit than lent", "node=%s",

@@ -1,14 +1,16 @@
 /*
- * br_route — routing of SEND/ASK into mailboxes, the pending-request ring,
- * and answers (REPLY, ERROR, ACK) back to actors and CLI clients.
- * Loop thread only.
+ * br_route — routing of SEND/ASK into mailboxes or onto peer links,
+ * confirmations, and answers (REPLY, ERROR, ACK) back through the
+ * pending ring.  Loop thread only.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "br.h"
+#include "br_answer.h"
+#include "br_pend.h"
+#include "br_route.h"
 #include "br_await.h"
 #include "br_disc.h"
 #include "br_durable.h"
@@ -16,129 +18,54 @@
 #include "br_peer.h"
 #include "tp_nng.h"
 
-#define PEND_PROBES 16
-
-int
-br_route_init(struct br *br)
+/* Peers as origins: answers and credits go back on their link. */
+static int
+peer_send(void *arg, const struct br_origin *o, const struct tp_env *env)
 {
-	uint32_t n = 64;
+	struct br_link *l = br_peer_link_of(arg, o->o_actor);
 
-	while (n < br->b_conf->c_max_pending)
-		n <<= 1;
-	if ((br->b_pend = calloc(n, sizeof(*br->b_pend))) == NULL)
-		return -1;
-	br->b_pend_mask = n - 1;
-	br->b_next_id = 1;
-	return 0;
+	return l != NULL ? br_peer_send_env(l, env) : -1;
 }
 
-void
-br_route_fini(struct br *br)
+/* Of this link-up only: a message placed after its link was reset
+ * returns no credit to the new session. */
+static void
+peer_credit(void *arg, const struct br_origin *o)
 {
-	free(br->b_pend);
-	br->b_pend = NULL;
+	struct br_link *l = br_peer_link_of(arg, o->o_actor);
+
+	if (l != NULL && l->l_state == BR_L_UP) {
+		l->l_credit_due++;
+		br_peer_mark_dirty(l);
+	}
 }
 
-/* Broker ids index the ring directly; a busy slot is skipped, and a full
- * neighbourhood means too many requests in flight: the caller answers
- * "busy" instead of queueing without bound. */
+static const struct br_answer_ops peer_ops = { peer_send, peer_credit };
+
 static struct br_pend *
 pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
     uint64_t orig_id)
 {
-	struct br_pend *p;
-
-	if (br->b_npend >= br->b_conf->c_max_pending ||
-	    o->o_hdrlen > sizeof(p->p_hdr))
-		return NULL;
-	for (int i = 0; i < PEND_PROBES; i++) {
-		uint64_t id = br->b_next_id++;
-
-		p = &br->b_pend[id & br->b_pend_mask];
-		if (p->p_id != 0)
-			continue;
-		*p = (struct br_pend){ .p_id = id, .p_orig_id = orig_id,
-		    .p_origin = o->o_actor, .p_kind = kind,
-		    .p_hdrlen = (uint8_t)o->o_hdrlen,
-		    .p_deadline_ms = br_now_ms() + br->b_conf->c_ask_ttl_ms };
-		if (p->p_deadline_ms < br->b_pend_next_ms)
-			br->b_pend_next_ms = p->p_deadline_ms;
-		if (o->o_hdrlen > 0)	/* actors and peers have none */
-			memcpy(p->p_hdr, o->o_hdr, o->o_hdrlen);
-		br->b_npend++;
-		return p;
-	}
-	return NULL;
+	return br_pend_alloc(br->b_pend, o, kind, orig_id,
+	    br_now_ms() + br->b_conf->c_ask_ttl_ms);
 }
 
 static struct br_pend *
 pend_get(struct br *br, uint64_t id)
 {
-	struct br_pend *p = &br->b_pend[id & br->b_pend_mask];
-
-	return id != 0 && p->p_id == id ? p : NULL;
+	return br_pend_get(br->b_pend, id);
 }
 
 static void
 pend_free(struct br *br, struct br_pend *p)
 {
-	p->p_id = 0;
-	br->b_npend--;
+	br_pend_release(br->b_pend, p);
 }
 
 static struct br_origin
 pend_origin(const struct br_pend *p)
 {
-	struct br_origin o = { p->p_origin, p->p_hdr, p->p_hdrlen };
-	return o;
-}
-
-int
-br_answer(struct br *br, const struct br_origin *o, uint32_t kind,
-    uint64_t corr, const uint8_t *body, size_t len)
-{
-	struct tp_env env = { .e_kind = kind, .e_corr = corr,
-	    .e_body = body, .e_body_len = len, .e_id = br->b_next_id++ };
-	struct br_actor *a;
-
-	env.e_from = tp_slice_str(br->b_node);
-	if (o->o_actor == BR_ORIGIN_CLI)
-		return br_ctl_send(br, o->o_hdr, o->o_hdrlen, &env);
-	if (BR_IS_PEER(o->o_actor)) {
-		struct br_link *l = br_peer_link_of(br, o->o_actor);
-
-		return l != NULL ? br_peer_send_env(l, &env) : -1;
-	}
-	a = br->b_actors[o->o_actor];
-	if (a->a_state != BR_A_RUNNING)
-		return -1;	/* its next instance never asked */
-	env.e_to = tp_slice_str(a->a_conf.ca_name);
-	return br_actor_answer(a, &env);
-}
-
-int
-br_answer_error(struct br *br, const struct br_origin *o, uint64_t corr,
-    int code, const char *fmt, ...)
-{
-	char text[256];
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	va_list ap;
-	int rv;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 2);
-	msgpack_pack_str_with_body(&pk, "code", 4);
-	msgpack_pack_int(&pk, code);
-	msgpack_pack_str_with_body(&pk, "message", 7);
-	msgpack_pack_str_with_body(&pk, text, strlen(text));
-	rv = br_answer(br, o, TP_K_ERROR, corr, (uint8_t *)sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
-	return rv;
+	return br_pend_origin(p);
 }
 
 /* "name@node" into buf (BR_NAME_MAX * 2 + 2 bytes): both names are
@@ -192,13 +119,6 @@ struct target {
 	struct br_actor	*t_actor;
 	struct br_link	*t_link;
 };
-
-bool
-br_route_is_self(const struct br *br, const char *node, size_t len)
-{
-	return len == strlen(br->b_node) && memcmp(node, br->b_node, len) ==
-	    0;
-}
 
 /* A local sender's request the cluster cannot route yet but soon will
  * (br_await_needed) waits in br_await: 1 when held, -1 when refused
@@ -255,7 +175,7 @@ resolve(struct br *br, const struct br_origin *o, const struct tp_env *env,
 	if ((at = memchr(to, '@', len)) != NULL) {
 		size_t nlen = len - (size_t)(at - to) - 1;
 
-		if (!br_route_is_self(br, at + 1, nlen))
+		if (!br_is_self(br, at + 1, nlen))
 			return resolve_node(br, o, env, at + 1, nlen, t);
 		len = (size_t)(at - to);
 	}
@@ -279,21 +199,9 @@ static void
 placed(struct br *br, const struct br_origin *o, uint32_t kind,
     uint64_t id, bool acked)
 {
-	if (BR_IS_PEER(o->o_actor)) {
-		/* of this link-up only: a message placed after its link
-		 * was reset returns no credit to the new session */
-		struct br_link *l = br_peer_link_of(br, o->o_actor);
-
-		if (l != NULL && l->l_state == BR_L_UP) {
-			l->l_credit_due++;
-			br_peer_mark_dirty(l);
-		}
-	} else if (o->o_actor != BR_ORIGIN_CLI) {
-		struct br_actor *s = br->b_actors[o->o_actor];
-
-		s->a_credit_due++;
-		br_actor_mark_dirty(s);
-	} else if (kind == TP_K_SEND && acked)
+	if (o->o_actor != BR_ORIGIN_CLI)
+		br_answer_credit(o);
+	else if (kind == TP_K_SEND && acked)
 		br_answer(br, o, TP_K_ACK, id, NULL, 0);
 }
 
@@ -318,10 +226,11 @@ confirm_now(struct br *br, const struct br_origin *o, struct br_pend *p,
 		br_answer(br, o, TP_K_ACK, id, NULL, 0);
 }
 
-void
-br_route_durable(struct br *br, uint32_t origin, uint64_t pend, uint64_t id,
+static void
+durable_confirm(void *arg, uint32_t origin, uint64_t pend, uint64_t id,
     uint32_t flags)
 {
+	struct br *br = arg;
 	struct br_origin o = { origin, NULL, 0 };
 
 	confirm_now(br, &o, pend_get(br, pend), id, flags);
@@ -369,7 +278,7 @@ accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
 	}
 	if (o->o_actor == BR_ORIGIN_CLI && p == NULL &&
 	    (p = pend_alloc(br, o, TP_K_SEND, id)) != NULL)
-		p->p_deadline_ms = UINT64_MAX;
+		br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
 	if (o->o_actor == BR_ORIGIN_CLI && p == NULL) {
 		/* queued and logged, but nowhere to remember the CLI */
 		br->b_stats.st_busy++;
@@ -474,7 +383,7 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 		if (o->o_actor == BR_ORIGIN_CLI && kind == TP_K_SEND) {
 			if ((p = pend_alloc(br, o, kind, id)) == NULL)
 				goto busy;
-			p->p_deadline_ms = UINT64_MAX;
+			br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
 			pend = p->p_id;
 		}
 		if (wait_for_room(t, it, o, pend, id) == 0) {
@@ -526,7 +435,7 @@ place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
 	if (o->o_actor == BR_ORIGIN_CLI && kind == TP_K_SEND && pend == 0) {
 		if ((p = pend_alloc(br, o, kind, id)) == NULL)
 			goto busy;
-		p->p_deadline_ms = UINT64_MAX;
+		br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
 		p->p_target = br_peer_origin(l);
 		pend = p->p_id;
 	}
@@ -545,8 +454,9 @@ busy:
 	placed(br, o, kind, id, false);
 }
 
-static void
-route(struct br *br, const struct br_origin *o, const struct tp_env *env)
+void
+br_route_env(struct br *br, const struct br_origin *o,
+    const struct tp_env *env)
 {
 	struct target t;
 	struct mbx_item *it;
@@ -598,25 +508,22 @@ route(struct br *br, const struct br_origin *o, const struct tp_env *env)
 		    p ? p->p_id : 0, env->e_flags);
 }
 
-void
-br_route_again(struct br *br, const struct br_origin *o,
-    const uint8_t *buf, size_t len, uint32_t kind, uint64_t id)
+static void
+held_route(void *arg, const struct br_origin *o, const struct tp_env *env)
 {
-	struct tp_env env;
-
-	if (tp_env_decode(buf, len, &br->b_lim, &env, NULL) == 0)
-		route(br, o, &env);
-	else	/* it decoded when it was held: never */
-		br_route_fail(br, o, kind, id, BR_E_BADREQ, "bad request");
+	br_route_env(arg, o, env);
 }
 
-void
-br_route_fail(struct br *br, const struct br_origin *o, uint32_t kind,
-    uint64_t id, int code, const char *text)
+static void
+held_fail(void *arg, const struct br_origin *o, uint32_t kind, uint64_t id,
+    int code, const char *text)
 {
-	br_answer_error(br, o, id, code, "%s", text);
-	placed(br, o, kind, id, false);
+	br_answer_error(arg, o, id, code, "%s", text);
+	placed(arg, o, kind, id, false);
 }
+
+static const struct br_await_ops await_ops = { held_route, held_fail };
+static const struct br_dur_ops dur_ops = { durable_confirm };
 
 /* A waiting sender's message went in: a CLI SEND gets its ACK, an actor
  * its credit back (a CLI ASK waits on for the reply). */
@@ -671,8 +578,8 @@ br_route_room(struct br_actor *t)
  * A peer may only answer the asks sent to it (src = its origin value);
  * actors answer by the ids they were delivered (src = BR_ORIGIN_CLI:
  * unchecked). */
-static void
-answer_back_from(struct br *br, const struct tp_env *env, uint32_t src)
+void
+br_route_answer_back(struct br *br, const struct tp_env *env, uint32_t src)
 {
 	struct br_pend *p = pend_get(br, env->e_corr);
 	struct br_origin o;
@@ -692,21 +599,15 @@ answer_back_from(struct br *br, const struct tp_env *env, uint32_t src)
 	pend_free(br, p);
 }
 
-static void
-answer_back(struct br *br, const struct tp_env *env)
-{
-	answer_back_from(br, env, BR_ORIGIN_CLI);
-}
-
 void
 br_route_peer_env(struct br_link *l, const struct tp_env *env)
 {
 	struct br_origin o = { br_peer_origin(l), NULL, 0 };
 
 	if (env->e_kind == TP_K_SEND || env->e_kind == TP_K_ASK)
-		route(l->l_br, &o, env);
+		br_route_env(l->l_br, &o, env);
 	else
-		answer_back_from(l->l_br, env, o.o_actor);
+		br_route_answer_back(l->l_br, env, o.o_actor);
 }
 
 void
@@ -756,32 +657,41 @@ fail_link_waiters(struct br_link *l)
 	}
 }
 
+struct link_down {
+	struct br	*ld_br;
+	struct br_link	*ld_link;
+	uint32_t	 ld_mark;
+};
+
+/* A request that came from the link has nobody left to answer; one sent
+ * on it (an ask, a confirmed send) hears "unreachable". */
+static void
+pend_link_down(void *arg, struct br_pend *p)
+{
+	struct link_down *ld = arg;
+	struct br_origin o;
+
+	if (p->p_origin == ld->ld_mark) {
+		pend_free(ld->ld_br, p);
+		return;
+	}
+	if (p->p_target != ld->ld_mark || (p->p_kind != TP_K_ASK &&
+	    !p->p_confirm))
+		return;
+	o = pend_origin(p);
+	br_answer_error(ld->ld_br, &o, p->p_orig_id, BR_E_UNREACHABLE, "node "
+	    "'%s' is unreachable (link down before the reply)",
+	    ld->ld_link->l_node->n_name);
+	pend_free(ld->ld_br, p);
+}
+
 void
 br_route_link_down(struct br_link *l)
 {
-	struct br *br = l->l_br;
-	uint32_t mark = br_peer_origin(l);
+	struct link_down ld = { l->l_br, l, br_peer_origin(l) };
 
 	fail_link_waiters(l);
-	for (uint32_t i = 0; i <= br->b_pend_mask && br->b_npend > 0; i++) {
-		struct br_pend *p = &br->b_pend[i];
-		struct br_origin o;
-
-		if (p->p_id == 0)
-			continue;
-		if (p->p_origin == mark) {
-			pend_free(br, p);	/* nobody left to answer */
-			continue;
-		}
-		if (p->p_target != mark || (p->p_kind != TP_K_ASK &&
-		    !p->p_confirm))
-			continue;
-		o = pend_origin(p);
-		br_answer_error(br, &o, p->p_orig_id, BR_E_UNREACHABLE, "node "
-		    "'%s' is unreachable (link down before the reply)",
-		    l->l_node->n_name);
-		pend_free(br, p);
-	}
+	br_pend_each(l->l_br->b_pend, pend_link_down, &ld);
 }
 
 void
@@ -805,176 +715,47 @@ br_route_dropped(struct br *br, struct mbx_item *list)
 	mbx_item_free_list(list);
 }
 
+static void
+pend_expired(void *arg, struct br_pend *p)
+{
+	struct br *br = arg;
+	struct br_origin o = pend_origin(p);
+
+	br->b_stats.st_ask_timeouts++;
+	br_answer_error(br, &o, p->p_orig_id, BR_E_TIMEOUT, "no reply from "
+	    "'%s' within the ask ttl", BR_IS_PEER(p->p_target) ?
+	    "a remote actor" : br->b_actors[p->p_target]->a_conf.ca_name);
+	pend_free(br, p);
+}
+
 void
 br_route_tick(struct br *br, uint64_t now)
 {
-	uint64_t next = UINT64_MAX;
-
-	/* The ring is large; walk it only when a deadline is due, and learn
-	 * the next one on the way. */
-	if (now < br->b_pend_next_ms)
-		return;
-	for (uint32_t i = 0; i <= br->b_pend_mask && br->b_npend > 0; i++) {
-		struct br_pend *p = &br->b_pend[i];
-		struct br_origin o;
-
-		if (p->p_id == 0)
-			continue;
-		if (p->p_deadline_ms > now) {
-			if (p->p_deadline_ms < next)
-				next = p->p_deadline_ms;
-			continue;
-		}
-		o = pend_origin(p);
-		br->b_stats.st_ask_timeouts++;
-		br_answer_error(br, &o, p->p_orig_id, BR_E_TIMEOUT, "no reply "
-		    "from '%s' within the ask ttl", BR_IS_PEER(p->p_target) ?
-		    "a remote actor" :
-		    br->b_actors[p->p_target]->a_conf.ca_name);
-		pend_free(br, p);
-	}
-	br->b_pend_next_ms = next;
+	br_pend_expire(br->b_pend, now, pend_expired, br);
 }
 
-uint64_t
-br_body_uint(struct br *br, const struct tp_env *env)
+int
+br_route_init(struct br *br)
 {
-	uint64_t v;
-
-	return tp_env_body_uint(env, br->b_zone, &v) == 0 ? v : 0;
-}
-
-static void
-hello(struct br_actor *a, const struct tp_env *env)
-{
-	if (a->a_state != BR_A_STARTING) {
-		log_warn("unexpected hello", "actor=%s", a->a_conf.ca_name);
-		return;
-	}
-	a->a_state = BR_A_RUNNING;
-	a->a_credit_due = a->a_br->b_conf->c_send_window;
-	br_actor_mark_dirty(a);
-	log_debug("actor ready", "actor=%s", a->a_conf.ca_name);
-}
-
-/* An actor's clean stop ends with a bye we answer: the link is ordered,
- * so it may close as soon as the answer arrives (ARCHITECTURE.md). */
-static void
-actor_control(struct br_actor *a, const struct tp_env *env)
-{
-	struct tp_env ans = { .e_kind = TP_K_CONTROL, .e_body = env->e_body,
-	    .e_body_len = env->e_body_len };
-	const msgpack_object *op;
-	msgpack_object body;
-
-	msgpack_zone_clear(a->a_br->b_zone);
-	if (tp_env_body(env, a->a_br->b_zone, &body, NULL) != 0 ||
-	    (op = br_map_get(&body, "op")) == NULL || !br_str_is(op, "bye")) {
-		hello(a, env);
-		return;
-	}
-	ans.e_to = tp_slice_str(a->a_conf.ca_name);
-	if (tp_send_env(a->a_sock, &ans, NNG_FLAG_NONBLOCK, NULL) != 0)
-		log_debug("bye not answered", "actor=%s", a->a_conf.ca_name);
-}
-
-static void
-actor_ack(struct br_actor *a, const struct tp_env *env)
-{
-	uint64_t n = br_body_uint(a->a_br, env);
-
-	if (a->a_state != BR_A_RUNNING)
-		return;		/* an earlier instance's last words */
-	br_dur_acked(a, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
-	if (mbx_ack(&a->a_mbx, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n) <
-	    n)
-		log_warn("actor acked more than in flight", "actor=%s n=%llu",
-		    a->a_conf.ca_name, (unsigned long long)n);
-	br_route_room(a);
-	br_actor_mark_dirty(a);
-}
-
-static void
-actor_env(struct br_actor *a, const struct tp_env *env)
-{
-	struct br_origin o = { a->a_idx, NULL, 0 };
-
-	switch (env->e_kind) {
-	case TP_K_CONTROL:
-		actor_control(a, env);
-		break;
-	case TP_K_ACK:
-		actor_ack(a, env);
-		break;
-	case TP_K_SEND:
-	case TP_K_ASK:
-		a->a_sent++;
-		route(a->a_br, &o, env);
-		break;
-	case TP_K_REPLY:
-	case TP_K_ERROR:
-		answer_back(a->a_br, env);
-		break;
-	default:
-		log_warn("unexpected kind from actor", "actor=%s kind=%s",
-		    a->a_conf.ca_name, tp_kind_name(env->e_kind));
-		a->a_br->b_stats.st_bad_frames++;
-	}
+	if ((br->b_pend = br_pend_new(br->b_conf->c_max_pending,
+	    &br->b_next_id)) == NULL)
+		return -1;
+	br->b_next_id = 1;
+	br_answer_set_ops(BR_OC_PEER, &peer_ops, br);
+	br_await_set_ops(&await_ops, br);
+	br_dur_set_ops(&dur_ops, br);
+	return 0;
 }
 
 void
-br_route_actor_frame(struct br_actor *a, nng_msg *msg)
+br_route_fini(struct br *br)
 {
-	struct br *br = a->a_br;
-	struct tp_frame fr;
-	struct tp_env env;
-	struct tp_err err;
-	int rv;
-
-	if (br_acl_actor_pipe(a, msg) != 0) {	/* not the spawned actor */
-		nng_msg_free(msg);
-		return;
-	}
-	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
-	    &br->b_lim, &err) != 0)
-		goto bad;
-	while ((rv = tp_frame_next(&fr, &env, &err)) == 1)
-		actor_env(a, &env);
-	if (rv < 0)
-		goto bad;
-	nng_msg_free(msg);
-	return;
-bad:
-	br->b_stats.st_bad_frames++;
-	log_warn("bad frame from actor", "actor=%s error=\"%s\"",
-	    a->a_conf.ca_name, err.e_msg);
-	nng_msg_free(msg);
+	br_pend_destroy(br->b_pend);
+	br->b_pend = NULL;
 }
 
-void
-br_route_ctl_msg(struct br *br, nng_msg *msg)
+uint32_t
+br_route_pending(const struct br *br)
 {
-	struct br_origin o = { BR_ORIGIN_CLI, nng_msg_header(msg),
-	    nng_msg_header_len(msg) };
-	struct tp_env env;
-	struct tp_err err;
-
-	br->b_stats.st_ctl_requests++;
-	if (br_acl_ctl_refuse(br, msg)) {	/* answered ERROR 6 */
-		nng_msg_free(msg);
-		return;
-	}
-	if (tp_env_decode(nng_msg_body(msg), nng_msg_len(msg), &br->b_lim,
-	    &env, &err) != 0) {
-		br->b_stats.st_bad_frames++;
-		br_answer_error(br, &o, 0, BR_E_BADREQ, "bad request: %s",
-		    err.e_msg);
-	} else if (env.e_kind == TP_K_SEND || env.e_kind == TP_K_ASK)
-		route(br, &o, &env);
-	else if (env.e_kind == TP_K_CONTROL)
-		br_ctl_op(br, &o, &env);
-	else
-		br_answer_error(br, &o, env.e_id, BR_E_BADREQ, "bad request: "
-		    "kind %s is not a request", tp_kind_name(env.e_kind));
-	nng_msg_free(msg);
+	return br->b_pend != NULL ? br_pend_count(br->b_pend) : 0;
 }

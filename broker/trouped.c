@@ -18,6 +18,10 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_actor.h"
+#include "br_alink.h"
+#include "br_route.h"
+#include "br_ctl.h"
 #include "br_await.h"
 #include "br_daemon.h"
 #include "br_disc.h"
@@ -366,9 +370,34 @@ set_limits(struct br *br)
 		br->b_lim.l_max_frame = 4u << 20;
 }
 
+/* The actor table tells the modules above it through these: the actor
+ * link protocol, supervision, and routing for what a removed actor left
+ * undelivered. */
+static void
+actor_exited(void *arg, struct br_actor *a, int status)
+{
+	sup_exited(a, status);
+}
+
+static void
+actor_link_down(void *arg, struct br_actor *a)
+{
+	sup_link_down(a);
+}
+
+static void
+actor_dropped(void *arg, struct mbx_item *list)
+{
+	br_route_dropped(arg, list);
+}
+
+static const struct br_actor_ops actor_ops = { br_alink_env, actor_exited,
+    actor_link_down, actor_dropped };
+
 static int
 start(struct br *br)
 {
+	br_actors_set_ops(br, &actor_ops, br);
 	if (br_loop_init(&br->b_loop) != 0 ||
 	    br_loop_add(&br->b_loop, br->b_sigfd, on_signal, br, NULL) != 0 ||
 	    open_timer(br) != 0 ||

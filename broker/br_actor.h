@@ -1,0 +1,141 @@
+/*
+ * br_actor — the actor table: name index, mailbox sockets, posix_spawn, exits and
+ * windowed delivery.
+ * Loop thread only.
+ */
+#ifndef BR_ACTOR_H
+#define BR_ACTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <nng/nng.h>
+
+#include "br_conf.h"
+#include "br_mbx.h"
+#include "tp_env.h"
+
+struct br;
+struct br_dactor;
+struct br_gate;
+struct br_loop_ev;
+
+enum br_astate {
+	BR_A_STOPPED,		/* not running, not to be restarted */
+	BR_A_STARTING,		/* spawned, no hello yet */
+	BR_A_RUNNING,		/* hello received: deliveries flow */
+	BR_A_BACKOFF,		/* died; restart scheduled */
+	BR_A_FAILED,		/* gave up: its supervisor group failed */
+	BR_A_STOPPING,		/* SIGTERM sent; stays down after exit */
+	BR_A_RESTARTING,	/* SIGTERM sent; started again after exit */
+	BR_A_NSTATES
+};
+
+/* A message that found its `block` mailbox full and waits for room. */
+struct br_wait {
+	struct br_wait	*w_next;
+	struct mbx_item	*w_item;
+	uint32_t	 w_origin;	/* actor index or BR_ORIGIN_CLI */
+	uint64_t	 w_pend;	/* CLI's pending slot, 0 if none */
+	uint64_t	 w_id;		/* sender's id, for its answer */
+	uint32_t	 w_flags;	/* the SEND's TP_F_CONFIRM */
+};
+
+struct br_actor {
+	struct br	*a_br;
+	uint32_t	 a_idx;
+	struct br_conf_actor a_conf;
+	char		 a_url[BR_PATH_MAX + BR_NAME_MAX + 32];
+	nng_socket	 a_sock;
+	int		 a_fd;
+	struct br_loop_ev *a_ev;
+	pid_t		 a_pid;
+	struct br_gate	*a_gate;	/* admits the spawned pid only */
+	enum br_astate	 a_state;
+	uint32_t	 a_restarts;
+	uint64_t	 a_started_ms;
+	uint64_t	 a_restart_at_ms;
+	uint64_t	 a_kill_at_ms;	/* SIGKILL when still alive (br_sup) */
+	uint32_t	 a_group;	/* supervisor group index (br_sup) */
+	uint32_t	 a_backoff_n;	/* crashes in a row, for backoff */
+	bool		 a_removed;	/* gone by reload; slot kept */
+	bool		 a_dynamic;	/* `troupe spawn`: reloads keep it */
+	char		 a_last_exit[64];
+	struct mbx	 a_mbx;
+	struct br_wait	*a_wait_head;	/* block policy: waiting senders */
+	struct br_wait	*a_wait_tail;
+	uint32_t	 a_nwait;
+	uint32_t	 a_credit_due;	/* CREDIT owed to this actor */
+	uint8_t		*a_ans;		/* answers packed for its next frame */
+	size_t		 a_ans_len, a_ans_cap;
+	uint32_t	 a_ans_n;
+	uint64_t	 a_sent;	/* messages this actor sent */
+	bool		 a_dirty;
+	struct br_actor	*a_dirty_next;
+	struct br_dactor *a_dur;	/* br_durable: NULL = not durable */
+};
+
+/*
+ * What the actor table tells the modules above it (registered once by
+ * the assembler, trouped.c): every envelope an actor sent, an actor's
+ * process exit, its mailbox link dropping while the process may live on,
+ * and the messages a removed actor leaves behind.  Callbacks, not calls:
+ * the table sits below routing and supervision and never calls them.
+ */
+struct br_actor_ops {
+	/* env arrived from a (already admitted: the spawned pid's pipe);
+	 * env's buffers live until the callback returns. */
+	void	(*ao_env)(void *arg, struct br_actor *a,
+		    const struct tp_env *env);
+	/* a's process ended with waitpid status; its last frames were
+	 * taken and its in-flight messages requeued before this. */
+	void	(*ao_exited)(void *arg, struct br_actor *a, int status);
+	void	(*ao_link_down)(void *arg, struct br_actor *a);
+	/* list (mi_next-linked) left a's mailbox undelivered (retire):
+	 * the callee answers their askers and frees the list. */
+	void	(*ao_dropped)(void *arg, struct mbx_item *list);
+};
+
+/* ops (borrowed: static storage) and arg for every actor of br. */
+void br_actors_set_ops(struct br *br, const struct br_actor_ops *ops,
+    void *arg);
+
+/* br_actor.c — actors: table, spawn, exit, delivery */
+int br_actors_init(struct br *br);
+void br_actors_fini(struct br *br);
+int br_actor_add(struct br *br, const struct br_conf_actor *ca);
+struct br_actor *br_actor_find(struct br *br, const char *name, size_t len);
+int br_actor_spawn(struct br_actor *a);
+void br_actor_exited(struct br *br, pid_t pid, int status);
+void br_actor_mark_dirty(struct br_actor *a);
+/* Queues env (an answer: REPLY, ERROR, ACK, CONTROL) for a's next frame,
+ * which also carries its CREDIT and deliveries.  Returns 0 or -1 (no
+ * memory).  env's buffers are copied. */
+int br_actor_answer(struct br_actor *a, const struct tp_env *env);
+void br_actors_flush(struct br *br);
+/* SIGKILLs and reaps every live actor at once (start-up failure path). */
+void br_actors_kill_all(struct br *br);
+const char *br_astate_name(enum br_astate st);
+const char *br_actor_name(const struct br_actor *a);
+uint32_t br_actor_index(const struct br_actor *a);
+bool br_actor_running(const struct br_actor *a);
+void br_actor_count_sent(struct br_actor *a);
+/* a's hello: STARTING becomes RUNNING with its send window as credit;
+ * -1 when a was not starting. */
+int br_actor_ready(struct br_actor *a);
+/* a finished n more deliveries: its log records and in-flight slots are
+ * done.  Returns how many were in flight of those n. */
+uint32_t br_actor_acked(struct br_actor *a, uint32_t n);
+/* Sends env to a now, ahead of its batched frame (the bye answer);
+ * 0 or -1. */
+int br_actor_send_now(struct br_actor *a, const struct tp_env *env);
+/* Re-enables a removed actor's slot with config ca (reload, spawn). */
+int br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca);
+/* Closes a removed actor's mailbox, answers what waited in it. */
+void br_actor_retire(struct br_actor *a);
+/* Like br_actor_find, also returns removed actors. */
+struct br_actor *br_actor_lookup(struct br *br, const char *name,
+    size_t len);
+
+#endif

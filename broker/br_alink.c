@@ -1,0 +1,78 @@
+/*
+ * br_alink — the actor-link protocol, broker side.  Loop thread only.
+ */
+#include "br.h"
+#include "br_actor.h"
+#include "br_alink.h"
+#include "br_answer.h"
+#include "br_ctl.h"
+#include "br_log.h"
+#include "br_route.h"
+
+/* An actor's clean stop ends with a bye we answer: the link is ordered,
+ * so it may close as soon as the answer arrives (ARCHITECTURE.md).  Any
+ * other CONTROL is its hello. */
+static void
+actor_control(struct br *br, struct br_actor *a, const struct tp_env *env)
+{
+	struct tp_env ans = { .e_kind = TP_K_CONTROL, .e_body = env->e_body,
+	    .e_body_len = env->e_body_len };
+	const msgpack_object *op;
+	msgpack_object body;
+
+	msgpack_zone_clear(br->b_zone);
+	if (tp_env_body(env, br->b_zone, &body, NULL) != 0 ||
+	    (op = br_map_get(&body, "op")) == NULL || !br_str_is(op, "bye")) {
+		if (br_actor_ready(a) != 0)
+			log_warn("unexpected hello", "actor=%s",
+			    br_actor_name(a));
+		return;
+	}
+	ans.e_to = tp_slice_str(br_actor_name(a));
+	if (br_actor_send_now(a, &ans) != 0)
+		log_debug("bye not answered", "actor=%s", br_actor_name(a));
+}
+
+static void
+actor_ack(struct br *br, struct br_actor *a, const struct tp_env *env)
+{
+	uint64_t n;
+
+	if (tp_env_body_uint(env, br->b_zone, &n) != 0)
+		n = 0;
+	if (!br_actor_running(a))
+		return;		/* an earlier instance's last words */
+	if (br_actor_acked(a, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n) < n)
+		log_warn("actor acked more than in flight", "actor=%s n=%llu",
+		    br_actor_name(a), (unsigned long long)n);
+	br_route_room(a);
+}
+
+void
+br_alink_env(void *arg, struct br_actor *a, const struct tp_env *env)
+{
+	struct br *br = arg;
+	struct br_origin o = { br_actor_index(a), NULL, 0 };
+
+	switch (env->e_kind) {
+	case TP_K_CONTROL:
+		actor_control(br, a, env);
+		break;
+	case TP_K_ACK:
+		actor_ack(br, a, env);
+		break;
+	case TP_K_SEND:
+	case TP_K_ASK:
+		br_actor_count_sent(a);
+		br_route_env(br, &o, env);
+		break;
+	case TP_K_REPLY:
+	case TP_K_ERROR:
+		br_route_answer_back(br, env, BR_ORIGIN_CLI);
+		break;
+	default:
+		log_warn("unexpected kind from actor", "actor=%s kind=%s",
+		    br_actor_name(a), tp_kind_name(env->e_kind));
+		br->b_stats.st_bad_frames++;
+	}
+}
