@@ -2,16 +2,15 @@
  * troupe_body — build and read message bodies (msgpack) for actors, and
  * turn them into JSON for the ones that log or print.
  */
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
+#include "tp_body.h"
+#include "tp_json.h"
 #include "troupe.h"
 
-#define JSON_DEPTH_MAX 16
+#define JSON_DEPTH_MAX TP_JSON_DEPTH_MAX
 
 void
 troupe_body_init(struct troupe_body *b)
@@ -128,31 +127,16 @@ troupe_body_free(struct troupe_body *b)
 	b->b_buf.size = 0;
 }
 
-static bool
-str_eqn(const msgpack_object *o, const char *s, size_t len)
-{
-	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == len &&
-	    (len == 0 || memcmp(o->via.str.ptr, s, len) == 0);
-}
-
 bool
 troupe_obj_str_eq(const msgpack_object *obj, const char *s)
 {
-	return obj != NULL && str_eqn(obj, s, strlen(s));
+	return tp_body_is_str(obj, s);
 }
 
 const msgpack_object *
 troupe_obj_map_get(const msgpack_object *obj, const char *key)
 {
-	size_t len = strlen(key);
-	uint32_t i;
-
-	if (obj == NULL || obj->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (i = 0; i < obj->via.map.size; i++)
-		if (str_eqn(&obj->via.map.ptr[i].key, key, len))
-			return &obj->via.map.ptr[i].val;
-	return NULL;
+	return tp_body_find(obj, key, strlen(key));
 }
 
 int
@@ -172,168 +156,12 @@ troupe_obj_as_int64(const msgpack_object *obj, int64_t *v)
 	return 0;
 }
 
-/* JSON has no bytes: binary, ext and strings that are not UTF-8 become
- * base64 text so a log line never fails on odd input. */
-static json_t *
-json_base64(const char *p, size_t len)
-{
-	size_t n = sodium_base64_ENCODED_LEN(len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	json_t *j;
-	char *s;
-
-	if ((s = malloc(n)) == NULL)
-		return NULL;
-	sodium_bin2base64(s, n, (const unsigned char *)p, len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-static json_t *
-json_str(const char *p, size_t len)
-{
-	json_t *j;
-
-	if ((j = json_stringn(p, len)) != NULL)
-		return j;
-	return json_base64(p, len);
-}
-
-static json_t *
-json_real_or_null(double d)
-{
-	return isfinite(d) ? json_real(d) : json_null();
-}
-
-static json_t *
-json_uint(uint64_t u)
-{
-	if (u > INT64_MAX)
-		return json_real((double)u);
-	return json_integer((json_int_t)u);
-}
-
-static int obj_json(const msgpack_object *o, unsigned depth, json_t **out);
-
-static int
-json_array_of(const msgpack_object *o, unsigned depth, json_t **out)
-{
-	json_t *a, *v;
-	uint32_t i;
-	int rv;
-
-	if ((a = json_array()) == NULL)
-		return TP_ENOMEM;
-	for (i = 0; i < o->via.array.size; i++) {
-		if ((rv = obj_json(&o->via.array.ptr[i], depth, &v)) != 0)
-			goto out_free;
-		if (json_array_append_new(a, v) != 0) {
-			rv = TP_ENOMEM;
-			goto out_free;
-		}
-	}
-	*out = a;
-	return 0;
-out_free:
-	json_decref(a);
-	return rv;
-}
-
-/* A key that is not a string is written as its own compact JSON text. */
-static int
-json_set_key(json_t *m, const msgpack_object *k, json_t *v, unsigned depth)
-{
-	json_t *kj;
-	char *ks;
-	int rv;
-
-	if (k->type == MSGPACK_OBJECT_STR &&
-	    json_object_setn(m, k->via.str.ptr, k->via.str.size, v) == 0)
-		return 0;
-	if ((rv = obj_json(k, depth, &kj)) != 0)
-		return rv;
-	ks = json_dumps(kj, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(kj);
-	if (ks == NULL)
-		return TP_ENOMEM;
-	rv = json_object_set(m, ks, v) == 0 ? 0 : TP_ENOMEM;
-	free(ks);
-	return rv;
-}
-
-static int
-json_map_of(const msgpack_object *o, unsigned depth, json_t **out)
-{
-	const msgpack_object_kv *kv;
-	json_t *m, *v;
-	uint32_t i;
-	int rv;
-
-	if ((m = json_object()) == NULL)
-		return TP_ENOMEM;
-	for (i = 0; i < o->via.map.size; i++) {
-		kv = &o->via.map.ptr[i];
-		if ((rv = obj_json(&kv->val, depth, &v)) != 0)
-			goto out_free;
-		rv = json_set_key(m, &kv->key, v, depth);
-		json_decref(v);
-		if (rv != 0)
-			goto out_free;
-	}
-	*out = m;
-	return 0;
-out_free:
-	json_decref(m);
-	return rv;
-}
-
-static json_t *
-json_scalar(const msgpack_object *o)
-{
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return json_null();
-	case MSGPACK_OBJECT_BOOLEAN:
-		return json_boolean(o->via.boolean);
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		return json_uint(o->via.u64);
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return json_integer(o->via.i64);
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		return json_real_or_null(o->via.f64);
-	case MSGPACK_OBJECT_STR:
-		return json_str(o->via.str.ptr, o->via.str.size);
-	case MSGPACK_OBJECT_BIN:
-		return json_base64(o->via.bin.ptr, o->via.bin.size);
-	case MSGPACK_OBJECT_EXT:
-		return json_base64(o->via.ext.ptr, o->via.ext.size);
-	default:
-		return NULL;
-	}
-}
-
-static int
-obj_json(const msgpack_object *o, unsigned depth, json_t **out)
-{
-	if (o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP) {
-		if (depth >= JSON_DEPTH_MAX)
-			return TP_EDEPTH;
-		if (o->type == MSGPACK_OBJECT_ARRAY)
-			return json_array_of(o, depth + 1, out);
-		return json_map_of(o, depth + 1, out);
-	}
-	if ((*out = json_scalar(o)) == NULL)
-		return TP_ENOMEM;
-	return 0;
-}
-
+/* The one converter (transport/tp_json), lenient: an actor's log line
+ * never fails on odd input. */
 int
 troupe_obj_json(const msgpack_object *obj, struct json_t **out)
 {
-	return obj_json(obj, 0, out);
+	return tp_json_from_object(obj, TP_JSON_LENIENT, out, NULL);
 }
 
 int
@@ -342,9 +170,9 @@ troupe_obj_to_json(const msgpack_object *obj, char **out)
 	json_t *j;
 	int rv;
 
-	if ((rv = obj_json(obj, 0, &j)) != 0)
+	if ((rv = tp_json_from_object(obj, TP_JSON_LENIENT, &j, NULL)) != 0)
 		return rv;
-	*out = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	*out = tp_json_dump(j);
 	json_decref(j);
 	return *out != NULL ? 0 : TP_ENOMEM;
 }

@@ -9,7 +9,7 @@
 #include <msgpack.h>
 
 #include "br_disc.h"
-#include "tp_mpck.h"
+#include "tp_body.h"
 #include "tp_sec.h"
 
 #define BEACON_VERSION 1
@@ -88,104 +88,48 @@ br_beacon_seal(const struct br_beacon *bc, const uint8_t *key,
 	return tp_sec_beacon_wrap(key, payload, pf.fb_len, out, cap, len);
 }
 
-/* Walks then unpacks one whole value: the walk bounds every count by the
- * bytes left, so the zone stays a small multiple of len. */
-static int
-unpack_one(const uint8_t *buf, size_t len, msgpack_zone *z,
-    msgpack_object *obj, struct tp_err *err)
-{
-	size_t off = 0;
-	int rv;
-
-	if ((rv = tp_mpck_walk(buf, len, &off, 2, err)) != 0)
-		return rv;
-	if (off != len)
-		return tp_err_set(err, TP_ETRAILING, "beacon: %zu bytes after "
-		    "the value", len - off);
-	off = 0;
-	if (msgpack_unpack((const char *)buf, len, &off, z, obj) !=
-	    MSGPACK_UNPACK_SUCCESS)
-		return tp_err_set(err, TP_ETYPE, "beacon: not msgpack");
-	return 0;
-}
-
-static bool
-is_array(const msgpack_object *o, uint32_t n)
-{
-	return o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == n;
-}
-
-static int
-get_str(const msgpack_object *o, size_t max, const char **p, size_t *len,
-    struct tp_err *err, const char *what)
-{
-	if (o->type != MSGPACK_OBJECT_STR)
-		return tp_err_set(err, TP_ETYPE, "beacon: %s is not a string",
-		    what);
-	if (o->via.str.size == 0 || o->via.str.size >= max ||
-	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
-		return tp_err_set(err, TP_ETOOBIG, "beacon: bad %s length %u",
-		    what, o->via.str.size);
-	*p = o->via.str.ptr;
-	*len = o->via.str.size;
-	return 0;
-}
-
-static int
-get_u64(const msgpack_object *o, uint64_t *v, struct tp_err *err,
-    const char *what)
-{
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return tp_err_set(err, TP_ETYPE, "beacon: %s is not an "
-		    "unsigned integer", what);
-	*v = o->via.u64;
-	return 0;
-}
-
+/* [cluster, node, inc, endpoint, ts_ms, seq]: names are C-safe text
+ * (no NUL, not empty) shorter than their buffers on the other side. */
 static int
 decode_payload(const msgpack_object *a, struct br_beacon *bc,
     struct tp_err *err)
 {
-	const msgpack_object *f = a->via.array.ptr;
-	int rv;
+	const unsigned text = TP_BODY_NONEMPTY | TP_BODY_NONUL;
+	struct tp_body b;
 
-	if (!is_array(a, 6))
-		return tp_err_set(err, TP_ETYPE, "beacon: payload is not a "
-		    "6-array");
-	if ((rv = get_str(&f[0], BR_NAME_MAX, &bc->bc_cluster,
-	    &bc->bc_cluster_len, err, "cluster")) != 0 ||
-	    (rv = get_str(&f[1], BR_NAME_MAX, &bc->bc_node, &bc->bc_node_len,
-	    err, "node")) != 0 ||
-	    (rv = get_u64(&f[2], &bc->bc_inc, err, "incarnation")) != 0 ||
-	    (rv = get_str(&f[3], BR_ENDPOINT_MAX, &bc->bc_endpoint,
-	    &bc->bc_endpoint_len, err, "endpoint")) != 0 ||
-	    (rv = get_u64(&f[4], &bc->bc_ts_ms, err, "timestamp")) != 0 ||
-	    (rv = get_u64(&f[5], &bc->bc_seq, err, "seq")) != 0)
-		return rv;
-	return 0;
+	tp_body_open_array(&b, a, 6, 6, "beacon payload", err);
+	tp_body_str(&b, NULL, text, BR_NAME_MAX - 1, &bc->bc_cluster,
+	    &bc->bc_cluster_len);
+	tp_body_str(&b, NULL, text, BR_NAME_MAX - 1, &bc->bc_node,
+	    &bc->bc_node_len);
+	tp_body_uint(&b, NULL, 0, 0, UINT64_MAX, &bc->bc_inc);
+	tp_body_str(&b, NULL, text, BR_ENDPOINT_MAX - 1, &bc->bc_endpoint,
+	    &bc->bc_endpoint_len);
+	tp_body_uint(&b, NULL, 0, 0, UINT64_MAX, &bc->bc_ts_ms);
+	tp_body_uint(&b, NULL, 0, 0, UINT64_MAX, &bc->bc_seq);
+	return tp_body_end(&b);
 }
 
+/* [version, payload bin, mac bin]: the version first, so that a newer
+ * beacon says so rather than "bad payload". */
 static int
 decode_outer(const msgpack_object *o, struct br_beacon *bc,
     struct tp_err *err)
 {
-	const msgpack_object *f = o->via.array.ptr;
+	struct tp_body b;
+	uint64_t v;
+	int rv;
 
-	if (!is_array(o, 3))
-		return tp_err_set(err, TP_ETYPE, "beacon: not a 3-array");
-	if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return tp_err_set(err, TP_ETYPE, "beacon: no version");
-	if (f[0].via.u64 != BEACON_VERSION)
+	tp_body_open_array(&b, o, 3, 3, "beacon", err);
+	if ((rv = tp_body_uint(&b, NULL, 0, 0, UINT64_MAX, &v)) != 0)
+		return rv;
+	if (v != BEACON_VERSION)
 		return tp_err_set(err, TP_EVERSION, "beacon: unknown version "
-		    "%llu", (unsigned long long)f[0].via.u64);
-	if (f[1].type != MSGPACK_OBJECT_BIN || f[2].type != MSGPACK_OBJECT_BIN)
-		return tp_err_set(err, TP_ETYPE, "beacon: payload or mac is "
-		    "not bin");
-	bc->bc_payload = (const uint8_t *)f[1].via.bin.ptr;
-	bc->bc_payload_len = f[1].via.bin.size;
-	bc->bc_mac = (const uint8_t *)f[2].via.bin.ptr;
-	bc->bc_mac_len = f[2].via.bin.size;
-	return 0;
+		    "%llu", (unsigned long long)v);
+	tp_body_bin(&b, NULL, 0, BR_BEACON_MAX, &bc->bc_payload,
+	    &bc->bc_payload_len);
+	tp_body_bin(&b, NULL, 0, BR_BEACON_MAX, &bc->bc_mac, &bc->bc_mac_len);
+	return tp_body_end(&b);
 }
 
 int
@@ -201,11 +145,12 @@ br_beacon_decode(const uint8_t *buf, size_t len, struct br_beacon *bc,
 	memset(bc, 0, sizeof(*bc));
 	if (!msgpack_zone_init(&z, 512))
 		return tp_err_set(err, TP_ENOMEM, "beacon: out of memory");
-	if ((rv = unpack_one(buf, len, &z, &o, err)) == 0 &&
+	/* depth 2 at most: the payload is a flat array inside a bin */
+	if ((rv = tp_body_unpack(buf, len, 2, &z, &o, err)) == 0 &&
 	    (rv = decode_outer(&o, bc, err)) == 0) {
 		msgpack_zone_clear(&z);
-		if ((rv = unpack_one(bc->bc_payload, bc->bc_payload_len, &z,
-		    &o, err)) == 0)
+		if ((rv = tp_body_unpack(bc->bc_payload, bc->bc_payload_len, 2,
+		    &z, &o, err)) == 0)
 			rv = decode_payload(&o, bc, err);
 	}
 	msgpack_zone_destroy(&z);

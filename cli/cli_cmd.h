@@ -59,6 +59,17 @@ void cli_fmt_duration(nng_duration ms, char *buf, size_t len);
 /* The exit status for an ERROR body's code (ARCHITECTURE.md table). */
 int cli_exit_for_code(int64_t code);
 
+struct tp_env;
+
+/*
+ * Reads an ERROR body {"code": int, "message": str} (other fields
+ * allowed): *code, and the message NUL-terminated in msg (size bytes, the
+ * caller's; cut at size - 1 bytes or at a NUL byte).  Returns 0, or -1
+ * when the body is not such a map (msg is then "").
+ */
+int cli_error_body(const struct tp_env *env, int64_t *code, char *msg,
+    size_t size);
+
 /* send ACTOR JSON|-: args[0] actor, args[1] JSON text or "-" (stdin). */
 int cli_cmd_send(const struct cli_opts *o, char **args);
 

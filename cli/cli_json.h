@@ -6,14 +6,9 @@
  * arrays arrays, strings str, integers int64 (negative ones msgpack ints),
  * reals float64, true/false/null the same.
  *
- * msgpack -> JSON: maps with a non-string key get the key stringified
- * (integers in decimal, floats like reals, nil "null", booleans
- * "true"/"false", bin/ext base64, arrays/maps as their compact JSON);
- * bin and ext values become base64 strings (RFC 4648, padded; ext loses its
- * type byte); float32/float64 become reals; an unsigned integer above
- * INT64_MAX (jansson's integers are int64) becomes a real, so
- * 18446744073709551615 prints as 1.8446744073709552e19; NaN and infinities
- * (no JSON form) and strings that are not UTF-8 are errors.
+ * msgpack -> JSON is transport/tp_json (see tp_json.h for every rule) in
+ * its strict mode: NaN, infinities and strings that are not UTF-8 are
+ * errors.
  *
  * Both directions allow at most CLI_JSON_MAX_DEPTH nested arrays/maps (a
  * scalar is depth 0, [1] depth 1), the broker's body limit.
@@ -27,8 +22,9 @@
 #include <msgpack.h>
 
 #include "tp_err.h"
+#include "tp_json.h"
 
-#define CLI_JSON_MAX_DEPTH 16
+#define CLI_JSON_MAX_DEPTH TP_JSON_DEPTH_MAX
 
 /*
  * Parses one JSON document of any type (not only objects), rejecting
@@ -73,11 +69,9 @@ int cli_json_from_msgpack(const void *buf, size_t len, json_t **out,
     struct tp_err *err);
 
 /*
- * Dumps j as compact JSON in document order (any top-level type).  Reals
- * get the fewest significant digits that read back as the same doubles
- * (one precision for the whole document, the largest any real needs):
- * 3.5, 0.1, 1e300.  Returns a malloc'd string the caller frees, or NULL
- * (no memory).
+ * tp_json_dump: compact JSON in document order, each real with the fewest
+ * digits that read back the same.  Returns a malloc'd string the caller
+ * frees, or NULL (no memory).
  */
 char *cli_json_dump(const json_t *j);
 
