@@ -51,18 +51,6 @@ struct cli_answer {
 	uint64_t	 a_id;		/* the id of the request */
 };
 
-void
-cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("troupe: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* ---- durations, exit codes ---- */
 
 int

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "cli_watch.h"
 #include "cli_cmd.h"
 #include "cli_json.h"
 #include "tp_body.h"
