@@ -95,11 +95,4 @@ br_is_self(const struct br *br, const char *node, size_t len)
 	    memcmp(node, br->b_node, len) == 0;
 }
 
-/* Transitional: the doors of the modules that still reach each other
- * through br.h. */
-#include "br_actor.h"
-#include "br_answer.h"
-#include "br_route.h"
-#include "br_ctl.h"
-
 #endif

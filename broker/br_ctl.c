@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_acl.h"
 #include "br_answer.h"
 #include "br_ctl.h"

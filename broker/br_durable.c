@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_kv.h"
 #include "br_dlog.h"
 #include "br_durable.h"

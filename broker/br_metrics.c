@@ -13,6 +13,7 @@
 #include <nng/supplemental/http/http.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_log.h"
 #include "br_metrics.h"
 #include "br_stat.h"

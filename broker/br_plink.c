@@ -14,6 +14,7 @@
 #include <nng/protocol/pair1/pair.h>
 
 #include "br.h"
+#include "br_answer.h"
 #include "br_disc.h"
 #include "br_hello.h"
 #include "br_kv.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_answer.h"
 #include "br_pend.h"
 #include "br_route.h"

@@ -10,8 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "br_log.h"
+#include "br.h"
+#include "br_actor.h"
+#include "br_answer.h"
 #include "br_durable.h"
+#include "br_log.h"
 #include "br_sup.h"
 
 #define BACKOFF_N_MAX 32	/* doublings beyond this change nothing */
