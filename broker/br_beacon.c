@@ -8,7 +8,7 @@
 
 #include <msgpack.h>
 
-#include "br_disc.h"
+#include "br_beacon.h"
 #include "tp_body.h"
 #include "tp_sec.h"
 
