@@ -133,7 +133,7 @@ br_actor_acked(struct br_actor *a, uint32_t n)
 {
 	uint32_t done;
 
-	br_dur_acked(a, n);
+	br_dur_acked(a->a_dur, n);
 	done = mbx_ack(&a->a_mbx, n);
 	br_actor_mark_dirty(a);
 	return done;
@@ -352,8 +352,9 @@ br_actor_add(struct br *br, const struct br_conf_actor *ca)
 	if ((a->a_gate = br_gate_new(link_wfd, a->a_idx)) == NULL ||
 	    mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
-	    br_dur_attach(a) != 0 || open_mailbox(br, a) != 0) {
-		br_dur_detach(a);
+	    br_dur_attach(br, &a->a_dur, ca, &a->a_mbx) != 0 ||
+	    open_mailbox(br, a) != 0) {
+		br_dur_detach(&a->a_dur);
 		mbx_fini(&a->a_mbx);
 		br_gate_free(a->a_gate);
 		free(a);
@@ -733,7 +734,7 @@ br_actor_retire(struct br_actor *a)
 	close_mailbox(a);
 	list = take_waiters(a, mbx_take_all(&a->a_mbx));
 	ops->ao_dropped(ops_arg, list);
-	br_dur_detach(a);	/* its records come back if it is revived */
+	br_dur_detach(&a->a_dur);	/* its records come back if it is revived */
 	a->a_state = BR_A_STOPPED;
 	a->a_removed = true;
 	log_info("actor removed", "actor=%s", a->a_conf.ca_name);
@@ -748,10 +749,11 @@ br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca)
 	if (a->a_fd >= 0)	/* removed, re-added before it was gone */
 		return mbx_set_limits(&a->a_mbx, ca->ca_mailbox,
 		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight) ||
-		    br_dur_attach(a);
+		    br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx);
 	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
-	    br_dur_attach(a) != 0 || open_mailbox(a->a_br, a) != 0) {
+	    br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx) != 0 ||
+	    open_mailbox(a->a_br, a) != 0) {
 		a->a_removed = true;
 		return -1;
 	}
@@ -773,7 +775,7 @@ br_actors_fini(struct br *br)
 			mbx_item_free(w->w_item);
 			free(w);
 		}
-		br_dur_close(a);	/* synced: queued records stay */
+		br_dur_close(&a->a_dur);	/* synced: queued records stay */
 		free(a->a_ans);
 		mbx_fini(&a->a_mbx);
 		if (!a->a_removed)

@@ -175,7 +175,7 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_str(pk, "restart", br_restart_name(a->a_conf.ca_restart));
 	pack_chain(pk, a);
 	br_kv_str(pk, "supervisor_state", sup_group_state(a));
-	br_dur_pack(pk, a);
+	br_dur_pack(pk, a->a_dur);
 }
 
 static void

@@ -267,7 +267,8 @@ accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
 	struct br_pend *p = pend_get(br, pend);
 	int rc;
 
-	if (!br_dur_is(t) || (rc = br_dur_append(t, it)) == 1) {
+	if (!br_dur_is(t->a_dur) || (rc = br_dur_append(t->a_dur, it)) ==
+	    1) {
 		confirm_now(br, o, p, id, flags);
 		return;
 	}
@@ -285,7 +286,7 @@ accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
 		    "requests waiting");
 		return;
 	}
-	if (br_dur_wait(t, it->mi_dseq, o->o_actor, p ? p->p_id : 0, id,
+	if (br_dur_wait(t->a_dur, it->mi_dseq, o->o_actor, p ? p->p_id : 0, id,
 	    flags) != 0)
 		confirm_now(br, o, p, id, flags);	/* better late: never */
 }
@@ -370,7 +371,7 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 
 	if (rc == MBX_OK) {
 		br_actor_mark_dirty(t);
-		br_dur_dropped(t, dropped);
+		br_dur_dropped(t->a_dur, dropped);
 		br_route_dropped(br, dropped);
 		if (kind == TP_K_SEND)
 			accepted(br, t, it, o, id, flags, 0);
@@ -555,7 +556,7 @@ br_route_room(struct br_actor *t)
 
 		wait_pop(&t->a_wait_head, &t->a_wait_tail, &t->a_nwait);
 		rc = mbx_put(&t->a_mbx, w->w_item, &dropped);
-		br_dur_dropped(t, dropped);
+		br_dur_dropped(t->a_dur, dropped);
 		br_route_dropped(br, dropped);
 		p = pend_get(br, w->w_pend);
 		o.o_actor = w->w_origin;

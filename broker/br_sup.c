@@ -794,7 +794,8 @@ reload_existing(struct br *br, const struct br_conf *nc,
 		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight);
 		/* durable turned on opens (and recovers) the log, off closes
 		 * it; a log that will not open keeps the actor down */
-		if (br_dur_attach(a) != 0) {
+		if (br_dur_attach(a->a_br, &a->a_dur, &a->a_conf, &a->a_mbx) !=
+		    0) {
 			rc->r_changed++;
 			fire_now(a, EV_STOP);
 			continue;
