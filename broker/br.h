@@ -17,6 +17,7 @@
 #include "br_loop.h"
 #include "br_acl.h"
 #include "br_mbx.h"
+#include "br_supfsm.h"	/* enum br_astate */
 #include "br_tap.h"
 #include "tp_env.h"
 
@@ -34,16 +35,6 @@ enum br_errcode {
 	BR_E_DROPPED = 10,
 };
 
-enum br_astate {
-	BR_A_STOPPED,		/* not running, not to be restarted */
-	BR_A_STARTING,		/* spawned, no hello yet */
-	BR_A_RUNNING,		/* hello received: deliveries flow */
-	BR_A_BACKOFF,		/* died; restart scheduled */
-	BR_A_FAILED,		/* gave up: its supervisor group failed */
-	BR_A_STOPPING,		/* SIGTERM sent; stays down after exit */
-	BR_A_RESTARTING,	/* SIGTERM sent; started again after exit */
-	BR_A_NSTATES
-};
 
 /* Who is waiting for an answer: the CLI (through a pending slot that
  * holds its nng backtrace) or an actor (by index). */
@@ -82,14 +73,8 @@ struct br_actor {
 	pid_t		 a_pid;
 	struct br_gate	*a_gate;	/* admits the spawned pid only */
 	enum br_astate	 a_state;
-	uint32_t	 a_restarts;
 	uint64_t	 a_started_ms;
-	uint64_t	 a_restart_at_ms;
-	uint64_t	 a_kill_at_ms;	/* SIGKILL when still alive (br_sup) */
-	uint32_t	 a_group;	/* supervisor group index (br_sup) */
-	uint32_t	 a_backoff_n;	/* crashes in a row, for backoff */
 	bool		 a_removed;	/* gone by reload; slot kept */
-	bool		 a_dynamic;	/* `troupe spawn`: reloads keep it */
 	char		 a_last_exit[64];
 	struct mbx	 a_mbx;
 	struct br_wait	*a_wait_head;	/* block policy: waiting senders */
@@ -193,6 +178,23 @@ void br_actor_retire(struct br_actor *a);
 /* Like br_actor_find, also returns removed actors. */
 struct br_actor *br_actor_lookup(struct br *br, const char *name,
     size_t len);
+/* How the actor table tells supervision (which registers it, br_sup)
+ * of an actor's exit (waitpid status) and of its mailbox link dropping
+ * while the process may live on; called on the loop thread. */
+struct br_actor_ops {
+	void	*ao_arg;
+	void	(*ao_exited)(void *arg, struct br_actor *a, int status);
+	void	(*ao_link_down)(void *arg, struct br_actor *a);
+};
+/* Copies ops (NULL: nobody listens any more). */
+void br_actors_set_ops(const struct br_actor_ops *ops);
+/* Supervision's verdict on a (br_supfsm decides the state). */
+void br_actor_set_state(struct br_actor *a, enum br_astate st);
+/* a takes no new work (find skips it); br_actor_retire once it is down. */
+void br_actor_mark_removed(struct br_actor *a);
+/* A reload changed a's settings: new config ca, mailbox limits, durable
+ * log opened or closed.  Returns 0, or -1 when the log will not open. */
+int br_actor_reconf(struct br_actor *a, const struct br_conf_actor *ca);
 
 /* Where an answer goes: an actor (by index), or the CLI request whose nng
  * backtrace header is o_hdr (borrowed). */

@@ -18,7 +18,6 @@
 #include "br_durable.h"
 #include "br_guard.h"
 #include "br_log.h"
-#include "br_sup.h"
 #include "tp_nng.h"
 
 extern char **environ;
@@ -54,6 +53,17 @@ name_hash(const char *s, size_t len)
  */
 static int link_wfd = -1;
 
+/* Supervision's ears (br_actor_ops): set by br_sup at its init. */
+static struct br_actor_ops sup_ops;
+
+void
+br_actors_set_ops(const struct br_actor_ops *ops)
+{
+	static const struct br_actor_ops none;
+
+	sup_ops = ops != NULL ? *ops : none;
+}
+
 static void
 on_link(void *arg)
 {
@@ -63,8 +73,10 @@ on_link(void *arg)
 
 	while ((n = read(br->b_link_fd, ev, sizeof(ev))) > 0)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++)
-			if (ev[i][0] < br->b_nactors)
-				sup_link_down(br->b_actors[ev[i][0]]);
+			if (ev[i][0] < br->b_nactors &&
+			    sup_ops.ao_link_down != NULL)
+				sup_ops.ao_link_down(sup_ops.ao_arg,
+				    br->b_actors[ev[i][0]]);
 }
 
 static int
@@ -325,7 +337,6 @@ br_actor_spawn(struct br_actor *a)
 	}
 	a->a_pid = pid;
 	a->a_state = BR_A_STARTING;
-	a->a_kill_at_ms = 0;
 	a->a_started_ms = br_now_ms();
 	a->a_br->b_stats.st_spawns++;
 	log_info("actor started", "actor=%s pid=%ld", a->a_conf.ca_name,
@@ -375,7 +386,8 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	answers_reset(a);	/* to asks of the dead instance */
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
-	sup_exited(a, status);
+	if (sup_ops.ao_exited != NULL)
+		sup_ops.ao_exited(sup_ops.ao_arg, a, status);
 }
 
 void
@@ -595,12 +607,32 @@ br_actor_retire(struct br_actor *a)
 	log_info("actor removed", "actor=%s", a->a_conf.ca_name);
 }
 
+void
+br_actor_set_state(struct br_actor *a, enum br_astate st)
+{
+	a->a_state = st;
+}
+
+void
+br_actor_mark_removed(struct br_actor *a)
+{
+	a->a_removed = true;
+}
+
+int
+br_actor_reconf(struct br_actor *a, const struct br_conf_actor *ca)
+{
+	a->a_conf = *ca;
+	mbx_set_limits(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
+	    ca->ca_overflow, ca->ca_inflight);
+	return br_dur_attach(a) != 0 ? -1 : 0;
+}
+
 int
 br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca)
 {
 	a->a_conf = *ca;
 	a->a_removed = false;
-	a->a_backoff_n = 0;
 	if (a->a_fd >= 0)	/* removed, re-added before it was gone */
 		return mbx_set_limits(&a->a_mbx, ca->ca_mailbox,
 		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight) ||
