@@ -178,16 +178,21 @@ void br_actor_retire(struct br_actor *a);
 /* Like br_actor_find, also returns removed actors. */
 struct br_actor *br_actor_lookup(struct br *br, const char *name,
     size_t len);
-/* How the actor table tells supervision (which registers it, br_sup)
- * of an actor's exit (waitpid status) and of its mailbox link dropping
- * while the process may live on; called on the loop thread. */
+/*
+ * What the actor table tells the modules above it (registered once by
+ * the assembler, trouped.c): an actor's process exit, its mailbox link
+ * dropping while the process may live on.  Callbacks, not calls: the
+ * table sits below supervision and never calls it.
+ */
 struct br_actor_ops {
-	void	*ao_arg;
+	/* a's process ended with waitpid status; its last frames were
+	 * taken and its in-flight messages requeued before this. */
 	void	(*ao_exited)(void *arg, struct br_actor *a, int status);
 	void	(*ao_link_down)(void *arg, struct br_actor *a);
 };
-/* Copies ops (NULL: nobody listens any more). */
-void br_actors_set_ops(const struct br_actor_ops *ops);
+/* ops (borrowed: static storage) and arg for every actor of br. */
+void br_actors_set_ops(struct br *br, const struct br_actor_ops *ops,
+    void *arg);
 /* Supervision's verdict on a (br_supfsm decides the state). */
 void br_actor_set_state(struct br_actor *a, enum br_astate st);
 /* a takes no new work (find skips it); br_actor_retire once it is down. */

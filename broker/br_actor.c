@@ -53,15 +53,15 @@ name_hash(const char *s, size_t len)
  */
 static int link_wfd = -1;
 
-/* Supervision's ears (br_actor_ops): set by br_sup at its init. */
-static struct br_actor_ops sup_ops;
+/* Who hears of exits and link drops (br_actors_set_ops). */
+static const struct br_actor_ops *ops;
+static void *ops_arg;
 
 void
-br_actors_set_ops(const struct br_actor_ops *ops)
+br_actors_set_ops(struct br *br, const struct br_actor_ops *o, void *arg)
 {
-	static const struct br_actor_ops none;
-
-	sup_ops = ops != NULL ? *ops : none;
+	ops = o;
+	ops_arg = arg;
 }
 
 static void
@@ -73,9 +73,8 @@ on_link(void *arg)
 
 	while ((n = read(br->b_link_fd, ev, sizeof(ev))) > 0)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++)
-			if (ev[i][0] < br->b_nactors &&
-			    sup_ops.ao_link_down != NULL)
-				sup_ops.ao_link_down(sup_ops.ao_arg,
+			if (ev[i][0] < br->b_nactors && ops != NULL)
+				ops->ao_link_down(ops_arg,
 				    br->b_actors[ev[i][0]]);
 }
 
@@ -386,8 +385,8 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	answers_reset(a);	/* to asks of the dead instance */
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
-	if (sup_ops.ao_exited != NULL)
-		sup_ops.ao_exited(sup_ops.ao_arg, a, status);
+	if (ops != NULL)
+		ops->ao_exited(ops_arg, a, status);
 }
 
 void

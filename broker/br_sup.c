@@ -2,8 +2,9 @@
  * br_sup — supervision over the broker's actors: fills br_supfsm's ops
  * with br_actor's calls, hears exits and link drops through the actor
  * table's callbacks, and does what needs the broker: the control ops
- * spawn/stop/restart, SIGHUP reloads, the drain's start.  Loop thread
- * only.
+ * spawn/stop/restart, SIGHUP reloads, the drain's start.  It calls
+ * br_actor; br_actor never calls it (exits and link drops come through
+ * br_actor_ops, which trouped.c points here).  Loop thread only.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -104,18 +105,18 @@ op_done(void *arg)
 	br_loop_stop(&((struct br *)arg)->b_loop);
 }
 
-/* ---- what the actor table tells us ---- */
+/* ---- what the actor table tells us (through trouped.c) ---- */
 
-static void
-on_exited(void *arg, struct br_actor *a, int status)
+void
+sup_exited(struct br_actor *a, int status)
 {
-	supfsm_exited(fsm_of(arg), a->a_idx, status);
+	supfsm_exited(fsm_of(a->a_br), a->a_idx, status);
 }
 
-static void
-on_link_down(void *arg, struct br_actor *a)
+void
+sup_link_down(struct br_actor *a)
 {
-	supfsm_link_down(fsm_of(arg), a->a_idx);
+	supfsm_link_down(fsm_of(a->a_br), a->a_idx);
 }
 
 /* ---- setup ---- */
@@ -126,7 +127,6 @@ sup_init(struct br *br)
 	const struct supfsm_ops ops = { br, op_spawn, op_signal, op_retire,
 	    op_state, op_set_state, op_pid, op_conf, op_now, op_depth,
 	    op_waiters, op_done };
-	const struct br_actor_ops aops = { br, on_exited, on_link_down };
 	uint32_t seed = (uint32_t)getpid() ^ (uint32_t)br_now_ms() ^
 	    0x9e3779b9u;
 	struct sup_tree *t;
@@ -140,7 +140,6 @@ sup_init(struct br *br)
 		return -1;
 	}
 	br->b_sup = t;
-	br_actors_set_ops(&aops);
 	return 0;
 }
 
@@ -149,7 +148,6 @@ sup_fini(struct br *br)
 {
 	if (br->b_sup == NULL)
 		return;
-	br_actors_set_ops(NULL);
 	supfsm_free(br->b_sup->t_fsm);
 	free(br->b_sup);
 	br->b_sup = NULL;
@@ -318,7 +316,7 @@ reload_one(struct br *br, struct br_actor *a, const struct br_conf *nc,
 		return;
 	}
 	if (ca == NULL) {
-		br_actor_mark_removed(a);	/* no new work while it stops */
+		br_actor_mark_removed(a);	/* no new work as it stops */
 		rc->r_removed++;
 		supfsm_remove(f, k);
 		return;

@@ -3,13 +3,13 @@
  *
  * The decisions (the state x event table, strategies, intensity,
  * backoff, drain and ordered stop) are br_supfsm's; this module fills its
- * ops with br_actor's calls, registers the actor table's callbacks for
- * exits and link drops (struct br_actor_ops, at sup_init), and does what
- * needs the whole broker: the control ops and SIGHUP reloads.  Groups
- * come from the [supervisor NAME] sections (strategy, intensity in
- * period, backoff_min/backoff_max, parent).  Time is driven by sup_tick
- * from the broker's periodic timer: nothing here sleeps or blocks.  Loop
- * thread only.
+ * ops with br_actor's calls, hears exits and link drops through the
+ * actor table's callbacks (struct br_actor_ops, which trouped.c points at
+ * sup_exited and sup_link_down), and does what needs the whole broker:
+ * the control ops and SIGHUP reloads.  Groups come from the [supervisor
+ * NAME] sections (strategy, intensity in period, backoff_min/backoff_max,
+ * parent).  Time is driven by sup_tick from the broker's periodic timer:
+ * nothing here sleeps or blocks.  Loop thread only.
  *
  * Node phases: RUN, DRAIN (SIGTERM: no new messages, queued ones still
  * delivered until the mailboxes are empty or node.drain_timeout), STOP
@@ -25,15 +25,18 @@
 
 #include "br.h"
 
-/* Builds the groups from br->b_conf and registers with the actor table
- * (after br_actors_init).  Returns 0 or -1 (out of memory). */
+/* Builds the groups from br->b_conf.  Returns 0 or -1 (out of memory). */
 int sup_init(struct br *br);
-/* Unregisters and frees the groups (not the actors). */
+/* Frees the groups (not the actors). */
 void sup_fini(struct br *br);
 
 /* Starts every actor in config order.  Returns 0. */
 int sup_start_all(struct br *br);
 
+/* Actor a's process ended with waitpid status (br_actor_ops.ao_exited). */
+void sup_exited(struct br_actor *a, int status);
+/* Actor a's mailbox link dropped while its process may live on. */
+void sup_link_down(struct br_actor *a);
 /* Deadlines: backoff over, shutdown time over, drain over. */
 void sup_tick(struct br *br, uint64_t now);
 

@@ -197,8 +197,8 @@ act_spawn(struct supfsm *f, uint32_t k, uint64_t now)
 	if (f->f_ops.o_spawn(f->f_ops.o_arg, k) == 0) {
 		f->f_kids[k].c_kill_at_ms = 0;
 		f->f_kids[k].c_started_ms = now;
-	} else
-		crashed(f, k, now, false);	/* exec failed: a crash at start */
+	} else		/* exec failed: a crash at start */
+		crashed(f, k, now, false);
 }
 
 static void

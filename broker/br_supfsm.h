@@ -65,7 +65,9 @@ struct supfsm_event {
  * could not be started).  o_retire gives a removed child's resources
  * back; k is then BR_A_STOPPED.  o_conf's answer is borrowed and stays
  * valid until the child is reconfigured.  o_pid is > 0 while the
- * process lives.  o_done: every child is gone, the node may end.
+ * process lives.  o_depth and o_waiters: the messages queued for k and
+ * the senders its full mailbox holds (the drain waits for both to be 0).
+ * o_done: every child is gone, the node may end.
  */
 struct supfsm_ops {
 	void		*o_arg;
@@ -79,7 +81,7 @@ struct supfsm_ops {
 	const struct br_conf_actor *(*o_conf)(void *arg, uint32_t k);
 	uint64_t	(*o_now)(void *arg);
 	uint64_t	(*o_depth)(void *arg, uint32_t k);	/* queued */
-	uint32_t	(*o_waiters)(void *arg, uint32_t k);	/* blocked senders */
+	uint32_t	(*o_waiters)(void *arg, uint32_t k);	/* held */
 	void		(*o_done)(void *arg);
 };
 

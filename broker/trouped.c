@@ -366,9 +366,26 @@ set_limits(struct br *br)
 		br->b_lim.l_max_frame = 4u << 20;
 }
 
+/* The actor table tells supervision through these (it never calls up). */
+static void
+actor_exited(void *arg, struct br_actor *a, int status)
+{
+	sup_exited(a, status);
+}
+
+static void
+actor_link_down(void *arg, struct br_actor *a)
+{
+	sup_link_down(a);
+}
+
+static const struct br_actor_ops actor_ops = { actor_exited,
+    actor_link_down };
+
 static int
 start(struct br *br)
 {
+	br_actors_set_ops(br, &actor_ops, br);
 	if (br_loop_init(&br->b_loop) != 0 ||
 	    br_loop_add(&br->b_loop, br->b_sigfd, on_signal, br, NULL) != 0 ||
 	    open_timer(br) != 0 ||

@@ -67,14 +67,53 @@ w_retire(void *arg, uint32_t k)
 	w.st[k] = BR_A_STOPPED;
 }
 
-static enum br_astate w_state(void *arg, uint32_t k) { return w.st[k]; }
-static void w_set_state(void *arg, uint32_t k, enum br_astate s) { w.st[k] = s; }
-static long w_pid(void *arg, uint32_t k) { return w.pid[k]; }
-static const struct br_conf_actor *w_conf(void *arg, uint32_t k) { return &w.ca[k]; }
-static uint64_t w_now(void *arg) { return w.now; }
-static uint64_t w_depth(void *arg, uint32_t k) { return w.depth[k]; }
-static uint32_t w_waiters(void *arg, uint32_t k) { return w.waiters[k]; }
-static void w_done(void *arg) { w.done++; }
+static enum br_astate
+w_state(void *arg, uint32_t k)
+{
+	return w.st[k];
+}
+
+static void
+w_set_state(void *arg, uint32_t k, enum br_astate s)
+{
+	w.st[k] = s;
+}
+
+static long
+w_pid(void *arg, uint32_t k)
+{
+	return w.pid[k];
+}
+
+static const struct br_conf_actor *
+w_conf(void *arg, uint32_t k)
+{
+	return &w.ca[k];
+}
+
+static uint64_t
+w_now(void *arg)
+{
+	return w.now;
+}
+
+static uint64_t
+w_depth(void *arg, uint32_t k)
+{
+	return w.depth[k];
+}
+
+static uint32_t
+w_waiters(void *arg, uint32_t k)
+{
+	return w.waiters[k];
+}
+
+static void
+w_done(void *arg)
+{
+	w.done++;
+}
 
 static const struct supfsm_ops w_ops = { &w, w_spawn, w_signal, w_retire,
     w_state, w_set_state, w_pid, w_conf, w_now, w_depth, w_waiters,
