@@ -139,6 +139,14 @@ $(BUILD)/tests/test_pend: $(OBJ)/tests/unit/test_pend.o $(OBJ)/broker/br_pend.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
 
+# test_sup links supervision's core and what it needs, not the broker:
+# the proof that br_supfsm's ops are its only way out.
+SUP_UNIT_OBJ := $(addprefix $(OBJ)/broker/,br_supfsm.o br_supgrp.o \
+	br_conf.o br_confval.o br_log.o br_daemon.o)
+$(BUILD)/tests/test_sup: $(OBJ)/tests/unit/test_sup.o $(SUP_UNIT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(PKG_LIBS)
+
 run: all
 	$(BUILD)/bin/trouped
 

@@ -20,6 +20,7 @@
 #include "br_loop.h"
 #include "br_acl.h"
 #include "br_mbx.h"
+#include "br_supfsm.h"	/* enum br_astate */
 #include "br_tap.h"
 #include "tp_env.h"
 

@@ -75,7 +75,7 @@ on_link(void *arg)
 
 	while ((n = read(br->b_link_fd, ev, sizeof(ev))) > 0)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++)
-			if (ev[i][0] < br->b_nactors)
+			if (ev[i][0] < br->b_nactors && ops != NULL)
 				ops->ao_link_down(ops_arg,
 				    br->b_actors[ev[i][0]]);
 }
@@ -470,7 +470,6 @@ br_actor_spawn(struct br_actor *a)
 	}
 	a->a_pid = pid;
 	a->a_state = BR_A_STARTING;
-	a->a_kill_at_ms = 0;
 	a->a_started_ms = br_now_ms();
 	a->a_br->b_stats.st_spawns++;
 	log_info("actor started", "actor=%s pid=%ld", a->a_conf.ca_name,
@@ -520,7 +519,8 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	answers_reset(a);	/* to asks of the dead instance */
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
-	ops->ao_exited(ops_arg, a, status);
+	if (ops != NULL)
+		ops->ao_exited(ops_arg, a, status);
 }
 
 void
@@ -740,12 +740,32 @@ br_actor_retire(struct br_actor *a)
 	log_info("actor removed", "actor=%s", a->a_conf.ca_name);
 }
 
+void
+br_actor_set_state(struct br_actor *a, enum br_astate st)
+{
+	a->a_state = st;
+}
+
+void
+br_actor_mark_removed(struct br_actor *a)
+{
+	a->a_removed = true;
+}
+
+int
+br_actor_reconf(struct br_actor *a, const struct br_conf_actor *ca)
+{
+	a->a_conf = *ca;
+	mbx_set_limits(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
+	    ca->ca_overflow, ca->ca_inflight);
+	return br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx) != 0 ? -1 : 0;
+}
+
 int
 br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca)
 {
 	a->a_conf = *ca;
 	a->a_removed = false;
-	a->a_backoff_n = 0;
 	if (a->a_fd >= 0)	/* removed, re-added before it was gone */
 		return mbx_set_limits(&a->a_mbx, ca->ca_mailbox,
 		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight) ||

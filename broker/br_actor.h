@@ -14,23 +14,13 @@
 
 #include "br_conf.h"
 #include "br_mbx.h"
+#include "br_supfsm.h"
 #include "tp_env.h"
 
 struct br;
 struct br_dactor;
 struct br_gate;
 struct br_loop_ev;
-
-enum br_astate {
-	BR_A_STOPPED,		/* not running, not to be restarted */
-	BR_A_STARTING,		/* spawned, no hello yet */
-	BR_A_RUNNING,		/* hello received: deliveries flow */
-	BR_A_BACKOFF,		/* died; restart scheduled */
-	BR_A_FAILED,		/* gave up: its supervisor group failed */
-	BR_A_STOPPING,		/* SIGTERM sent; stays down after exit */
-	BR_A_RESTARTING,	/* SIGTERM sent; started again after exit */
-	BR_A_NSTATES
-};
 
 /* A message that found its `block` mailbox full and waits for room. */
 struct br_wait {
@@ -53,14 +43,8 @@ struct br_actor {
 	pid_t		 a_pid;
 	struct br_gate	*a_gate;	/* admits the spawned pid only */
 	enum br_astate	 a_state;
-	uint32_t	 a_restarts;
 	uint64_t	 a_started_ms;
-	uint64_t	 a_restart_at_ms;
-	uint64_t	 a_kill_at_ms;	/* SIGKILL when still alive (br_sup) */
-	uint32_t	 a_group;	/* supervisor group index (br_sup) */
-	uint32_t	 a_backoff_n;	/* crashes in a row, for backoff */
 	bool		 a_removed;	/* gone by reload; slot kept */
-	bool		 a_dynamic;	/* `troupe spawn`: reloads keep it */
 	char		 a_last_exit[64];
 	struct mbx	 a_mbx;
 	struct br_wait	*a_wait_head;	/* block policy: waiting senders */
@@ -130,6 +114,13 @@ uint32_t br_actor_acked(struct br_actor *a, uint32_t n);
 /* Sends env to a now, ahead of its batched frame (the bye answer);
  * 0 or -1. */
 int br_actor_send_now(struct br_actor *a, const struct tp_env *env);
+/* Supervision's verdict on a (br_supfsm decides the state). */
+void br_actor_set_state(struct br_actor *a, enum br_astate st);
+/* a takes no new work (find skips it); br_actor_retire once it is down. */
+void br_actor_mark_removed(struct br_actor *a);
+/* A reload changed a's settings: new config ca, mailbox limits, durable
+ * log opened or closed.  Returns 0, or -1 when the log will not open. */
+int br_actor_reconf(struct br_actor *a, const struct br_conf_actor *ca);
 /* Re-enables a removed actor's slot with config ca (reload, spawn). */
 int br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca);
 /* Closes a removed actor's mailbox, answers what waited in it. */

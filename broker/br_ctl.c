@@ -150,7 +150,7 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_str(pk, "node", br->b_node);
 	br_kv_uint(pk, "pid", a->a_pid > 0 ? (uint64_t)a->a_pid : 0);
 	br_kv_str(pk, "state", br_astate_name(a->a_state));
-	br_kv_uint(pk, "restarts", a->a_restarts);
+	br_kv_uint(pk, "restarts", sup_restarts(a));
 	br_kv_uint(pk, "mailbox", mbx_depth(&a->a_mbx));
 	br_kv_uint(pk, "capacity", a->a_conf.ca_mailbox);
 	br_kv_uint(pk, "bytes", mbx_bytes(&a->a_mbx));

@@ -17,6 +17,7 @@
 #include "br_log.h"
 #include "br_metrics.h"
 #include "br_stat.h"
+#include "br_sup.h"	/* sup_restarts */
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -107,7 +108,7 @@ actor_value(const struct br_actor *a, enum af_value v)
 	case AF_REJECTED:	return st->mst_rejected;
 	case AF_REDELIVERED:	return st->mst_redelivered;
 	case AF_SENT:		return a->a_sent;
-	case AF_RESTARTS:	return a->a_restarts;
+	case AF_RESTARTS:	return sup_restarts(a);
 	}
 	return 0;
 }
