@@ -289,10 +289,7 @@ placed(struct br *br, const struct br_origin *o, uint32_t kind,
 			br_peer_mark_dirty(l);
 		}
 	} else if (o->o_actor != BR_ORIGIN_CLI) {
-		struct br_actor *s = br->b_actors[o->o_actor];
-
-		s->a_credit_due++;
-		br_actor_mark_dirty(s);
+		br_actor_owe_credit(br->b_actors[o->o_actor], 1);
 	} else if (kind == TP_K_SEND && acked)
 		br_answer(br, o, TP_K_ACK, id, NULL, 0);
 }
@@ -852,8 +849,7 @@ hello(struct br_actor *a, const struct tp_env *env)
 		return;
 	}
 	a->a_state = BR_A_RUNNING;
-	a->a_credit_due = a->a_br->b_conf->c_send_window;
-	br_actor_mark_dirty(a);
+	br_actor_owe_credit(a, a->a_br->b_conf->c_send_window);
 	log_debug("actor ready", "actor=%s", a->a_conf.ca_name);
 }
 
@@ -874,7 +870,7 @@ actor_control(struct br_actor *a, const struct tp_env *env)
 		return;
 	}
 	ans.e_to = tp_slice_str(a->a_conf.ca_name);
-	if (tp_send_env(a->a_sock, &ans, NNG_FLAG_NONBLOCK, NULL) != 0)
+	if (br_actor_answer_now(a, &ans) != 0)
 		log_debug("bye not answered", "actor=%s", a->a_conf.ca_name);
 }
 
@@ -894,8 +890,8 @@ actor_ack(struct br_actor *a, const struct tp_env *env)
 	br_actor_mark_dirty(a);
 }
 
-static void
-actor_env(struct br_actor *a, const struct tp_env *env)
+void
+br_route_actor_env(struct br_actor *a, const struct tp_env *env)
 {
 	struct br_origin o = { a->a_idx, NULL, 0 };
 
@@ -920,35 +916,6 @@ actor_env(struct br_actor *a, const struct tp_env *env)
 		    a->a_conf.ca_name, tp_kind_name(env->e_kind));
 		a->a_br->b_stats.st_bad_frames++;
 	}
-}
-
-void
-br_route_actor_frame(struct br_actor *a, nng_msg *msg)
-{
-	struct br *br = a->a_br;
-	struct tp_frame fr;
-	struct tp_env env;
-	struct tp_err err;
-	int rv;
-
-	if (br_acl_actor_pipe(a, msg) != 0) {	/* not the spawned actor */
-		nng_msg_free(msg);
-		return;
-	}
-	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
-	    &br->b_lim, &err) != 0)
-		goto bad;
-	while ((rv = tp_frame_next(&fr, &env, &err)) == 1)
-		actor_env(a, &env);
-	if (rv < 0)
-		goto bad;
-	nng_msg_free(msg);
-	return;
-bad:
-	br->b_stats.st_bad_frames++;
-	log_warn("bad frame from actor", "actor=%s error=\"%s\"",
-	    a->a_conf.ca_name, err.e_msg);
-	nng_msg_free(msg);
 }
 
 void

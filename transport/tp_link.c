@@ -33,6 +33,8 @@ struct tp_link {
 	uint32_t	 lk_n;		/* envelopes in it */
 	size_t		 lk_bytes;	/* their bytes, after the head */
 	bool		 lk_plain;	/* its kind */
+	size_t		 lk_hint;	/* bytes of the last frame: a busy
+					 * link sizes the next one at once */
 	nng_msg		**lk_ring;	/* built frames the socket refused */
 	uint32_t	 lk_rcap, lk_rhead, lk_rlen;
 	uint32_t	 lk_credit;
@@ -204,6 +206,7 @@ frame_finish(struct tp_link *lk)
 		memcpy(body + off, hb, fb.fb_len);
 	}
 	nng_msg_trim(m, off);
+	lk->lk_hint = lk->lk_bytes;
 	lk->lk_frame = NULL;
 	lk->lk_st.ls_envs_out += lk->lk_n;
 	lk->lk_n = 0;
@@ -240,10 +243,13 @@ frame_ship(struct tp_link *lk)
 static int
 frame_begin(struct tp_link *lk, size_t len, bool plain)
 {
+	size_t want = len + FIRST_ROOM;
+
+	if (want < lk->lk_hint)
+		want = lk->lk_hint;
 	if (nng_msg_alloc(&lk->lk_frame, TP_LINK_HEAD) != 0)
 		return TP_ENOMEM;
-	if (nng_msg_reserve(lk->lk_frame, TP_LINK_HEAD + len +
-	    FIRST_ROOM) != 0) {
+	if (nng_msg_reserve(lk->lk_frame, TP_LINK_HEAD + want) != 0) {
 		nng_msg_free(lk->lk_frame);
 		lk->lk_frame = NULL;
 		return TP_ENOMEM;
