@@ -38,6 +38,7 @@ struct tp_link {
 	nng_msg		**lk_ring;	/* built frames the socket refused */
 	uint32_t	 lk_rcap, lk_rhead, lk_rlen;
 	uint32_t	 lk_credit;
+	uint32_t	 lk_max_credit;
 	uint32_t	 lk_credit_due;
 	bool		 lk_dirty;
 	nng_pipe	 lk_pipe;	/* of the frame being received */
@@ -76,6 +77,7 @@ tp_link_new(nng_socket sock, const struct tp_link_ops *ops, void *arg,
 	if (lk->lk_max_bytes > lk->lk_max_len)
 		lk->lk_max_bytes = lk->lk_max_len;
 	lk->lk_send_flags = c.lc_block ? 0 : NNG_FLAG_NONBLOCK;
+	lk->lk_max_credit = c.lc_max_credit ? c.lc_max_credit : UINT32_MAX;
 	return lk;
 }
 
@@ -518,7 +520,8 @@ tp_link_credit_add(struct tp_link *lk, uint64_t n)
 {
 	uint64_t v = (uint64_t)lk->lk_credit + n;
 
-	lk->lk_credit = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	lk->lk_credit = v > lk->lk_max_credit ? lk->lk_max_credit :
+	    (uint32_t)v;
 }
 
 bool

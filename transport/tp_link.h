@@ -43,6 +43,26 @@
  * then take the frame.  A send-side-only link simply never calls
  * tp_link_recv (its lo_env may be the receive link's).
  *
+ * How the kinds use it:
+ *   actor, actor process side (troupe_link.c): lc_block; lo_env queues
+ *     deliveries and takes answers, lo_credit, lo_keep keeps a frame that
+ *     holds deliveries, lo_bad is fatal.
+ *   mailbox, broker side (br_actor.c): non-blocking with the ring;
+ *     lo_admit checks the gate's pipe (TP_LINK_DROP), lo_env routes,
+ *     lo_dirty puts the actor on the dirty list; tp_link_credit_owe for
+ *     each placed message; deliveries with tp_link_put_raw while
+ *     tp_link_room says so; tp_link_flush before the loop sleeps.
+ *   peer (br_link.c / br_peer.c): one tp_link per peer over its l_out
+ *     socket (send side: put plain hellos with TP_LINK_PLAIN, the rest
+ *     sealed by lo_seal = tp_sec_seal; TP_LINK_FULL from flush = blocked,
+ *     retry on tick; a negative code = cannot seal, reset; tp_link_reset
+ *     on link down, tp_link_rebind on a new stream; lc_max_credit =
+ *     BR_LINK_WINDOW), and one receive-only tp_link over the listener
+ *     whose lo_admit finds the peer's tp_link by tp_link_pipe (or keeps
+ *     the listener for a stray or hello frame), lo_open = tp_sec_open
+ *     when the picked link is up, lo_bad resets the link and closes the
+ *     pipe, lo_credit wakes the senders waiting for credit.
+ *
  * Ownership: the link owns the frame being built and the ring; a frame
  * handed to nng is nng's.  Received messages are the link's, and freed
  * after the last envelope unless lo_keep takes them.
@@ -80,6 +100,9 @@ struct tp_link_conf {
 	uint32_t	 lc_max_env;	/* envelopes per frame; 0 = default */
 	size_t		 lc_max_bytes;	/* bytes per frame; 0 = default */
 	uint32_t	 lc_ring;	/* refused frames kept; 0 = default */
+	uint32_t	 lc_max_credit;	/* the window: credit never exceeds it
+					 * (a peer returning more is capped);
+					 * 0 = UINT32_MAX */
 	bool		 lc_block;	/* sends block (an actor process);
 					 * else non-blocking with the ring */
 	const struct tp_limits *lc_lim;	/* decode limits (borrowed: must
@@ -119,7 +142,8 @@ struct tp_link_ops {
 	 */
 	int		(*lo_env)(void *arg, const struct tp_env *env);
 	/*
-	 * A CREDIT envelope arrived and was added to the window (body n).
+	 * A CREDIT envelope arrived and was added to the credit (body n, as
+	 * sent: more than lc_max_credit allows was capped).
 	 * When set, the link consumes CREDIT envelopes itself (a bad count
 	 * is a bad frame); when NULL they go to lo_env like any other.
 	 */
@@ -211,7 +235,7 @@ void *tp_link_arg(const struct tp_link *lk);
 
 /* Credit we may still spend (SEND/ASK on a windowed link). */
 uint32_t tp_link_credit(const struct tp_link *lk);
-/* Adds n to the window (saturating). */
+/* Adds n to the credit, capped at lc_max_credit. */
 void tp_link_credit_add(struct tp_link *lk, uint64_t n);
 /* Spends one credit: true when there was one. */
 bool tp_link_credit_take(struct tp_link *lk);

@@ -532,6 +532,19 @@ Test(link, full_socket_keeps_order_and_says_full)
 	tp_link_free(rl);
 }
 
+Test(link, credit_capped_at_the_window)
+{
+	struct tp_link_conf c = { .lc_max_credit = 10 };
+	struct tp_link *lk;
+
+	open_pair(64);
+	lk = tp_link_new(s_rx, &rx_ops, &rx, &c);
+	tp_link_credit_add(lk, 4);
+	tp_link_credit_add(lk, 40);
+	cr_assert_eq(tp_link_credit(lk), 10);
+	tp_link_free(lk);
+}
+
 Test(link, reset_drops_and_zeroes)
 {
 	struct tp_link *tx;
@@ -542,6 +555,7 @@ Test(link, reset_drops_and_zeroes)
 	cr_assert_eq(tp_link_put(tx, &e, 0), 0);
 	tp_link_credit_owe(tx, 4);
 	tp_link_credit_add(tx, 9);
+	cr_assert_eq(tp_link_credit(tx), 9);
 	tp_link_reset(tx);
 	cr_assert_eq(tp_link_pending(tx), 0);
 	cr_assert_eq(tp_link_credit(tx), 0);
