@@ -211,9 +211,11 @@ struct br_origin {
 /* br_route.c — routing, pending requests, answers */
 int br_route_init(struct br *br);
 void br_route_fini(struct br *br);
-/* One envelope of a frame from actor a (its mailbox link, br_actor.c:
- * env points into the frame). */
-void br_route_actor_env(struct br_actor *a, const struct tp_env *env);
+/* One envelope of a frame from actor a (a struct br_actor *): the
+ * mailbox link's lo_env hook itself (br_actor.c; env points into the
+ * frame).  Returns 0: what is wrong with an envelope is answered or
+ * counted here, the frame goes on. */
+int br_route_actor_env(void *a, const struct tp_env *env);
 /* Takes ownership of msg (a request on the control socket). */
 void br_route_ctl_msg(struct br *br, nng_msg *msg);
 /* Room was made in target's mailbox: admit waiting senders. */

@@ -148,13 +148,6 @@ mbx_admit(void *arg, struct tp_link *lk, nng_msg *msg,
 	return br_acl_actor_pipe(arg, msg) == 0 ? 0 : TP_LINK_DROP;
 }
 
-static int
-mbx_env(void *arg, const struct tp_env *env)
-{
-	br_route_actor_env(arg, env);
-	return 0;
-}
-
 static void
 mbx_bad(void *arg, nng_msg *msg, int code, const struct tp_err *err)
 {
@@ -176,7 +169,7 @@ mbx_dirty(void *arg)
 static const struct tp_link_ops mbx_link_ops = {
 	.lo_name = "mailbox",
 	.lo_admit = mbx_admit,
-	.lo_env = mbx_env,
+	.lo_env = br_route_actor_env,
 	.lo_bad = mbx_bad,
 	.lo_dirty = mbx_dirty,
 };

@@ -890,9 +890,10 @@ actor_ack(struct br_actor *a, const struct tp_env *env)
 	br_actor_mark_dirty(a);
 }
 
-void
-br_route_actor_env(struct br_actor *a, const struct tp_env *env)
+int
+br_route_actor_env(void *arg, const struct tp_env *env)
 {
+	struct br_actor *a = arg;
 	struct br_origin o = { a->a_idx, NULL, 0 };
 
 	switch (env->e_kind) {
@@ -916,6 +917,7 @@ br_route_actor_env(struct br_actor *a, const struct tp_env *env)
 		    a->a_conf.ca_name, tp_kind_name(env->e_kind));
 		a->a_br->b_stats.st_bad_frames++;
 	}
+	return 0;
 }
 
 void
