@@ -21,6 +21,7 @@ struct br;
 struct br_dactor;
 struct br_gate;
 struct br_loop_ev;
+struct tp_link;
 
 /* A message that found its `block` mailbox full and waits for room. */
 struct br_wait {
@@ -50,10 +51,8 @@ struct br_actor {
 	struct br_wait	*a_wait_head;	/* block policy: waiting senders */
 	struct br_wait	*a_wait_tail;
 	uint32_t	 a_nwait;
-	uint32_t	 a_credit_due;	/* CREDIT owed to this actor */
-	uint8_t		*a_ans;		/* answers packed for its next frame */
-	size_t		 a_ans_len, a_ans_cap;
-	uint32_t	 a_ans_n;
+	struct tp_link	*a_link;	/* the mailbox link (br_actor.c):
+					 * frames, batching, CREDIT owed */
 	uint64_t	 a_sent;	/* messages this actor sent */
 	bool		 a_dirty;
 	struct br_actor	*a_dirty_next;
@@ -95,8 +94,15 @@ void br_actor_exited(struct br *br, pid_t pid, int status);
 void br_actor_mark_dirty(struct br_actor *a);
 /* Queues env (an answer: REPLY, ERROR, ACK, CONTROL) for a's next frame,
  * which also carries its CREDIT and deliveries.  Returns 0 or -1 (no
- * memory).  env's buffers are copied. */
+ * memory, link full).  env's buffers are copied. */
 int br_actor_answer(struct br_actor *a, const struct tp_env *env);
+/* Like br_actor_answer, and the frame leaves now (the answer to a bye:
+ * the actor closes as soon as it arrives). */
+int br_actor_answer_now(struct br_actor *a, const struct tp_env *env);
+/* a may send n more messages: a CREDIT goes first in its next frame.
+ * Credit owed to an actor that is not running is forgotten: its next
+ * instance starts with a full window at its hello. */
+void br_actor_owe_credit(struct br_actor *a, uint32_t n);
 void br_actors_flush(struct br *br);
 /* SIGKILLs and reaps every live actor at once (start-up failure path). */
 void br_actors_kill_all(struct br *br);
@@ -111,9 +117,6 @@ int br_actor_ready(struct br_actor *a);
 /* a finished n more deliveries: its log records and in-flight slots are
  * done.  Returns how many were in flight of those n. */
 uint32_t br_actor_acked(struct br_actor *a, uint32_t n);
-/* Sends env to a now, ahead of its batched frame (the bye answer);
- * 0 or -1. */
-int br_actor_send_now(struct br_actor *a, const struct tp_env *env);
 /* Supervision's verdict on a (br_supfsm decides the state). */
 void br_actor_set_state(struct br_actor *a, enum br_astate st);
 /* a takes no new work (find skips it); br_actor_retire once it is down. */

@@ -28,7 +28,7 @@ actor_control(struct br *br, struct br_actor *a, const struct tp_env *env)
 		return;
 	}
 	ans.e_to = tp_slice_str(br_actor_name(a));
-	if (br_actor_send_now(a, &ans) != 0)
+	if (br_actor_answer_now(a, &ans) != 0)
 		log_debug("bye not answered", "actor=%s", br_actor_name(a));
 }
 

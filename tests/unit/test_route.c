@@ -24,6 +24,7 @@
 #include "br_mbx.h"
 #include "br_route.h"
 #include "tp_env.h"
+#include "tp_link.h"
 
 #define NCAUGHT 64
 
@@ -305,10 +306,9 @@ Test(route, actor_sender_gets_credit_back)
 	struct br_origin o = { a->a_idx, NULL, 0 };
 
 	a->a_state = BR_A_RUNNING;
-	a->a_credit_due = 0;
 	req(&o, TP_K_SEND, "rej", 1);
 	req(&o, TP_K_SEND, "nobody", 2);
-	cr_assert_eq(a->a_credit_due, 2);
+	cr_assert_eq(tp_link_credit_due(a->a_link), 2);
 	cr_assert_eq(ncaught, 0, "the CLI heard nothing of it");
 }
 
