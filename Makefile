@@ -183,12 +183,8 @@ BENCH_MAIN_OBJ := $(BENCH_SRC:%.c=$(OBJ)/%.o)
 check-arch: all $(BENCH_OBJ) $(BENCH_MAIN_OBJ)
 	@python3 tools/check_arch.py --obj $(OBJ) $(CHECK_ARCH_ARGS)
 
-# TEST_ARCH=1: `make test` runs check-arch first (off until the tree
-# meets its map; issue 14).
-TEST_ARCH ?= 0
-TEST_PRE := $(if $(filter 1,$(TEST_ARCH)),check-arch)
-
-test: all $(TEST_PRE) $(UNIT_BIN) $(TACTOR_BIN)
+# `make test` holds the code to its map first.
+test: all check-arch $(UNIT_BIN) $(TACTOR_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 	  $$t --jobs 2 --short-filename; done
 	@TROUPE_BIN=$(abspath $(BUILD)/bin) sh tests/conf/run.sh
