@@ -657,17 +657,15 @@ take_waiters(struct br_actor *a, struct mbx_item *list)
 {
 	struct br_wait *w;
 
-	while ((w = a->a_wait_head) != NULL) {
-		a->a_wait_head = w->w_next;
-		if (w->w_origin != BR_ORIGIN_CLI &&
-		    w->w_origin < a->a_br->b_nactors)
-			br_actor_owe_credit(a->a_br->b_actors[w->w_origin], 1);
+	while ((w = br_wait_pop(&a->a_waitq)) != NULL) {
+		struct br_origin o = { w->w_origin, NULL, 0 };
+
+		if (w->w_origin != BR_ORIGIN_CLI)
+			br_answer_credit(&o);
 		w->w_item->mi_next = list;
 		list = w->w_item;
 		free(w);
 	}
-	a->a_wait_tail = NULL;
-	a->a_nwait = 0;
 	return list;
 }
 
@@ -730,16 +728,11 @@ br_actors_fini(struct br *br)
 {
 	for (uint32_t i = 0; i < br->b_nactors; i++) {
 		struct br_actor *a = br->b_actors[i];
-		struct br_wait *w;
 
 		if (a->a_fd >= 0)
 			nng_close(a->a_sock);
 		a->a_fd = -1;
-		while ((w = a->a_wait_head) != NULL) {
-			a->a_wait_head = w->w_next;
-			mbx_item_free(w->w_item);
-			free(w);
-		}
+		br_wait_clear(&a->a_waitq);
 		br_dur_close(&a->a_dur);	/* synced: queued records stay */
 		tp_link_free(a->a_link);
 		mbx_fini(&a->a_mbx);

@@ -15,6 +15,7 @@
 #include "br_conf.h"
 #include "br_mbx.h"
 #include "br_supfsm.h"
+#include "br_wait.h"
 #include "tp_env.h"
 
 struct br;
@@ -22,16 +23,6 @@ struct br_dactor;
 struct br_gate;
 struct br_loop_ev;
 struct tp_link;
-
-/* A message that found its `block` mailbox full and waits for room. */
-struct br_wait {
-	struct br_wait	*w_next;
-	struct mbx_item	*w_item;
-	uint32_t	 w_origin;	/* actor index or BR_ORIGIN_CLI */
-	uint64_t	 w_pend;	/* CLI's pending slot, 0 if none */
-	uint64_t	 w_id;		/* sender's id, for its answer */
-	uint32_t	 w_flags;	/* the SEND's TP_F_CONFIRM */
-};
 
 struct br_actor {
 	struct br	*a_br;
@@ -48,9 +39,8 @@ struct br_actor {
 	bool		 a_removed;	/* gone by reload; slot kept */
 	char		 a_last_exit[64];
 	struct mbx	 a_mbx;
-	struct br_wait	*a_wait_head;	/* block policy: waiting senders */
-	struct br_wait	*a_wait_tail;
-	uint32_t	 a_nwait;
+	struct br_waitq	 a_waitq;	/* block policy: waiting senders
+					 * (br_wait calls only) */
 	struct tp_link	*a_link;	/* the mailbox link (br_actor.c):
 					 * frames, batching, CREDIT owed */
 	uint64_t	 a_sent;	/* messages this actor sent */

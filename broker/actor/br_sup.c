@@ -99,7 +99,7 @@ op_depth(void *arg, uint32_t k)
 static uint32_t
 op_waiters(void *arg, uint32_t k)
 {
-	return kid(arg, k)->a_nwait;
+	return br_wait_count(&kid(arg, k)->a_waitq);
 }
 
 static void

@@ -158,7 +158,7 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_str(pk, "overflow", br_overflow_name(a->a_conf.ca_overflow));
 	br_kv_uint(pk, "inflight", mbx_inflight(&a->a_mbx));
 	br_kv_uint(pk, "window", a->a_conf.ca_inflight);
-	br_kv_uint(pk, "waiting_senders", a->a_nwait);
+	br_kv_uint(pk, "waiting_senders", br_wait_count(&a->a_waitq));
 	br_kv_uint(pk, "received", st->mst_received);
 	br_kv_uint(pk, "delivered", st->mst_delivered);
 	br_kv_uint(pk, "acknowledged", st->mst_acknowledged);

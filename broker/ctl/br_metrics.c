@@ -100,7 +100,7 @@ actor_value(const struct br_actor *a, enum af_value v)
 	case AF_BYTES:		return mbx_bytes(&a->a_mbx);
 	case AF_CAPACITY:	return a->a_conf.ca_mailbox;
 	case AF_INFLIGHT:	return mbx_inflight(&a->a_mbx);
-	case AF_WAITING:	return a->a_nwait;
+	case AF_WAITING:	return br_wait_count(&a->a_waitq);
 	case AF_RECEIVED:	return st->mst_received;
 	case AF_DELIVERED:	return st->mst_delivered;
 	case AF_ACKED:		return st->mst_acknowledged;

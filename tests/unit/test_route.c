@@ -248,7 +248,7 @@ Test(route, block_holds_until_room)
 	for (uint64_t id = 1; id <= 4; id++)
 		req(&cli, TP_K_SEND, "blk", id);
 	cr_assert_eq(ncaught, 2, "the 3rd and 4th wait");
-	cr_assert_eq(b->a_nwait, 2);
+	cr_assert_eq(br_wait_count(&b->a_waitq), 2);
 	/* the actor takes one and acknowledges it: one sender gets in */
 	cr_assert_not_null(mbx_next_delivery(&b->a_mbx));
 	b->a_state = BR_A_RUNNING;
@@ -256,7 +256,7 @@ Test(route, block_holds_until_room)
 	br_route_room(b);
 	cr_assert_eq(ncaught, 3);
 	expect(2, TP_K_ACK, 3, -1);
-	cr_assert_eq(b->a_nwait, 1);
+	cr_assert_eq(br_wait_count(&b->a_waitq), 1);
 	cr_assert_eq(mbx_depth(&b->a_mbx), 2);
 }
 
