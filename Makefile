@@ -32,7 +32,11 @@ endif
 NNG_DIR := $(BUILD)/nng
 NNG_LIB := $(NNG_DIR)/lib/libnng.a
 
-INC := -I$(NNG_DIR)/include -Itransport -Iactors -Ibroker -Icli
+# broker/ is grouped into rooms (broker/core, actor, route, durable,
+# cluster, ctl: docs/ARCHITECTURE.md); headers are included by name.
+BR_ROOMS := $(sort $(patsubst %/,%,$(dir $(wildcard broker/*/*.h))))
+INC := -I$(NNG_DIR)/include -Itransport -Iactors -Ibroker \
+	$(addprefix -I,$(BR_ROOMS)) -Icli
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PC_PKGS) 2>/dev/null)
 NNG_LIBS := $(NNG_LIB) -lpthread
@@ -45,7 +49,7 @@ LDLIBS  = $(PKG_LIBS) $(NNG_LIBS)
 OBJ := $(BUILD)/obj
 TP_SRC  := $(wildcard transport/*.c)
 LIB_SRC := $(filter-out actors/actor_%.c,$(wildcard actors/*.c))
-BR_SRC  := $(wildcard broker/*.c)
+BR_SRC  := $(wildcard broker/*.c broker/*/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 ACTOR_SRC := $(wildcard actors/actor_*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -135,9 +139,18 @@ $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(BR_LIBOBJ) $(CLI_LIBOBJ) \
 
 # These unit tests link their module's objects and nothing else of the
 # broker: the proof that the module stands behind its door.
-$(BUILD)/tests/test_pend: $(OBJ)/tests/unit/test_pend.o $(OBJ)/broker/br_pend.o
+$(BUILD)/tests/test_pend: $(OBJ)/tests/unit/test_pend.o $(OBJ)/broker/route/br_pend.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+# test_sup links supervision's core and what it needs, not the broker:
+# the proof that br_supfsm's ops are its only way out.
+SUP_UNIT_OBJ := $(addprefix $(OBJ)/broker/,actor/br_supfsm.o \
+	actor/br_supgrp.o core/br_conf.o core/br_confval.o core/br_log.o \
+	core/br_daemon.o)
+$(BUILD)/tests/test_sup: $(OBJ)/tests/unit/test_sup.o $(SUP_UNIT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(PKG_LIBS)
 
 run: all
 	$(BUILD)/bin/trouped
@@ -170,12 +183,8 @@ BENCH_MAIN_OBJ := $(BENCH_SRC:%.c=$(OBJ)/%.o)
 check-arch: all $(BENCH_OBJ) $(BENCH_MAIN_OBJ)
 	@python3 tools/check_arch.py --obj $(OBJ) $(CHECK_ARCH_ARGS)
 
-# TEST_ARCH=1: `make test` runs check-arch first (off until the tree
-# meets its map; issue 14).
-TEST_ARCH ?= 0
-TEST_PRE := $(if $(filter 1,$(TEST_ARCH)),check-arch)
-
-test: all $(TEST_PRE) $(UNIT_BIN) $(TACTOR_BIN)
+# `make test` holds the code to its map first.
+test: all check-arch $(UNIT_BIN) $(TACTOR_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
 	  $$t --jobs 2 --short-filename; done
 	@TROUPE_BIN=$(abspath $(BUILD)/bin) sh tests/conf/run.sh
@@ -217,8 +226,9 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 # broker sources a harness needs besides transport/ (self-contained ones:
 # br_dlog* for fuzz_dlog, br_conf* for fuzz_conf, br_beacon for fuzz_disc).
 FUZZ_HARNESS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_EXTRA := $(wildcard broker/br_dlog.c broker/br_dlogscan.c \
-	broker/br_conf.c broker/br_confval.c broker/br_beacon.c)
+FUZZ_EXTRA := $(wildcard broker/durable/br_dlog.c \
+	broker/durable/br_dlogscan.c broker/core/br_conf.c \
+	broker/core/br_confval.c broker/cluster/br_beacon.c)
 fuzz: $(DEPS_OK)
 	@command -v clang >/dev/null && [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
 	  || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive \

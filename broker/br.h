@@ -20,6 +20,7 @@
 #include "br_loop.h"
 #include "br_acl.h"
 #include "br_mbx.h"
+#include "br_supfsm.h"	/* enum br_astate */
 #include "br_tap.h"
 #include "tp_env.h"
 
@@ -94,12 +95,5 @@ br_is_self(const struct br *br, const char *node, size_t len)
 	return len == strnlen(br->b_node, sizeof(br->b_node)) &&
 	    memcmp(node, br->b_node, len) == 0;
 }
-
-/* Transitional: the doors of the modules that still reach each other
- * through br.h. */
-#include "br_actor.h"
-#include "br_answer.h"
-#include "br_route.h"
-#include "br_ctl.h"
 
 #endif

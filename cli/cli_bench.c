@@ -212,24 +212,11 @@ sender_dial(struct sender *s, nng_socket *sock)
 static int
 error_status(struct sender *s, const struct tp_env *env)
 {
-	const msgpack_object *msg, *code;
-	msgpack_object o;
-	msgpack_zone zone;
 	int64_t c = 0;
 
-	if (!msgpack_zone_init(&zone, 512))
-		return EX_OSERR;
-	snprintf(s->s_err, sizeof(s->s_err), "%s %s: the broker answered "
-	    "an error", s->s_b->b_mode, s->s_b->b_actor);
-	if (tp_env_body(env, &zone, &o, NULL) == 0) {
-		if ((msg = troupe_obj_map_get(&o, "message")) != NULL &&
-		    msg->type == MSGPACK_OBJECT_STR)
-			snprintf(s->s_err, sizeof(s->s_err), "%.*s",
-			    (int)msg->via.str.size, msg->via.str.ptr);
-		if ((code = troupe_obj_map_get(&o, "code")) != NULL)
-			troupe_obj_as_int64(code, &c);
-	}
-	msgpack_zone_destroy(&zone);
+	if (cli_error_body(env, &c, s->s_err, sizeof(s->s_err)) != 0)
+		snprintf(s->s_err, sizeof(s->s_err), "%s %s: the broker "
+		    "answered an error", s->s_b->b_mode, s->s_b->b_actor);
 	return c > 0 ? cli_exit_for_code(c) : 1;
 }
 

@@ -176,8 +176,10 @@ static int
 node_init(struct node *n, const char *base, const char *prefix, int k)
 {
 	int a = snprintf(n->n_name, sizeof(n->n_name), "%s%d", prefix, k);
-	int b = snprintf(n->n_dir, sizeof(n->n_dir), "%s/%s", base,
-	    n->n_name);
+	/* from prefix and k again, not from n_name: gcc -O1 (sanitize)
+	 * cannot tell the two fields apart and refuses the overlap */
+	int b = snprintf(n->n_dir, sizeof(n->n_dir), "%s/%s%d", base, prefix,
+	    k);
 
 	if (a < 0 || (size_t)a >= sizeof(n->n_name) || b < 0 ||
 	    (size_t)b >= sizeof(n->n_dir)) {

@@ -16,6 +16,7 @@
 #include "cli_json.h"
 #include "cli_node.h"
 #include "cli_print.h"
+#include "tp_body.h"
 #include "tp_env.h"
 #include "tp_nng.h"
 
@@ -49,18 +50,6 @@ struct cli_answer {
 	struct tp_env	 a_env;
 	uint64_t	 a_id;		/* the id of the request */
 };
-
-void
-cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("troupe: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* ---- durations, exit codes ---- */
 
@@ -248,33 +237,53 @@ fail_io(const struct cli_conn *c, int rv, const struct tp_err *err,
 	return EX_UNAVAILABLE;
 }
 
+int
+cli_error_body(const struct tp_env *env, int64_t *code, char *msg,
+    size_t size)
+{
+	msgpack_zone zone;
+	msgpack_object o;
+	struct tp_body b;
+	const char *p;
+	size_t n;
+	int rv = -1;
+
+	if (size > 0)
+		msg[0] = '\0';
+	if (!msgpack_zone_init(&zone, 512))
+		return -1;
+	if (tp_body_unpack(env->e_body, env->e_body_len, 4, &zone, &o,
+	    NULL) == 0) {
+		tp_body_open(&b, &o, TP_BODY_LAX, NULL, NULL);
+		tp_body_int(&b, "code", 0, INT64_MIN, INT64_MAX, code);
+		if (tp_body_str(&b, "message", 0, SIZE_MAX, &p, &n) == 0 &&
+		    tp_body_end(&b) == 0) {
+			snprintf(msg, size, "%.*s", (int)(n < size ? n : size),
+			    p);
+			rv = 0;
+		}
+	}
+	msgpack_zone_destroy(&zone);
+	return rv;
+}
+
 /* Prints the ERROR body's message; returns the exit status for its code. */
 static int
 answer_error(const struct tp_env *env)
 {
-	struct tp_err err = { 0 };
-	const char *msg = NULL;
 	char line[MSG_MAX];
-	json_int_t code = 0;
-	json_t *j = NULL;
-	int rv;
+	int64_t code = 0;
 
-	if (cli_json_from_msgpack(env->e_body, env->e_body_len, &j,
-	    &err) != 0 || json_unpack(j, "{s:I, s:s}", "code", &code,
-	    "message", &msg) != 0) {
+	if (cli_error_body(env, &code, line, sizeof(line)) != 0) {
 		cli_warn("the broker sent a malformed error");
-		json_decref(j);
 		return 1;
 	}
-	snprintf(line, sizeof(line), "%s", msg);
 	cli_print_flatten(line);
 	if (line[0] == '\0')
-		cli_warn("broker error %" JSON_INTEGER_FORMAT, code);
+		cli_warn("broker error %" PRId64, code);
 	else
 		cli_warn("%s", line);
-	rv = cli_exit_for_code(code);
-	json_decref(j);
-	return rv;
+	return cli_exit_for_code(code);
 }
 
 /* Checks what came back; returns 0 or the exit status (printed). */

@@ -16,27 +16,9 @@
 
 #include <nng/nng.h>
 
+#include "cli_opts.h"
 #include "tp_dial.h"
 
-#define CLI_TIMEOUT_DEFAULT_MS 5000
-#define CLI_URL_MAX 512
-
-struct cli_opts {
-	const char	*o_broker;	/* NULL = the rule of cli_node.h */
-	bool		 o_json;	/* --json */
-	bool		 o_confirm;	/* send --confirm: TP_F_CONFIRM */
-	bool		 o_force;	/* keygen --force: replace the file */
-	nng_duration	 o_timeout;	/* --timeout, ms, > 0 */
-	const char	*o_node;	/* --node NAME, NULL = the local one */
-	const char	*o_exec;	/* spawn: --exec PATH */
-	const char	*o_restart;	/* spawn: --restart TYPE */
-	const char	*o_mailbox;	/* spawn: --mailbox N */
-	const char	*o_overflow;	/* spawn: --overflow POLICY */
-	const char	*o_prefix;	/* cluster: --prefix P, NULL = "n" */
-};
-
-/* Prints "troupe: <text>" and a newline to stderr. */
-void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Dials url on s (w outlives s: tp_dial_fini after nng_close) and waits
@@ -58,6 +40,17 @@ void cli_fmt_duration(nng_duration ms, char *buf, size_t len);
 
 /* The exit status for an ERROR body's code (ARCHITECTURE.md table). */
 int cli_exit_for_code(int64_t code);
+
+struct tp_env;
+
+/*
+ * Reads an ERROR body {"code": int, "message": str} (other fields
+ * allowed): *code, and the message NUL-terminated in msg (size bytes, the
+ * caller's; cut at size - 1 bytes or at a NUL byte).  Returns 0, or -1
+ * when the body is not such a map (msg is then "").
+ */
+int cli_error_body(const struct tp_env *env, int64_t *code, char *msg,
+    size_t size);
 
 /* send ACTOR JSON|-: args[0] actor, args[1] JSON text or "-" (stdin). */
 int cli_cmd_send(const struct cli_opts *o, char **args);
@@ -91,7 +84,5 @@ struct json_t;
 int cli_control(const struct cli_opts *o, const char *op,
     struct json_t **out);
 
-/* watch [ACTOR...]: live trace of routed messages (cli_watch.c). */
-int cli_cmd_watch(const struct cli_opts *o, char **args);
 
 #endif

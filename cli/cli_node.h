@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "cli_cmd.h"
+#include "cli_opts.h"
 
 /* Most zero-config nodes listed in one "several run here" line. */
 #define CLI_NODE_MAX_LISTED 32

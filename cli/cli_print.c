@@ -11,7 +11,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "cli_cmd.h"
+#include "cli_opts.h"
 #include "cli_json.h"
 #include "cli_print.h"
 

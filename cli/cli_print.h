@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "cli_cmd.h"
+#include "cli_opts.h"
 
 /* Replaces control bytes in s (in place) with blanks: they would break
  * the one-line rule of stderr and the table columns. */

@@ -18,9 +18,10 @@
 
 #include <jansson.h>
 
+#include "cli_watch.h"
 #include "cli_cmd.h"
 #include "cli_json.h"
-#include "tp_mpck.h"
+#include "tp_body.h"
 #include "tp_nng.h"
 
 #define WATCH_FRAME_MAX	65536
@@ -42,7 +43,8 @@ struct watch {
 /* One decoded record; strings point into the received message. */
 struct record {
 	msgpack_object	 r_obj;
-	const msgpack_object *r_kind, *r_from, *r_to, *r_node, *r_body;
+	struct tp_slice	 r_kind, r_from, r_to, r_node;
+	const msgpack_object *r_body;
 	uint64_t	 r_id, r_size;
 	bool		 r_truncated;
 };
@@ -109,85 +111,50 @@ out_width(void)
 
 /* --- records ------------------------------------------------------------- */
 
-static bool
-key_is(const msgpack_object *k, const char *s)
-{
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size ==
-	    strlen(s) && memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
-}
-
-static void
-record_field(struct record *r, const msgpack_object_kv *kv)
-{
-	const msgpack_object *v = &kv->val;
-
-	if (key_is(&kv->key, "kind"))
-		r->r_kind = v;
-	else if (key_is(&kv->key, "from"))
-		r->r_from = v;
-	else if (key_is(&kv->key, "to"))
-		r->r_to = v;
-	else if (key_is(&kv->key, "node"))
-		r->r_node = v;
-	else if (key_is(&kv->key, "body"))
-		r->r_body = v;
-	else if (key_is(&kv->key, "id") &&
-	    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		r->r_id = v->via.u64;
-	else if (key_is(&kv->key, "size") &&
-	    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		r->r_size = v->via.u64;
-	else if (key_is(&kv->key, "truncated") &&
-	    v->type == MSGPACK_OBJECT_BOOLEAN)
-		r->r_truncated = v->via.boolean;
-}
-
-static bool
-is_str(const msgpack_object *o)
-{
-	return o != NULL && o->type == MSGPACK_OBJECT_STR;
-}
-
-/* Returns 0 with r filled (pointing into buf and the zone), or -1. */
+/* Returns 0 with r filled (pointing into buf and the zone), or -1.  Lax:
+ * a newer broker may add fields this watcher does not print. */
 static int
 record_decode(struct watch *w, const void *buf, size_t len,
     struct record *r)
 {
-	size_t off = 0;
+	struct tp_body b;
 
 	memset(r, 0, sizeof(*r));
-	if (tp_mpck_walk(buf, len, &off, 4, NULL) != 0 || off != len)
-		return -1;
 	msgpack_zone_clear(&w->w_zone);
-	off = 0;
-	if (msgpack_unpack(buf, len, &off, &w->w_zone, &r->r_obj) !=
-	    MSGPACK_UNPACK_SUCCESS || r->r_obj.type != MSGPACK_OBJECT_MAP)
+	if (tp_body_unpack(buf, len, 4, &w->w_zone, &r->r_obj, NULL) != 0)
 		return -1;
-	for (uint32_t i = 0; i < r->r_obj.via.map.size; i++)
-		record_field(r, &r->r_obj.via.map.ptr[i]);
-	if (!is_str(r->r_kind) || !is_str(r->r_from) || !is_str(r->r_to) ||
-	    !is_str(r->r_node))
-		return -1;
-	return 0;
+	tp_body_open(&b, &r->r_obj, TP_BODY_LAX, "record", NULL);
+	tp_body_str(&b, "kind", 0, SIZE_MAX, &r->r_kind.s_ptr,
+	    &r->r_kind.s_len);
+	tp_body_str(&b, "from", 0, SIZE_MAX, &r->r_from.s_ptr,
+	    &r->r_from.s_len);
+	tp_body_str(&b, "to", 0, SIZE_MAX, &r->r_to.s_ptr, &r->r_to.s_len);
+	tp_body_str(&b, "node", 0, SIZE_MAX, &r->r_node.s_ptr,
+	    &r->r_node.s_len);
+	tp_body_value(&b, "body", TP_BODY_OPT, &r->r_body);
+	tp_body_uint(&b, "id", TP_BODY_OPT, 0, UINT64_MAX, &r->r_id);
+	tp_body_uint(&b, "size", TP_BODY_OPT, 0, UINT64_MAX, &r->r_size);
+	tp_body_bool(&b, "truncated", TP_BODY_OPT, &r->r_truncated);
+	return tp_body_end(&b) == 0 ? 0 : -1;
 }
 
 /* "name" of "name@node" equals actor. */
 static bool
-name_is(const msgpack_object *s, const char *actor)
+name_is(struct tp_slice s, const char *actor)
 {
-	const char *p = s->via.str.ptr, *at;
-	size_t n = s->via.str.size;
+	const char *p = s.s_ptr, *at;
+	size_t n = s.s_len;
 
 	if ((at = memchr(p, '@', n)) != NULL)
 		n = (size_t)(at - p);
-	return n == strlen(actor) && memcmp(p, actor, n) == 0;
+	return tp_body_streq(p, n, actor);
 }
 
 static bool
 record_wanted(const struct watch *w, const struct record *r)
 {
-	if (w->w_opts->o_node != NULL && !key_is(r->r_node,
-	    w->w_opts->o_node))
+	if (w->w_opts->o_node != NULL && !tp_body_streq(r->r_node.s_ptr,
+	    r->r_node.s_len, w->w_opts->o_node))
 		return false;
 	if (w->w_actors[0] == NULL)
 		return true;
@@ -212,9 +179,9 @@ record_body(const struct record *r)
 }
 
 static json_t *
-str_json(const msgpack_object *s)
+str_json(struct tp_slice s)
 {
-	return json_stringn_nocheck(s->via.str.ptr, s->via.str.size);
+	return json_stringn_nocheck(s.s_len ? s.s_ptr : "", s.s_len);
 }
 
 static int
@@ -279,10 +246,9 @@ print_record(const struct watch *w, const struct record *r)
 	if (w->w_opts->o_json)
 		return print_record_json(r);
 	n = snprintf(head, sizeof(head), "%.*s %.*s -> %.*s id=%" PRIu64
-	    " size=%" PRIu64 " body=", (int)r->r_kind->via.str.size,
-	    r->r_kind->via.str.ptr, (int)r->r_from->via.str.size,
-	    r->r_from->via.str.ptr, (int)r->r_to->via.str.size,
-	    r->r_to->via.str.ptr, r->r_id, r->r_size);
+	    " size=%" PRIu64 " body=", (int)r->r_kind.s_len,
+	    r->r_kind.s_ptr, (int)r->r_from.s_len, r->r_from.s_ptr,
+	    (int)r->r_to.s_len, r->r_to.s_ptr, r->r_id, r->r_size);
 	if (n < 0)
 		return 1;
 	flatten(head);

@@ -18,6 +18,7 @@
 #include "cli_cluster.h"
 #include "cli_cmd.h"
 #include "cli_keygen.h"
+#include "cli_watch.h"
 
 #define USAGE_LINE \
 	"usage: troupe [--broker URL] [--json] [--timeout DUR] COMMAND ..."

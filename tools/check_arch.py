@@ -95,15 +95,18 @@ def parse_calls(cell):
 
 
 def read_table(doc, root):
-    """The modules of the "## Modules" table, and the problems met."""
-    mods, bad, in_sec, seen_head = [], [], False, False
+    """The modules of the "## Modules" table (its first table: others in
+    the section, such as the ops table, are prose), and the problems met."""
+    mods, bad, in_sec, seen_head, done = [], [], False, False, False
     with open(doc, encoding="utf-8") as f:
         lines = f.read().split("\n")
     for n, line in enumerate(lines, 1):
         if line.startswith("## "):
             in_sec = line.strip() == "## Modules"
             continue
-        if not in_sec or not line.startswith("|"):
+        if in_sec and seen_head and not line.startswith("|"):
+            done = True
+        if not in_sec or done or not line.startswith("|"):
             continue
         cells = split_row(line)
         if not seen_head:

@@ -291,6 +291,33 @@ tp_body_strz(struct tp_body *b, const char *key, unsigned flags, char *buf,
 }
 
 int
+tp_body_text(struct tp_body *b, const char *key, unsigned flags, char *buf,
+    size_t size)
+{
+	const msgpack_object *v;
+	int rv, n;
+
+	if (size == 0)
+		return fail(b, TP_EINVAL, "no room for a string");
+	buf[0] = '\0';
+	if ((rv = take(b, key, flags, &v)) != 0)
+		return rv;
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		/* taken again by strz: the same field, the same checks */
+		if (key == NULL)
+			b->bd_next--;
+		return tp_body_strz(b, key, flags, buf, size);
+	}
+	n = snprintf(buf, size, "%llu", (unsigned long long)v->via.u64);
+	if (n < 0 || (size_t)n >= size) {
+		buf[0] = '\0';
+		return fail_field(b, key, TP_ETOOBIG, "is %llu, too long",
+		    (unsigned long long)v->via.u64);
+	}
+	return 0;
+}
+
+int
 tp_body_uint(struct tp_body *b, const char *key, unsigned flags,
     uint64_t min, uint64_t max, uint64_t *v)
 {

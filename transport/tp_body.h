@@ -140,6 +140,11 @@ int tp_body_str(struct tp_body *b, const char *key, unsigned flags,
 int tp_body_strz(struct tp_body *b, const char *key, unsigned flags,
     char *buf, size_t size);
 
+/* A string as tp_body_strz, or a non-negative integer as its decimal
+ * text: a value that becomes configuration text ("mailbox": 64 or "64"). */
+int tp_body_text(struct tp_body *b, const char *key, unsigned flags,
+    char *buf, size_t size);
+
 /* A non-negative integer in min..max. */
 int tp_body_uint(struct tp_body *b, const char *key, unsigned flags,
     uint64_t min, uint64_t max, uint64_t *v);

@@ -30,15 +30,22 @@ struct tp_link {
 	size_t		 lk_max_len;	/* one envelope, alone in a frame */
 	int		 lk_send_flags;
 	nng_msg		*lk_frame;	/* being built; NULL = none */
+	uint8_t		*lk_base;	/* its body; envelopes are written
+					 * past its length, which is set once
+					 * at finish (no nng call per put) */
+	size_t		 lk_cap;	/* bytes from lk_base it can hold */
 	uint32_t	 lk_n;		/* envelopes in it */
 	size_t		 lk_bytes;	/* their bytes, after the head */
 	bool		 lk_plain;	/* its kind */
+	size_t		 lk_hint;	/* bytes of the last frame: a busy
+					 * link sizes the next one at once */
 	nng_msg		**lk_ring;	/* built frames the socket refused */
 	uint32_t	 lk_rcap, lk_rhead, lk_rlen;
 	uint32_t	 lk_credit;
 	uint32_t	 lk_max_credit;
 	uint32_t	 lk_credit_due;
 	bool		 lk_dirty;
+	int		 lk_put_err;	/* why put_slow took nothing */
 	nng_pipe	 lk_pipe;	/* of the frame being received */
 	msgpack_zone	 lk_zone;	/* CREDIT counts in odd encodings */
 	struct tp_link_stats lk_st;
@@ -185,7 +192,7 @@ pack_credit(const struct tp_link *lk, uint8_t *buf)
 static nng_msg *
 frame_finish(struct tp_link *lk)
 {
-	uint8_t *body = nng_msg_body(lk->lk_frame), hb[BATCH_HEAD_MAX];
+	uint8_t *body = lk->lk_base, hb[BATCH_HEAD_MAX];
 	struct tp_fixbuf fb = { hb, sizeof(hb), 0 };
 	size_t off = TP_LINK_HEAD, clen = 0;
 	uint32_t n = lk->lk_n;
@@ -199,6 +206,8 @@ frame_finish(struct tp_link *lk)
 		n++;
 		lk->lk_credit_due = 0;
 	}
+	/* within the capacity: sets the length, moves nothing */
+	nng_msg_realloc(m, TP_LINK_HEAD + lk->lk_bytes);
 	if (n > 1) {
 		msgpack_packer_init(&pk, &fb, tp_fixbuf_write);
 		tp_batch_pack_head(&pk, n);
@@ -206,6 +215,7 @@ frame_finish(struct tp_link *lk)
 		memcpy(body + off, hb, fb.fb_len);
 	}
 	nng_msg_trim(m, off);
+	lk->lk_hint = lk->lk_bytes;
 	lk->lk_frame = NULL;
 	lk->lk_st.ls_envs_out += lk->lk_n;
 	lk->lk_n = 0;
@@ -239,17 +249,29 @@ frame_ship(struct tp_link *lk)
 	return ring_drain(lk);
 }
 
+/* Out of line: the put fast path stays a leaf. */
+static __attribute__((noinline)) int
+frame_ship_nl(struct tp_link *lk)
+{
+	return frame_ship(lk);
+}
+
 static int
 frame_begin(struct tp_link *lk, size_t len, bool plain)
 {
+	size_t want = len + FIRST_ROOM;
+
+	if (want < lk->lk_hint)
+		want = lk->lk_hint;
 	if (nng_msg_alloc(&lk->lk_frame, TP_LINK_HEAD) != 0)
 		return TP_ENOMEM;
-	if (nng_msg_reserve(lk->lk_frame, TP_LINK_HEAD + len +
-	    FIRST_ROOM) != 0) {
+	if (nng_msg_reserve(lk->lk_frame, TP_LINK_HEAD + want) != 0) {
 		nng_msg_free(lk->lk_frame);
 		lk->lk_frame = NULL;
 		return TP_ENOMEM;
 	}
+	lk->lk_base = nng_msg_body(lk->lk_frame);
+	lk->lk_cap = nng_msg_capacity(lk->lk_frame);
 	lk->lk_plain = plain;
 	return 0;
 }
@@ -267,24 +289,27 @@ needs_ship(const struct tp_link *lk, size_t len, bool plain)
 bool
 tp_link_room(const struct tp_link *lk, size_t len)
 {
-	return !(needs_ship(lk, len, false) && lk->lk_rlen == lk->lk_rcap);
+	return lk->lk_rlen < lk->lk_rcap || !needs_ship(lk, len, false);
 }
 
-/* Room for len more bytes at the frame's tail (doubling: appending piece
+/* Room for len more bytes at the frame's tail (doubling: growing piece
  * by piece would copy the frame again each time); returns where they go
- * or NULL. */
+ * or NULL.  nng copies only a message's length when it grows it: the
+ * length is set to what is written first. */
 static uint8_t *
 frame_grow(struct tp_link *lk, size_t len)
 {
 	size_t used = TP_LINK_HEAD + lk->lk_bytes;
-	size_t cap = nng_msg_capacity(lk->lk_frame);
+	nng_msg *m = lk->lk_frame;
 
-	if (used + len > cap && nng_msg_reserve(lk->lk_frame,
+	if (used + len <= lk->lk_cap)
+		return lk->lk_base + used;
+	if (nng_msg_realloc(m, used) != 0 || nng_msg_reserve(m,
 	    used + len > 2 * used ? used + len : 2 * used) != 0)
 		return NULL;
-	if (nng_msg_append(lk->lk_frame, NULL, len) != 0)
-		return NULL;
-	return (uint8_t *)nng_msg_body(lk->lk_frame) + used;
+	lk->lk_base = nng_msg_body(m);
+	lk->lk_cap = nng_msg_capacity(m);
+	return lk->lk_base + used;
 }
 
 /* A frame with room for len bytes of the kind plain: ships the current
@@ -306,30 +331,52 @@ make_room(struct tp_link *lk, size_t len, bool plain)
 
 /* The envelope is in: a frame at a limit leaves now (a full ring leaves
  * it built: the next put says TP_LINK_FULL). */
-static int
+static inline int
 put_done(struct tp_link *lk, size_t len)
 {
 	int rv;
 
 	lk->lk_n++;
 	lk->lk_bytes += len;
-	mark_dirty(lk);
+	if (!lk->lk_dirty)
+		mark_dirty(lk);
 	if (lk->lk_n < lk->lk_max_env && lk->lk_bytes < lk->lk_max_bytes)
 		return 0;
-	rv = frame_ship(lk);
+	rv = frame_ship_nl(lk);
 	return rv < 0 ? rv : 0;
 }
 
-/* Room for len bytes of the kind flags says at the frame's tail: 0 with
- * *p set, or what make_room / the allocation says. */
-static int
-put_begin(struct tp_link *lk, size_t len, unsigned flags, uint8_t **p)
+/*
+ * Where len bytes of the kind flags says go: at the tail of the frame
+ * being built when it takes them as it is (the hot path: a few compares,
+ * no call), else after make_room and frame_grow.  NULL with *rv set when
+ * the envelope is not taken.
+ */
+/* The slow path leaves its code in lk_put_err: no local's address is
+ * taken on the fast path (that would cost it a stack guard). */
+static __attribute__((noinline)) uint8_t *
+put_slow(struct tp_link *lk, size_t len, bool plain)
 {
-	int rv;
+	uint8_t *p;
 
-	if ((rv = make_room(lk, len, (flags & TP_LINK_PLAIN) != 0)) != 0)
-		return rv;
-	return (*p = frame_grow(lk, len)) != NULL ? 0 : TP_ENOMEM;
+	if ((lk->lk_put_err = make_room(lk, len, plain)) != 0)
+		return NULL;
+	if ((p = frame_grow(lk, len)) == NULL)
+		lk->lk_put_err = TP_ENOMEM;
+	return p;
+}
+
+static inline uint8_t *
+put_at(struct tp_link *lk, size_t len, unsigned flags)
+{
+	bool plain = (flags & TP_LINK_PLAIN) != 0;
+	size_t used = TP_LINK_HEAD + lk->lk_bytes;
+
+	if (lk->lk_frame != NULL && lk->lk_plain == plain &&
+	    lk->lk_n + 1 <= lk->lk_max_env &&
+	    lk->lk_bytes + len <= lk->lk_max_bytes && used + len <= lk->lk_cap)
+		return lk->lk_base + used;
+	return put_slow(lk, len, plain);
 }
 
 int
@@ -337,14 +384,11 @@ tp_link_put(struct tp_link *lk, const struct tp_env *env, unsigned flags)
 {
 	size_t len = tp_env_size(env);
 	uint8_t *p;
-	int rv;
 
-	if ((rv = put_begin(lk, len, flags, &p)) != 0)
-		return rv;
-	if (tp_env_pack_buf(env, p, len) != 0) {
-		nng_msg_chop(lk->lk_frame, len);
-		return TP_ETOOBIG;
-	}
+	if ((p = put_at(lk, len, flags)) == NULL)
+		return lk->lk_put_err;
+	if (tp_env_pack_buf(env, p, len) != 0)
+		return TP_ETOOBIG;	/* not counted: overwritten next */
 	return put_done(lk, len);
 }
 
@@ -353,10 +397,9 @@ tp_link_put_raw(struct tp_link *lk, const void *buf, size_t len,
     unsigned flags)
 {
 	uint8_t *p;
-	int rv;
 
-	if ((rv = put_begin(lk, len, flags, &p)) != 0)
-		return rv;
+	if ((p = put_at(lk, len, flags)) == NULL)
+		return lk->lk_put_err;
 	memcpy(p, buf, len);
 	return put_done(lk, len);
 }
@@ -404,6 +447,8 @@ take_credit(struct tp_link *lk, const struct tp_env *env, struct tp_err *err)
 static int
 frame_walk(struct tp_link *lk, nng_msg *msg, struct tp_err *err)
 {
+	const struct tp_link_ops *ops = lk->lk_ops;
+	bool credit = ops->lo_credit != NULL;
 	struct tp_frame fr;
 	struct tp_env env;
 	int rv;
@@ -413,15 +458,17 @@ frame_walk(struct tp_link *lk, nng_msg *msg, struct tp_err *err)
 		return rv;
 	while ((rv = tp_frame_next(&fr, &env, err)) == 1) {
 		lk->lk_st.ls_envs_in++;
-		if (env.e_kind == TP_K_CREDIT && lk->lk_ops->lo_credit != NULL)
+		if (credit && env.e_kind == TP_K_CREDIT)
 			rv = take_credit(lk, &env, err);
-		else if ((rv = lk->lk_ops->lo_env(lk->lk_arg, &env)) < 0 &&
-		    err->e_msg[0] == '\0')
+		else
+			rv = ops->lo_env(lk->lk_arg, &env);
+		if (rv == 0)
+			continue;
+		if (rv < 0 && err->e_msg[0] == '\0')
 			tp_err_set(err, rv, "%s: envelope refused (%s)",
-			    lk->lk_ops->lo_name ? lk->lk_ops->lo_name : "link",
+			    ops->lo_name ? ops->lo_name : "link",
 			    tp_kind_name(env.e_kind));
-		if (rv != 0)
-			return rv;
+		return rv;
 	}
 	return rv;
 }
@@ -530,10 +577,11 @@ tp_link_credit_take(struct tp_link *lk)
 void
 tp_link_credit_owe(struct tp_link *lk, uint32_t n)
 {
-	uint64_t v = (uint64_t)lk->lk_credit_due + n;
-
-	lk->lk_credit_due = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-	if (n > 0)
+	if (n > UINT32_MAX - lk->lk_credit_due)
+		lk->lk_credit_due = UINT32_MAX;
+	else
+		lk->lk_credit_due += n;
+	if (!lk->lk_dirty && n > 0)
 		mark_dirty(lk);
 }
 

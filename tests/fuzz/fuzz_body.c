@@ -70,6 +70,10 @@ read_ctl(const msgpack_object *o)
 	if (strlen(name) >= sizeof(name))
 		fuzz_fail("strz overflowed");
 	check_sticky(&b, rv);
+	rv = tp_body_text(&b, "exec", TP_BODY_OPT, name, sizeof(name));
+	if (strlen(name) >= sizeof(name))
+		fuzz_fail("text overflowed");
+	check_sticky(&b, rv);
 	if ((rv = tp_body_uint(&b, "mailbox", TP_BODY_OPT, 1, 1000, &u)) == 0 &&
 	    (u < 1 || u > 1000))
 		fuzz_fail("uint out of its range");

@@ -534,6 +534,42 @@ Test(tp_body, hostile_prefixes_and_flips)
 	msgpack_sbuffer_destroy(&copy);
 }
 
+Test(tp_body, text_takes_strings_and_unsigned_numbers)
+{
+	struct tp_body b;
+	char buf[8];
+
+	msgpack_pack_map(&pk, 4);
+	kstr("s", "64");
+	kuint("u", 64);
+	kuint("big", UINT64_MAX);
+	key("t");
+	msgpack_pack_true(&pk);
+	cr_assert_eq(tp_body_open(&b, done(), 0, NULL, &err), 0);
+	cr_expect_eq(tp_body_text(&b, "s", 0, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "64");
+	cr_expect_eq(tp_body_text(&b, "u", 0, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "64");
+	cr_expect_eq(tp_body_text(&b, "none", TP_BODY_OPT, buf, sizeof(buf)),
+	    TP_BODY_ABSENT);
+	cr_expect_eq(tp_body_text(&b, "big", 0, buf, sizeof(buf)),
+	    TP_ETOOBIG, "20 digits do not fit 8 bytes");
+	cr_expect_str_eq(buf, "");
+	tp_body_open(&b, &obj, 0, NULL, &err);
+	cr_expect_eq(tp_body_text(&b, "t", 0, buf, sizeof(buf)), TP_ETYPE);
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, 7);
+	msgpack_pack_str_with_body(&pk, "x", 1);
+	tp_body_open_array(&b, done(), 2, 2, NULL, &err);
+	cr_expect_eq(tp_body_text(&b, NULL, 0, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "7");
+	cr_expect_eq(tp_body_text(&b, NULL, 0, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "x");
+	cr_expect_eq(tp_body_end(&b), 0, "%s", err.e_msg);
+}
+
 /* The loop the header shows: every element visited, bad ones skipped. */
 Test(tp_body, list_loop_visits_every_element)
 {

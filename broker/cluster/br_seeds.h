@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "br_disc.h"
+#include "br_beacon.h"
 
 #define BR_SEEDS_MAX_SPECS 16		/* as many as br_resolv resolves */
 #define BR_SEEDS_MAX_ADDRS 64

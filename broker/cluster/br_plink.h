@@ -19,11 +19,11 @@
 #include <nng/nng.h>
 
 #include "br_mbx.h"
+#include "br_wait.h"
 #include "tp_env.h"
 
 struct br;
 struct br_node;
-struct br_wait;
 struct br_link;		/* opaque */
 struct tp_link;
 
@@ -60,12 +60,6 @@ struct br_peer_ops {
 /* Senders waiting for a link's credit: the router's list (struct
  * br_wait is the router's, and only the router touches these fields);
  * the link only keeps it, so that it lives as long as the link. */
-struct br_waitq {
-	struct br_wait	*wq_head;
-	struct br_wait	*wq_tail;
-	uint32_t	 wq_n;
-};
-
 /* Cluster-wide link counters (troupe stats, metrics). */
 struct br_peer_stats {
 	uint64_t	 ps_hs_ok;

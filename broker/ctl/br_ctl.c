@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_acl.h"
 #include "br_answer.h"
 #include "br_ctl.h"
@@ -19,6 +20,7 @@
 #include "br_peer.h"
 #include "br_stat.h"
 #include "br_sup.h"
+#include "tp_body.h"
 #include "tp_nng.h"
 
 static void ctl_msg(struct br *br, nng_msg *msg);
@@ -148,7 +150,7 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_str(pk, "node", br->b_node);
 	br_kv_uint(pk, "pid", a->a_pid > 0 ? (uint64_t)a->a_pid : 0);
 	br_kv_str(pk, "state", br_astate_name(a->a_state));
-	br_kv_uint(pk, "restarts", a->a_restarts);
+	br_kv_uint(pk, "restarts", sup_restarts(a));
 	br_kv_uint(pk, "mailbox", mbx_depth(&a->a_mbx));
 	br_kv_uint(pk, "capacity", a->a_conf.ca_mailbox);
 	br_kv_uint(pk, "bytes", mbx_bytes(&a->a_mbx));
@@ -156,7 +158,7 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_str(pk, "overflow", br_overflow_name(a->a_conf.ca_overflow));
 	br_kv_uint(pk, "inflight", mbx_inflight(&a->a_mbx));
 	br_kv_uint(pk, "window", a->a_conf.ca_inflight);
-	br_kv_uint(pk, "waiting_senders", a->a_nwait);
+	br_kv_uint(pk, "waiting_senders", br_wait_count(&a->a_waitq));
 	br_kv_uint(pk, "received", st->mst_received);
 	br_kv_uint(pk, "delivered", st->mst_delivered);
 	br_kv_uint(pk, "acknowledged", st->mst_acknowledged);
@@ -173,7 +175,7 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_str(pk, "restart", br_restart_name(a->a_conf.ca_restart));
 	pack_chain(pk, a);
 	br_kv_str(pk, "supervisor_state", sup_group_state(a));
-	br_dur_pack(pk, a);
+	br_dur_pack(pk, a->a_dur);
 }
 
 static void
@@ -193,54 +195,30 @@ pack_stats(struct br *br, msgpack_packer *pk)
 	br_stat_each(br, br_now_ms(), pack_row, pk);
 }
 
-bool
-br_str_is(const msgpack_object *o, const char *s)
-{
-	return o->type == MSGPACK_OBJECT_STR && o->via.str.size ==
-	    strlen(s) && memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
-}
+#define OP_MAX 32
 
-const msgpack_object *
-br_map_get(const msgpack_object *m, const char *key)
-{
-	if (m->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (uint32_t i = 0; i < m->via.map.size; i++)
-		if (br_str_is(&m->via.map.ptr[i].key, key))
-			return &m->via.map.ptr[i].val;
-	return NULL;
-}
-
-/* A string (or unsigned number) field as text: 0, 1 when absent, -1 when
- * of another type or too long for buf. */
+/* The end check: a field no getter took refuses the request (a typo in
+ * a hand-written body would otherwise be silently ignored). */
 static int
-field_text(const msgpack_object *body, const char *key, char *buf,
-    size_t len)
+ctl_end(struct tp_body *b, const char *op, size_t oplen, char *msg,
+    size_t len, const struct tp_err *err)
 {
-	const msgpack_object *v = br_map_get(body, key);
-
-	if (v == NULL)
-		return 1;
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		snprintf(buf, len, "%llu", (unsigned long long)v->via.u64);
+	if (tp_body_end(b) == 0)
 		return 0;
-	}
-	if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= len)
-		return -1;
-	memcpy(buf, v->via.str.ptr, v->via.str.size);
-	buf[v->via.str.size] = '\0';
-	return 0;
+	return snprintf(msg, len, "%.*s: %.100s", (int)oplen, op,
+	    err->e_msg), BR_E_BADREQ;
 }
 
 static const char *const spawn_keys[] = { "exec", "restart", "mailbox",
     "mailbox_bytes", "overflow", "inflight", "shutdown", "durable" };
 #define SPAWN_KEYS (sizeof(spawn_keys) / sizeof(spawn_keys[0]))
 
-/* spawn {name, exec, ...}: the fields become config overrides, so the
- * actor is checked exactly as one from the file would be. */
+/* spawn {name, exec, ...}: the fields (strings, or numbers as their text)
+ * become config overrides, so the actor is checked exactly as one from
+ * the file would be. */
 static int
-ctl_spawn(struct br *br, const msgpack_object *body, const char *name,
-    msgpack_packer *pk, char *msg, size_t len)
+ctl_spawn(struct br *br, struct tp_body *b, const char *name,
+    msgpack_packer *pk, char *msg, size_t len, const struct tp_err *err)
 {
 	char ovr[SPAWN_KEYS][BR_PATH_MAX + BR_NAME_MAX + 32];
 	char val[BR_PATH_MAX], sup[BR_NAME_MAX];
@@ -250,7 +228,7 @@ ctl_spawn(struct br *br, const msgpack_object *body, const char *name,
 	int rc;
 
 	for (size_t i = 0; i < SPAWN_KEYS; i++) {
-		if ((rc = field_text(body, spawn_keys[i], val,
+		if ((rc = tp_body_text(b, spawn_keys[i], TP_BODY_OPT, val,
 		    sizeof(val))) < 0)
 			return snprintf(msg, len, "spawn: bad \"%s\"",
 			    spawn_keys[i]), BR_E_BADREQ;
@@ -261,9 +239,12 @@ ctl_spawn(struct br *br, const msgpack_object *body, const char *name,
 		ovp[n] = ovr[n];
 		n++;
 	}
-	if ((rc = field_text(body, "supervisor", sup, sizeof(sup))) < 0)
+	if ((rc = tp_body_text(b, "supervisor", TP_BODY_OPT, sup,
+	    sizeof(sup))) < 0)
 		return snprintf(msg, len, "spawn: bad \"supervisor\""),
 		    BR_E_BADREQ;
+	if (ctl_end(b, "spawn", 5, msg, len, err) != 0)
+		return BR_E_BADREQ;
 	if ((rc = sup_spawn(br, name, rc == 0 ? sup : NULL, ovp, n, &a, msg,
 	    len)) != 0)
 		return rc;
@@ -273,27 +254,75 @@ ctl_spawn(struct br *br, const msgpack_object *body, const char *name,
 
 /* spawn, stop, restart: answered with the actor's map. */
 static int
-ctl_life(struct br *br, const msgpack_object *op, const msgpack_object *body,
-    msgpack_packer *pk, char *msg, size_t len)
+ctl_life(struct br *br, struct tp_body *b, const char *op, size_t oplen,
+    msgpack_packer *pk, char *msg, size_t len, const struct tp_err *err)
 {
 	char name[BR_NAME_MAX];
 	struct br_actor *a;
 	int rc;
 
-	if (field_text(body, "name", name, sizeof(name)) != 0 ||
-	    name[0] == '\0')
-		return snprintf(msg, len, "%.*s needs \"name\"",
-		    (int)op->via.str.size, op->via.str.ptr), BR_E_BADREQ;
-	if (br_str_is(op, "spawn"))
-		return ctl_spawn(br, body, name, pk, msg, len);
+	if (tp_body_text(b, "name", TP_BODY_NONEMPTY, name,
+	    sizeof(name)) != 0)
+		return snprintf(msg, len, "%.*s needs \"name\"", (int)oplen,
+		    op), BR_E_BADREQ;
+	if (tp_body_streq(op, oplen, "spawn"))
+		return ctl_spawn(br, b, name, pk, msg, len, err);
+	if (ctl_end(b, op, oplen, msg, len, err) != 0)
+		return BR_E_BADREQ;
 	if ((a = br_actor_find(br, name, strlen(name))) == NULL)
 		return snprintf(msg, len, "unknown actor '%s'", name),
 		    BR_E_UNKNOWN_ACTOR;
-	rc = br_str_is(op, "stop") ? sup_stop(a, msg, len) :
+	rc = tp_body_streq(op, oplen, "stop") ? sup_stop(a, msg, len) :
 	    sup_restart(a, msg, len);
 	if (rc == 0)
 		pack_actor(br, pk, a);
 	return rc;
+}
+
+/* actors [node]: this node's actors and the peers' (only one node's with
+ * "node"). */
+static int
+ctl_actors(struct br *br, struct tp_body *b, msgpack_packer *pk, char *msg,
+    size_t len, const struct tp_err *err)
+{
+	const char *f = NULL;
+	size_t flen = 0;
+	uint32_t n = 0;
+
+	if (tp_body_str(b, "node", TP_BODY_OPT, SIZE_MAX, &f, &flen) < 0)
+		return snprintf(msg, len, "\"node\" must be a string"),
+		    BR_E_BADREQ;
+	if (ctl_end(b, "actors", 6, msg, len, err) != 0)
+		return BR_E_BADREQ;
+	for (uint32_t i = 0; i < br->b_nactors && (f == NULL ||
+	    tp_body_streq(f, flen, br->b_node)); i++)
+		n += !br->b_actors[i]->a_removed;
+	msgpack_pack_array(pk, n + br_peer_actor_count(br, f, flen));
+	for (uint32_t i = 0; i < br->b_nactors && n > 0; i++)
+		if (!br->b_actors[i]->a_removed)
+			pack_actor(br, pk, br->b_actors[i]);
+	br_peer_pack_actors(br, pk, f, flen);
+	return 0;
+}
+
+static int
+ctl_inspect(struct br *br, struct tp_body *b, msgpack_packer *pk, char *msg,
+    size_t len, const struct tp_err *err)
+{
+	struct br_actor *a;
+	const char *name;
+	size_t nlen;
+
+	if (tp_body_str(b, "name", 0, SIZE_MAX, &name, &nlen) != 0)
+		return snprintf(msg, len, "inspect needs \"name\""),
+		    BR_E_BADREQ;
+	if (ctl_end(b, "inspect", 7, msg, len, err) != 0)
+		return BR_E_BADREQ;
+	if ((a = br_actor_find(br, name, nlen)) == NULL)
+		return snprintf(msg, len, "unknown actor '%.*s'", (int)nlen,
+		    name), BR_E_UNKNOWN_ACTOR;
+	pack_actor(br, pk, a);
+	return 0;
 }
 
 /* Returns 0 with the answer packed, or an error code with msg set. */
@@ -301,53 +330,41 @@ static int
 ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
     char *msg, size_t len)
 {
-	const msgpack_object *op = br_map_get(body, "op"), *name;
-	struct br_actor *a;
+	struct tp_err err = { 0 };
+	struct tp_body b;
+	const char *op;
+	size_t oplen;
+	int rc;
 
-	if (op == NULL)
-		return snprintf(msg, len, "control request without \"op\""),
+	if ((rc = tp_body_open(&b, body, 0, NULL, &err)) != 0 &&
+	    body->type != MSGPACK_OBJECT_MAP)
+		rc = TP_EINVAL;		/* as before: no "op" in a non-map */
+	else if (rc != 0)
+		return snprintf(msg, len, "control: %.100s", err.e_msg),
 		    BR_E_BADREQ;
-	if (br_str_is(op, "actors")) {
-		const msgpack_object *node = br_map_get(body, "node");
-		const char *f = NULL;
-		size_t flen = 0;
-		uint32_t n = 0;
-
-		if (node != NULL && node->type != MSGPACK_OBJECT_STR)
-			return snprintf(msg, len, "\"node\" must be a string"),
-			    BR_E_BADREQ;
-		if (node != NULL)
-			f = node->via.str.ptr, flen = node->via.str.size;
-		for (uint32_t i = 0; i < br->b_nactors && (f == NULL ||
-		    br_str_is(node, br->b_node)); i++)
-			n += !br->b_actors[i]->a_removed;
-		msgpack_pack_array(pk, n + br_peer_actor_count(br, f, flen));
-		for (uint32_t i = 0; i < br->b_nactors && n > 0; i++)
-			if (!br->b_actors[i]->a_removed)
-				pack_actor(br, pk, br->b_actors[i]);
-		br_peer_pack_actors(br, pk, f, flen);
-	} else if (br_str_is(op, "nodes")) {
-		br_cstat_pack_nodes(br, pk);
-	} else if (br_str_is(op, "stats")) {
-		pack_stats(br, pk);
-	} else if (br_str_is(op, "watch")) {
-		br_tap_lease(&br->b_tap, pk);
-	} else if (br_str_is(op, "inspect")) {
-		if ((name = br_map_get(body, "name")) == NULL ||
-		    name->type != MSGPACK_OBJECT_STR)
-			return snprintf(msg, len, "inspect needs \"name\""),
-			    BR_E_BADREQ;
-		if ((a = br_actor_find(br, name->via.str.ptr,
-		    name->via.str.size)) == NULL)
-			return snprintf(msg, len, "unknown actor '%.*s'",
-			    (int)name->via.str.size, name->via.str.ptr),
-			    BR_E_UNKNOWN_ACTOR;
-		pack_actor(br, pk, a);
-	} else if (br_str_is(op, "spawn") || br_str_is(op, "stop") ||
-	    br_str_is(op, "restart")) {
-		return ctl_life(br, op, body, pk, msg, len);
-	} else
+	if (rc != 0 || (rc = tp_body_str(&b, "op", 0, OP_MAX, &op,
+	    &oplen)) != 0)
+		return snprintf(msg, len, "%s", rc == TP_EINVAL ? "control "
+		    "request without \"op\"" : "unknown control op"),
+		    BR_E_BADREQ;
+	if (tp_body_streq(op, oplen, "actors"))
+		return ctl_actors(br, &b, pk, msg, len, &err);
+	if (tp_body_streq(op, oplen, "inspect"))
+		return ctl_inspect(br, &b, pk, msg, len, &err);
+	if (tp_body_streq(op, oplen, "spawn") || tp_body_streq(op, oplen,
+	    "stop") || tp_body_streq(op, oplen, "restart"))
+		return ctl_life(br, &b, op, oplen, pk, msg, len, &err);
+	if (!tp_body_streq(op, oplen, "nodes") && !tp_body_streq(op, oplen,
+	    "stats") && !tp_body_streq(op, oplen, "watch"))
 		return snprintf(msg, len, "unknown control op"), BR_E_BADREQ;
+	if (ctl_end(&b, op, oplen, msg, len, &err) != 0)
+		return BR_E_BADREQ;
+	if (tp_body_streq(op, oplen, "nodes"))
+		br_cstat_pack_nodes(br, pk);
+	else if (tp_body_streq(op, oplen, "stats"))
+		pack_stats(br, pk);
+	else
+		br_tap_lease(&br->b_tap, pk);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_disc.h"
 #include "br_kv.h"
 #include "br_names.h"

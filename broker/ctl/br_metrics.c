@@ -13,9 +13,11 @@
 #include <nng/supplemental/http/http.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_log.h"
 #include "br_metrics.h"
 #include "br_stat.h"
+#include "br_sup.h"	/* sup_restarts */
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -98,7 +100,7 @@ actor_value(const struct br_actor *a, enum af_value v)
 	case AF_BYTES:		return mbx_bytes(&a->a_mbx);
 	case AF_CAPACITY:	return a->a_conf.ca_mailbox;
 	case AF_INFLIGHT:	return mbx_inflight(&a->a_mbx);
-	case AF_WAITING:	return a->a_nwait;
+	case AF_WAITING:	return br_wait_count(&a->a_waitq);
 	case AF_RECEIVED:	return st->mst_received;
 	case AF_DELIVERED:	return st->mst_delivered;
 	case AF_ACKED:		return st->mst_acknowledged;
@@ -106,7 +108,7 @@ actor_value(const struct br_actor *a, enum af_value v)
 	case AF_REJECTED:	return st->mst_rejected;
 	case AF_REDELIVERED:	return st->mst_redelivered;
 	case AF_SENT:		return a->a_sent;
-	case AF_RESTARTS:	return a->a_restarts;
+	case AF_RESTARTS:	return sup_restarts(a);
 	}
 	return 0;
 }

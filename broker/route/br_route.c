@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_actor.h"
 #include "br_answer.h"
 #include "br_pend.h"
 #include "br_route.h"
+#include "br_wait.h"
 #include "br_await.h"
 #include "br_disc.h"
 #include "br_durable.h"
@@ -266,7 +268,8 @@ accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
 	struct br_pend *p = pend_get(br, pend);
 	int rc;
 
-	if (!br_dur_is(t) || (rc = br_dur_append(t, it)) == 1) {
+	if (!br_dur_is(t->a_dur) || (rc = br_dur_append(t->a_dur, it)) ==
+	    1) {
 		confirm_now(br, o, p, id, flags);
 		return;
 	}
@@ -284,7 +287,7 @@ accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
 		    "requests waiting");
 		return;
 	}
-	if (br_dur_wait(t, it->mi_dseq, o->o_actor, p ? p->p_id : 0, id,
+	if (br_dur_wait(t->a_dur, it->mi_dseq, o->o_actor, p ? p->p_id : 0, id,
 	    flags) != 0)
 		confirm_now(br, o, p, id, flags);	/* better late: never */
 }
@@ -308,48 +311,6 @@ refuse(struct br *br, const struct br_origin *o, struct br_actor *t,
 		    "full: message dropped (policy drop-newest)", name);
 }
 
-/* Appends to a wait list (a `block` mailbox's or a link's). */
-static int
-wait_push(struct br_wait **head, struct br_wait **tail, uint32_t *n,
-    struct mbx_item *it, const struct br_origin *o, uint64_t pend,
-    uint64_t id)
-{
-	struct br_wait *w;
-
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		return -1;
-	*w = (struct br_wait){ .w_item = it, .w_origin = o->o_actor,
-	    .w_pend = pend, .w_id = id };
-	if (*tail != NULL)
-		(*tail)->w_next = w;
-	else
-		*head = w;
-	*tail = w;
-	(*n)++;
-	return 0;
-}
-
-static struct br_wait *
-wait_pop(struct br_wait **head, struct br_wait **tail, uint32_t *n)
-{
-	struct br_wait *w = *head;
-
-	if (w == NULL)
-		return NULL;
-	if ((*head = w->w_next) == NULL)
-		*tail = NULL;
-	(*n)--;
-	return w;
-}
-
-static int
-wait_for_room(struct br_actor *t, struct mbx_item *it,
-    const struct br_origin *o, uint64_t pend, uint64_t id)
-{
-	return wait_push(&t->a_wait_head, &t->a_wait_tail, &t->a_nwait, it,
-	    o, pend, id);
-}
-
 /*
  * Offers it to t's mailbox.  An ASK already holds a pending slot (pend);
  * a CLI SEND that must wait takes one to keep its backtrace.
@@ -364,12 +325,12 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 	int rc;
 
 	/* Senders already waiting go first: order is kept per mailbox. */
-	rc = t->a_wait_head != NULL ? MBX_FULL_BLOCK :
+	rc = br_wait_count(&t->a_waitq) > 0 ? MBX_FULL_BLOCK :
 	    mbx_put(&t->a_mbx, it, &dropped);
 
 	if (rc == MBX_OK) {
 		br_actor_mark_dirty(t);
-		br_dur_dropped(t, dropped);
+		br_dur_dropped(t->a_dur, dropped);
 		br_route_dropped(br, dropped);
 		if (kind == TP_K_SEND)
 			accepted(br, t, it, o, id, flags, 0);
@@ -384,10 +345,9 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 			br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
 			pend = p->p_id;
 		}
-		if (wait_for_room(t, it, o, pend, id) == 0) {
-			t->a_wait_tail->w_flags = flags;
+		if (br_wait_push(&t->a_waitq, it, o->o_actor, pend, id,
+		    flags) == 0)
 			return;
-		}
 		if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
 			pend_free(br, p);
 		goto busy;
@@ -436,8 +396,7 @@ place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
 		p->p_target = br_plink_origin(l);
 		pend = p->p_id;
 	}
-	if (wait_push(&q->wq_head, &q->wq_tail, &q->wq_n, it, o,
-	    pend, id) == 0)
+	if (br_wait_push(q, it, o->o_actor, pend, id, 0) == 0)
 		return;
 	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
 		pend_free(br, p);
@@ -543,18 +502,18 @@ void
 br_route_room(struct br_actor *t)
 {
 	struct br *br = t->a_br;
-	struct br_wait *w;
+	const struct br_wait *next;
 	struct mbx_item *dropped;
 
-	while ((w = t->a_wait_head) != NULL &&
-	    mbx_has_room(&t->a_mbx, w->w_item->mi_len)) {
+	while ((next = br_wait_peek(&t->a_waitq)) != NULL &&
+	    mbx_has_room(&t->a_mbx, next->w_item->mi_len)) {
+		struct br_wait *w = br_wait_pop(&t->a_waitq);
 		struct br_pend *p;
 		struct br_origin o = { 0, NULL, 0 };
 		int rc;
 
-		wait_pop(&t->a_wait_head, &t->a_wait_tail, &t->a_nwait);
 		rc = mbx_put(&t->a_mbx, w->w_item, &dropped);
-		br_dur_dropped(t, dropped);
+		br_dur_dropped(t->a_dur, dropped);
 		br_route_dropped(br, dropped);
 		p = pend_get(br, w->w_pend);
 		o.o_actor = w->w_origin;
@@ -614,7 +573,7 @@ br_route_link_room(struct br *br, struct br_link *l)
 	struct br_wait *w;
 
 	while (br_plink_can_send(l) &&
-	    (w = wait_pop(&q->wq_head, &q->wq_tail, &q->wq_n)) != NULL) {
+	    (w = br_wait_pop(q)) != NULL) {
 		br_plink_try_send(l, w->w_item);
 		admitted(br, w);
 		free(w);
@@ -629,7 +588,7 @@ fail_link_waiters(struct br *br, struct br_link *l)
 	struct br_waitq *q = br_plink_waitq(l);
 	struct br_wait *w;
 
-	while ((w = wait_pop(&q->wq_head, &q->wq_tail, &q->wq_n)) != NULL) {
+	while ((w = br_wait_pop(q)) != NULL) {
 		struct br_origin o = { w->w_origin, NULL, 0 };
 		struct br_pend *p = pend_get(br, w->w_pend);
 

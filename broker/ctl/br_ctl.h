@@ -17,9 +17,5 @@ struct br;
 /* Opens ctl.sock and registers it with the loop; 0 or -1 (logged). */
 int br_ctl_open(struct br *br);
 void br_ctl_close(struct br *br);
-/* True when o is the string s. */
-bool br_str_is(const msgpack_object *o, const char *s);
-/* The value of key in map m (borrowed from m), or NULL. */
-const msgpack_object *br_map_get(const msgpack_object *m, const char *key);
 
 #endif

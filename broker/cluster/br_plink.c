@@ -8,15 +8,13 @@
  * registry's listener picks for it (the open hook, then one env hook per
  * envelope); CREDIT and the window are the tp_link's too.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pair1/pair.h>
 
 #include "br.h"
+#include "br_answer.h"
 #include "br_disc.h"
 #include "br_hello.h"
 #include "br_kv.h"

@@ -1,12 +1,15 @@
 /*
- * br_sup — supervision of the actor processes and the node's lifecycle.
+ * br_sup — supervision of the broker's actors and the node's lifecycle.
  *
- * Groups come from the [supervisor NAME] sections (strategy, intensity in
- * period, backoff_min/backoff_max, parent).  Each actor runs the state
- * machine of docs/ARCHITECTURE.md "Supervision": a table of small
- * functions indexed by (state, event), as s6-supervise does.  Time is
- * driven by sup_tick from the broker's periodic timer: nothing here
- * sleeps or blocks.  Loop thread only.
+ * The decisions (the state x event table, strategies, intensity,
+ * backoff, drain and ordered stop) are br_supfsm's; this module fills its
+ * ops with br_actor's calls, hears exits and link drops through the
+ * actor table's callbacks (struct br_actor_ops, which trouped.c points at
+ * sup_exited and sup_link_down), and does what needs the whole broker:
+ * the control ops and SIGHUP reloads.  Groups come from the [supervisor
+ * NAME] sections (strategy, intensity in period, backoff_min/backoff_max,
+ * parent).  Time is driven by sup_tick from the broker's periodic timer:
+ * nothing here sleeps or blocks.  Loop thread only.
  *
  * Node phases: RUN, DRAIN (SIGTERM: no new messages, queued ones still
  * delivered until the mailboxes are empty or node.drain_timeout), STOP
@@ -30,7 +33,7 @@ void sup_fini(struct br *br);
 /* Starts every actor in config order.  Returns 0. */
 int sup_start_all(struct br *br);
 
-/* Actor a's process ended with waitpid status (br_actor_exited). */
+/* Actor a's process ended with waitpid status (br_actor_ops.ao_exited). */
 void sup_exited(struct br_actor *a, int status);
 /* Actor a's mailbox link dropped while its process may live on. */
 void sup_link_down(struct br_actor *a);
@@ -67,5 +70,7 @@ int sup_reload(struct br *br, struct br_conf *conf);
  */
 size_t sup_chain(const struct br_actor *a, const char **names, size_t max);
 const char *sup_group_state(const struct br_actor *a);
+/* How often a was started again (after a crash or by hand). */
+uint32_t sup_restarts(const struct br_actor *a);
 
 #endif

@@ -20,13 +20,12 @@
 #include "br_durable.h"
 #include "br_guard.h"
 #include "br_log.h"
+#include "tp_link.h"
 #include "tp_nng.h"
 
 extern char **environ;
 
 #define ENV_OWN 6		/* TROUPE_* variables set for each actor */
-
-static void answers_reset(struct br_actor *a);
 
 /* Who hears of frames, exits and link drops (br_actors_set_ops). */
 static const struct br_actor_ops *ops;
@@ -75,7 +74,7 @@ on_link(void *arg)
 
 	while ((n = read(br->b_link_fd, ev, sizeof(ev))) > 0)
 		for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++)
-			if (ev[i][0] < br->b_nactors)
+			if (ev[i][0] < br->b_nactors && ops != NULL)
 				ops->ao_link_down(ops_arg,
 				    br->b_actors[ev[i][0]]);
 }
@@ -122,8 +121,7 @@ br_actor_ready(struct br_actor *a)
 	if (a->a_state != BR_A_STARTING)
 		return -1;
 	a->a_state = BR_A_RUNNING;
-	a->a_credit_due = a->a_br->b_conf->c_send_window;
-	br_actor_mark_dirty(a);
+	br_actor_owe_credit(a, a->a_br->b_conf->c_send_window);
 	log_debug("actor ready", "actor=%s", a->a_conf.ca_name);
 	return 0;
 }
@@ -133,16 +131,10 @@ br_actor_acked(struct br_actor *a, uint32_t n)
 {
 	uint32_t done;
 
-	br_dur_acked(a, n);
+	br_dur_acked(a->a_dur, n);
 	done = mbx_ack(&a->a_mbx, n);
 	br_actor_mark_dirty(a);
 	return done;
-}
-
-int
-br_actor_send_now(struct br_actor *a, const struct tp_env *env)
-{
-	return tp_send_env(a->a_sock, env, NNG_FLAG_NONBLOCK, NULL);
 }
 
 /* Actors as origins: answers join the next frame, credits too. */
@@ -165,8 +157,7 @@ answer_credit(void *arg, const struct br_origin *o)
 	struct br *br = arg;
 	struct br_actor *s = br->b_actors[o->o_actor];
 
-	s->a_credit_due++;
-	br_actor_mark_dirty(s);
+	br_actor_owe_credit(s, 1);
 }
 
 static const struct br_answer_ops answer_ops = { answer_send,
@@ -242,50 +233,73 @@ admitted_pipe(struct br_actor *a, nng_msg *msg)
 	return -1;
 }
 
-/* One frame from a's socket: only the spawned actor's pipe is heard
- * (br_guard), every envelope bounds-checked before it is acted on. */
-static void
-actor_frame(struct br_actor *a, nng_msg *msg)
-{
-	struct br *br = a->a_br;
-	struct tp_frame fr;
-	struct tp_env env;
-	struct tp_err err;
-	int rv;
-
-	if (admitted_pipe(a, msg) != 0) {	/* not the spawned actor */
-		nng_msg_free(msg);
-		return;
-	}
-	if (tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
-	    &br->b_lim, &err) != 0)
-		goto bad;
-	while ((rv = tp_frame_next(&fr, &env, &err)) == 1)
-		ops->ao_env(ops_arg, a, &env);
-	if (rv < 0)
-		goto bad;
-	nng_msg_free(msg);
-	return;
-bad:
-	br->b_stats.st_bad_frames++;
-	log_warn("bad frame from actor", "actor=%s error=\"%s\"",
-	    a->a_conf.ca_name, err.e_msg);
-	nng_msg_free(msg);
-}
+/* A budget keeps one chatty actor from starving the others; the
+ * level-triggered fd brings us back for the rest. */
+#define RECV_BUDGET	256
 
 static void
 on_mailbox(void *arg)
 {
 	struct br_actor *a = arg;
-	nng_msg *msg;
 
-	/* A budget keeps one chatty actor from starving the others; the
-	 * level-triggered fd brings us back for the rest. */
-	for (int i = 0; i < 256; i++) {
-		if (nng_recvmsg(a->a_sock, &msg, NNG_FLAG_NONBLOCK) != 0)
-			return;
-		actor_frame(a, msg);
+	tp_link_recv(a->a_link, RECV_BUDGET);
+}
+
+/* Only frames on the pipe the gate admitted (the spawned pid). */
+static int
+mbx_admit(void *arg, struct tp_link *lk, nng_msg *msg,
+    struct tp_link **target, struct tp_err *err)
+{
+	return admitted_pipe(arg, msg) == 0 ? 0 : TP_LINK_DROP;
+}
+
+static void
+mbx_bad(void *arg, nng_msg *msg, int code, const struct tp_err *err)
+{
+	struct br_actor *a = arg;
+
+	a->a_br->b_stats.st_bad_frames++;
+	log_warn("bad frame from actor", "actor=%s error=\"%s\"",
+	    a->a_conf.ca_name, err->e_msg);
+}
+
+/* Every envelope goes up through the table's ops (br_alink). */
+static int
+mbx_env(void *arg, const struct tp_env *env)
+{
+	ops->ao_env(ops_arg, arg, env);
+	return 0;
+}
+
+static void
+mbx_dirty(void *arg)
+{
+	br_actor_mark_dirty(arg);
+}
+
+/* The actor link, broker side: an actor never sends CREDIT (lo_credit
+ * unset: one would be an unexpected kind, counted). */
+static const struct tp_link_ops mbx_link_ops = {
+	.lo_name = "mailbox",
+	.lo_admit = mbx_admit,
+	.lo_env = mbx_env,
+	.lo_bad = mbx_bad,
+	.lo_dirty = mbx_dirty,
+};
+
+/* The link over a's (re)opened mailbox socket: what was built for an
+ * earlier instance is dropped. */
+static int
+link_bind(struct br *br, struct br_actor *a)
+{
+	struct tp_link_conf c = { .lc_lim = &br->b_lim };
+
+	if (a->a_link != NULL) {
+		tp_link_rebind(a->a_link, a->a_sock);
+		return 0;
 	}
+	a->a_link = tp_link_new(a->a_sock, &mbx_link_ops, a, &c);
+	return a->a_link != NULL ? 0 : -1;
 }
 
 /* The mailbox socket listens before the actor starts, so that it can dial
@@ -313,6 +327,10 @@ open_mailbox(struct br *br, struct br_actor *a)
 	if (tp_listen(a->a_sock, a->a_url, 0600, &err) != 0 ||
 	    tp_recv_fd(a->a_sock, &a->a_fd, &err) != 0)
 		goto out_close_sock;
+	if (link_bind(br, a) != 0) {
+		snprintf(err.e_msg, sizeof(err.e_msg), "out of memory");
+		goto out_close_sock;
+	}
 	if (br_loop_add(&br->b_loop, a->a_fd, on_mailbox, a, &a->a_ev) == 0)
 		return 0;
 	snprintf(err.e_msg, sizeof(err.e_msg), "event loop");
@@ -331,6 +349,7 @@ close_mailbox(struct br_actor *a)
 	if (a->a_fd < 0)
 		return;
 	br_loop_del(&a->a_br->b_loop, a->a_ev);
+	tp_link_reset(a->a_link);	/* it was for this instance */
 	nng_close(a->a_sock);
 	a->a_fd = -1;
 	a->a_ev = NULL;
@@ -352,10 +371,12 @@ br_actor_add(struct br *br, const struct br_conf_actor *ca)
 	if ((a->a_gate = br_gate_new(link_wfd, a->a_idx)) == NULL ||
 	    mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
-	    br_dur_attach(a) != 0 || open_mailbox(br, a) != 0) {
-		br_dur_detach(a);
+	    br_dur_attach(br, &a->a_dur, ca, &a->a_mbx) != 0 ||
+	    open_mailbox(br, a) != 0) {
+		br_dur_detach(&a->a_dur);
 		mbx_fini(&a->a_mbx);
 		br_gate_free(a->a_gate);
+		tp_link_free(a->a_link);
 		free(a);
 		return -1;
 	}
@@ -469,7 +490,6 @@ br_actor_spawn(struct br_actor *a)
 	}
 	a->a_pid = pid;
 	a->a_state = BR_A_STARTING;
-	a->a_kill_at_ms = 0;
 	a->a_started_ms = br_now_ms();
 	a->a_br->b_stats.st_spawns++;
 	log_info("actor started", "actor=%s pid=%ld", a->a_conf.ca_name,
@@ -516,10 +536,10 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	a->a_pid = 0;
 	exit_reason(a->a_last_exit, sizeof(a->a_last_exit), status);
 	mbx_requeue_inflight(&a->a_mbx);
-	answers_reset(a);	/* to asks of the dead instance */
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
-	ops->ao_exited(ops_arg, a, status);
+	if (ops != NULL)
+		ops->ao_exited(ops_arg, a, status);
 }
 
 void
@@ -532,156 +552,84 @@ br_actor_mark_dirty(struct br_actor *a)
 	a->a_br->b_dirty = a;
 }
 
-/* Answers waiting for the frame: at most this many, or this many bytes,
- * before the frame leaves at once (a batch is bounded by l_max_batch). */
-#define ANS_MAX_N	1024
-#define ANS_MAX_BYTES	(1u << 20)
-
-static void flush_one(struct br_actor *a);
-
 int
 br_actor_answer(struct br_actor *a, const struct tp_env *env)
 {
-	size_t need = tp_env_size(env);
+	int rv;
 
-	if (a->a_ans_cap - a->a_ans_len < need) {
-		size_t ncap = a->a_ans_cap ? a->a_ans_cap : 256;
-		uint8_t *p;
+	if ((rv = tp_link_put(a->a_link, env, 0)) == 0)
+		return 0;
+	log_warn("answer not sent", "actor=%s kind=%s error=\"%s\"",
+	    a->a_conf.ca_name, tp_kind_name(env->e_kind),
+	    rv == TP_LINK_FULL ? "link full" : tp_strerror(rv));
+	return -1;
+}
 
-		while (ncap - a->a_ans_len < need)
-			ncap *= 2;
-		if ((p = realloc(a->a_ans, ncap)) == NULL)
-			return -1;
-		a->a_ans = p;
-		a->a_ans_cap = ncap;
-	}
-	if (tp_env_pack_buf(env, a->a_ans + a->a_ans_len, need) != 0)
+int
+br_actor_answer_now(struct br_actor *a, const struct tp_env *env)
+{
+	if (br_actor_answer(a, env) != 0)
 		return -1;
-	a->a_ans_len += need;
-	a->a_ans_n++;
-	br_actor_mark_dirty(a);
-	if (a->a_ans_n >= ANS_MAX_N || a->a_ans_len >= ANS_MAX_BYTES)
-		flush_one(a);
-	return 0;
-}
-
-/* Forgets the answers not sent (their asker is gone); a large buffer
- * goes back to malloc rather than staying with an idle actor. */
-static void
-answers_reset(struct br_actor *a)
-{
-	a->a_ans_len = 0;
-	a->a_ans_n = 0;
-	if (a->a_ans_cap > 64u << 10) {
-		free(a->a_ans);
-		a->a_ans = NULL;
-		a->a_ans_cap = 0;
-	}
-}
-
-/* The CREDIT owed, as an envelope packed into buf (CREDIT_MAX bytes). */
-#define CREDIT_MAX	24
-static size_t
-pack_credit(struct br_actor *a, uint8_t *buf)
-{
-	uint8_t body[9];
-	msgpack_sbuffer sb = { .data = (char *)body, .alloc = sizeof(body) };
-	struct tp_env env = { .e_kind = TP_K_CREDIT };
-	msgpack_packer pk;
-	size_t len;
-
-	/* sbuffer over a stack array: 9 bytes always hold a uint32 */
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_uint32(&pk, a->a_credit_due);
-	env.e_body = body;
-	env.e_body_len = sb.size;
-	len = tp_env_size(&env);
-	return len <= CREDIT_MAX && tp_env_pack_buf(&env, buf, len) == 0 ?
-	    len : 0;
-}
-
-/* Deliverable items, as many as one frame takes: the window, 256, and
- * a byte budget that keeps the frame under the actor's frame limit. */
-static uint32_t
-take_deliveries(struct br_actor *a, struct mbx_item **items, size_t *total)
-{
-	size_t budget = a->a_br->b_lim.l_max_frame / 2;
-	struct mbx_item *head;
-	uint32_t n = 0;
-
-	while (n < 256 && (head = a->a_mbx.mb_queue.ml_head) != NULL &&
-	    (n == 0 || *total + head->mi_len <= budget) &&
-	    (items[n] = mbx_next_delivery(&a->a_mbx)) != NULL)
-		*total += items[n++]->mi_len;
-	return n;
-}
-
-/*
- * Everything owed to the actor goes out in one frame: its CREDIT, the
- * answers to its asks, then its deliveries.  A lone envelope when there
- * is one (latency), a batch otherwise; one nng message per actor per loop
- * turn instead of one per kind.
- */
-static void
-flush_one(struct br_actor *a)
-{
-	struct mbx_item *items[256];
-	uint8_t credit[CREDIT_MAX];
-	size_t clen = 0, total = 16 + a->a_ans_len;
-	msgpack_packer pk;
-	uint32_t n, nenv;
-	nng_msg *msg;
-
-	if (a->a_credit_due > 0 && (clen = pack_credit(a, credit)) == 0)
-		return;
-	n = take_deliveries(a, items, &total);
-	nenv = (clen > 0) + a->a_ans_n + n;
-	if (nenv == 0)
-		return;
-	/* One allocation for the frame: appending to a message that grows
-	 * piece by piece reallocates and copies it again each time. */
-	if (nng_msg_alloc(&msg, 0) != 0)
-		goto out_log;
-	if (nng_msg_reserve(msg, total + clen) != 0)
-		goto out_fail;
-	if (nenv > 1) {
-		tp_packer_init_msg(&pk, msg);
-		tp_batch_pack_head(&pk, nenv);
-	}
-	nng_msg_append(msg, credit, clen);
-	nng_msg_append(msg, a->a_ans, a->a_ans_len);
-	for (uint32_t i = 0; i < n; i++)
-		nng_msg_append(msg, items[i]->mi_data, items[i]->mi_len);
-	/* The send buffer is larger than the window, so this cannot block;
-	 * if it fails anyway the messages stay in flight and come back to
-	 * the queue when the actor goes. */
-	if (nng_sendmsg(a->a_sock, msg, NNG_FLAG_NONBLOCK) != 0)
-		goto out_fail;
-	a->a_credit_due = 0;
-	answers_reset(a);
-	if (n > 0 && a->a_mbx.mb_queue.ml_head != NULL)
-		br_actor_mark_dirty(a);
-	return;
-out_fail:
-	nng_msg_free(msg);
-out_log:
-	log_warn("delivery failed", "actor=%s count=%u", a->a_conf.ca_name,
-	    nenv);
+	return tp_link_flush(a->a_link) < 0 ? -1 : 0;
 }
 
 void
+br_actor_owe_credit(struct br_actor *a, uint32_t n)
+{
+	if (a->a_state == BR_A_RUNNING)
+		tp_link_credit_owe(a->a_link, n);
+}
+
+/*
+ * Deliverable items go into the link while the window and the link take
+ * them (it batches them, behind the CREDIT and the answers already
+ * there); then everything owed to the actor leaves, one frame when it
+ * fits.  Items stay in flight in the mailbox: a frame the link holds for
+ * a full socket is dropped with the link when the actor goes, and the
+ * items come back to the queue.
+ */
+static int
+deliver(struct br_actor *a)
+{
+	const struct mbx_item *head;
+	struct mbx_item *it;
+	int rv;
+
+	while ((head = a->a_mbx.mb_queue.ml_head) != NULL &&
+	    tp_link_room(a->a_link, head->mi_len) &&
+	    (it = mbx_next_delivery(&a->a_mbx)) != NULL)
+		if ((rv = tp_link_put_raw(a->a_link, it->mi_data, it->mi_len,
+		    0)) < 0)
+			log_warn("delivery failed", "actor=%s error=\"%s\"",
+			    a->a_conf.ca_name, tp_strerror(rv));
+	return tp_link_flush(a->a_link);
+}
+
+/* The dirty list is taken whole: an actor whose link stays full goes on
+ * the next one, flushed again on the next loop turn. */
+void
 br_actors_flush(struct br *br)
 {
-	struct br_actor *a;
+	struct br_actor *a, *next = br->b_dirty;
+	int rv;
 
-	while ((a = br->b_dirty) != NULL) {
-		br->b_dirty = a->a_dirty_next;
-		a->a_dirty = false;
+	br->b_dirty = NULL;
+	while ((a = next) != NULL) {
+		next = a->a_dirty_next;
 		if (a->a_state != BR_A_RUNNING) {
-			answers_reset(a);	/* nobody asked them */
+			tp_link_reset(a->a_link);	/* nobody asked */
+			a->a_dirty = false;
 			continue;
 		}
-		flush_one(a);
+		/* a_dirty stays set while we fill the link: its own
+		 * "dirty" calls are no news */
+		rv = deliver(a);
+		a->a_dirty = false;
+		if (rv == TP_LINK_FULL)
+			br_actor_mark_dirty(a);
+		else if (rv < 0)
+			log_warn("delivery failed", "actor=%s error=\"%s\"",
+			    a->a_conf.ca_name, tp_strerror(rv));
 	}
 }
 
@@ -709,19 +657,15 @@ take_waiters(struct br_actor *a, struct mbx_item *list)
 {
 	struct br_wait *w;
 
-	while ((w = a->a_wait_head) != NULL) {
-		a->a_wait_head = w->w_next;
-		if (w->w_origin != BR_ORIGIN_CLI &&
-		    w->w_origin < a->a_br->b_nactors) {
-			a->a_br->b_actors[w->w_origin]->a_credit_due++;
-			br_actor_mark_dirty(a->a_br->b_actors[w->w_origin]);
-		}
+	while ((w = br_wait_pop(&a->a_waitq)) != NULL) {
+		struct br_origin o = { w->w_origin, NULL, 0 };
+
+		if (w->w_origin != BR_ORIGIN_CLI)
+			br_answer_credit(&o);
 		w->w_item->mi_next = list;
 		list = w->w_item;
 		free(w);
 	}
-	a->a_wait_tail = NULL;
-	a->a_nwait = 0;
 	return list;
 }
 
@@ -733,10 +677,31 @@ br_actor_retire(struct br_actor *a)
 	close_mailbox(a);
 	list = take_waiters(a, mbx_take_all(&a->a_mbx));
 	ops->ao_dropped(ops_arg, list);
-	br_dur_detach(a);	/* its records come back if it is revived */
+	br_dur_detach(&a->a_dur);	/* its records come back if it is revived */
 	a->a_state = BR_A_STOPPED;
 	a->a_removed = true;
 	log_info("actor removed", "actor=%s", a->a_conf.ca_name);
+}
+
+void
+br_actor_set_state(struct br_actor *a, enum br_astate st)
+{
+	a->a_state = st;
+}
+
+void
+br_actor_mark_removed(struct br_actor *a)
+{
+	a->a_removed = true;
+}
+
+int
+br_actor_reconf(struct br_actor *a, const struct br_conf_actor *ca)
+{
+	a->a_conf = *ca;
+	mbx_set_limits(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
+	    ca->ca_overflow, ca->ca_inflight);
+	return br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx) != 0 ? -1 : 0;
 }
 
 int
@@ -744,14 +709,14 @@ br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca)
 {
 	a->a_conf = *ca;
 	a->a_removed = false;
-	a->a_backoff_n = 0;
 	if (a->a_fd >= 0)	/* removed, re-added before it was gone */
 		return mbx_set_limits(&a->a_mbx, ca->ca_mailbox,
 		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight) ||
-		    br_dur_attach(a);
+		    br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx);
 	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
-	    br_dur_attach(a) != 0 || open_mailbox(a->a_br, a) != 0) {
+	    br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx) != 0 ||
+	    open_mailbox(a->a_br, a) != 0) {
 		a->a_removed = true;
 		return -1;
 	}
@@ -763,18 +728,13 @@ br_actors_fini(struct br *br)
 {
 	for (uint32_t i = 0; i < br->b_nactors; i++) {
 		struct br_actor *a = br->b_actors[i];
-		struct br_wait *w;
 
 		if (a->a_fd >= 0)
 			nng_close(a->a_sock);
 		a->a_fd = -1;
-		while ((w = a->a_wait_head) != NULL) {
-			a->a_wait_head = w->w_next;
-			mbx_item_free(w->w_item);
-			free(w);
-		}
-		br_dur_close(a);	/* synced: queued records stay */
-		free(a->a_ans);
+		br_wait_clear(&a->a_waitq);
+		br_dur_close(&a->a_dur);	/* synced: queued records stay */
+		tp_link_free(a->a_link);
 		mbx_fini(&a->a_mbx);
 		if (!a->a_removed)
 			unlink(a->a_url + 6);

@@ -31,6 +31,10 @@ struct dwait {
 /* One durable actor: its log and the FIFO of senders waiting for the
  * disk (seqs only grow, so the FIFO is in seq order). */
 struct br_dactor {
+	struct br	*d_br;
+	struct br_dactor *d_next;	/* br_dur's open logs */
+	char		 d_name[BR_NAME_MAX];
+	struct mbx	*d_mbx;		/* the actor's mailbox (borrowed) */
 	struct dlog	*d_log;
 	struct dlog_report d_rep;
 	struct dwait	*d_ring;
@@ -44,6 +48,7 @@ struct br_dur {
 	int		 du_timerfd;
 	struct br_loop_ev *du_ev;
 	bool		 du_armed;
+	struct br_dactor *du_open;	/* every open log, for the commit */
 };
 
 static void on_commit(void *arg);
@@ -152,19 +157,18 @@ make_dirs(const char *path)
 static int
 recover_one(uint64_t seq, const uint8_t *bytes, size_t len, void *arg)
 {
-	struct br_actor *a = arg;
+	struct br_dactor *d = arg;
 	struct mbx_item *it;
 
 	if ((it = mbx_item_new(bytes, len)) == NULL)
 		return -1;
 	it->mi_dseq = seq;
-	return mbx_restore(&a->a_mbx, it) == MBX_OK ? 0 : -1;
+	return mbx_restore(d->d_mbx, it) == MBX_OK ? 0 : -1;
 }
 
 static void
-report(const struct br_actor *a, const struct dlog_report *r)
+report(const char *name, const struct dlog_report *r)
 {
-	const char *name = a->a_conf.ca_name;
 
 	if (r->dr_truncated)
 		log_warn("durable log damaged, tail truncated", "actor=%s "
@@ -182,9 +186,9 @@ report(const struct br_actor *a, const struct dlog_report *r)
 }
 
 static int
-open_log(struct br_actor *a)
+open_log(struct br *br, struct br_dactor **dp, const char *name,
+    struct mbx *mb)
 {
-	struct br *br = a->a_br;
 	char dir[BR_PATH_MAX + BR_NAME_MAX + 2];
 	struct dlog_opts o = { 0 };
 	struct br_dactor *d;
@@ -192,45 +196,49 @@ open_log(struct br_actor *a)
 
 	if (br->b_dur == NULL || (d = calloc(1, sizeof(*d))) == NULL)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/%s", br->b_dur->du_dir,
-	    a->a_conf.ca_name);
+	d->d_br = br;
+	d->d_mbx = mb;
+	snprintf(d->d_name, sizeof(d->d_name), "%s", name);
+	snprintf(dir, sizeof(dir), "%s/%s", br->b_dur->du_dir, name);
 	o.do_fsync = (enum dlog_fsync)br->b_conf->c_fsync;
 	o.do_max_record = (uint32_t)(br->b_conf->c_max_body +
 	    DUR_ENV_OVERHEAD);
 	o.do_recover = recover_one;
-	o.do_recover_arg = a;
+	o.do_recover_arg = d;
 	if (make_dirs(br->b_dur->du_dir) != 0) {
 		log_error("cannot create the data dir", "actor=%s path=%s "
-		    "error=\"%s\"", a->a_conf.ca_name, br->b_dur->du_dir,
-		    strerror(errno));
+		    "error=\"%s\"", name, br->b_dur->du_dir, strerror(errno));
 		free(d);
 		return -1;
 	}
 	if (dlog_open(dir, &o, &d->d_log, &d->d_rep, &err) != 0) {
 		log_error("cannot open durable log", "actor=%s dir=%s "
-		    "error=\"%s\"", a->a_conf.ca_name, dir, err.e_msg);
+		    "error=\"%s\"", name, dir, err.e_msg);
 		free(d);
 		return -1;
 	}
-	report(a, &d->d_rep);
-	a->a_dur = d;
+	report(name, &d->d_rep);
+	d->d_next = br->b_dur->du_open;
+	br->b_dur->du_open = d;
+	*dp = d;
 	return 0;
 }
 
 int
-br_dur_attach(struct br_actor *a)
+br_dur_attach(struct br *br, struct br_dactor **dp,
+    const struct br_conf_actor *ca, struct mbx *mb)
 {
-	if (a->a_conf.ca_durable && a->a_dur == NULL)
-		return open_log(a);
-	if (!a->a_conf.ca_durable && a->a_dur != NULL)
-		br_dur_detach(a);
+	if (ca->ca_durable && *dp == NULL)
+		return open_log(br, dp, ca->ca_name, mb);
+	if (!ca->ca_durable && *dp != NULL)
+		br_dur_detach(dp);
 	return 0;
 }
 
 bool
-br_dur_is(const struct br_actor *a)
+br_dur_is(const struct br_dactor *d)
 {
-	return a->a_dur != NULL;
+	return d != NULL;
 }
 
 /* Confirms the waiting senders whose records are durable now. */
@@ -245,9 +253,8 @@ br_dur_set_ops(const struct br_dur_ops *o, void *arg)
 }
 
 static void
-confirm_durable(struct br_actor *a)
+confirm_durable(struct br_dactor *d)
 {
-	struct br_dactor *d = a->a_dur;
 	uint64_t durable = dlog_durable(d->d_log);
 
 	while (d->d_len > 0 && d->d_ring[d->d_head].dw_seq <= durable) {
@@ -262,18 +269,18 @@ confirm_durable(struct br_actor *a)
 
 /* Group commit: one fdatasync per log for everything appended since. */
 static void
-commit(struct br_actor *a)
+commit(struct br_dactor *d)
 {
 	struct tp_err err = { 0 };
 
-	if (dlog_sync_pending(a->a_dur->d_log) &&
-	    dlog_sync(a->a_dur->d_log, NULL, &err) != 0) {
+	if (dlog_sync_pending(d->d_log) &&
+	    dlog_sync(d->d_log, NULL, &err) != 0) {
 		log_error("durable log sync failed", "actor=%s error=\"%s\"",
-		    a->a_conf.ca_name, err.e_msg);
-		arm(a->a_br);	/* senders stay unconfirmed; try again */
+		    d->d_name, err.e_msg);
+		arm(d->d_br);	/* senders stay unconfirmed; try again */
 		return;
 	}
-	confirm_durable(a);
+	confirm_durable(d);
 }
 
 static void
@@ -286,48 +293,52 @@ on_commit(void *arg)
 	    errno == EAGAIN)
 		return;
 	br->b_dur->du_armed = false;
-	for (uint32_t i = 0; i < br->b_nactors; i++)
-		if (br->b_actors[i]->a_dur != NULL)
-			commit(br->b_actors[i]);
+	for (struct br_dactor *d = br->b_dur->du_open; d != NULL;
+	    d = d->d_next)
+		commit(d);
 }
 
 void
-br_dur_close(struct br_actor *a)
+br_dur_close(struct br_dactor **dp)
 {
-	struct br_dactor *d = a->a_dur;
+	struct br_dactor *d = *dp, **pp;
 
 	if (d == NULL)
 		return;
+	for (pp = &d->d_br->b_dur->du_open; *pp != NULL; pp = &(*pp)->d_next)
+		if (*pp == d) {
+			*pp = d->d_next;
+			break;
+		}
 	dlog_close(d->d_log);
 	free(d->d_ring);
 	free(d);
-	a->a_dur = NULL;
+	*dp = NULL;
 }
 
 void
-br_dur_detach(struct br_actor *a)
+br_dur_detach(struct br_dactor **dp)
 {
-	if (a->a_dur == NULL)
+	if (*dp == NULL)
 		return;
-	commit(a);
-	br_dur_close(a);
+	commit(*dp);
+	br_dur_close(dp);
 }
 
 int
-br_dur_append(struct br_actor *a, struct mbx_item *it)
+br_dur_append(struct br_dactor *d, struct mbx_item *it)
 {
-	struct br_dactor *d = a->a_dur;
 	struct tp_err err = { 0 };
 
 	if (dlog_append(d->d_log, it->mi_data, it->mi_len, &it->mi_dseq,
 	    &err) != 0) {
 		log_error("durable log append failed", "actor=%s error=\"%s\"",
-		    a->a_conf.ca_name, err.e_msg);
+		    d->d_name, err.e_msg);
 		return -1;
 	}
 	if (dlog_durable(d->d_log) >= it->mi_dseq)
 		return 1;
-	arm(a->a_br);
+	arm(d->d_br);
 	return 0;
 }
 
@@ -349,10 +360,9 @@ ring_grow(struct br_dactor *d)
 }
 
 int
-br_dur_wait(struct br_actor *a, uint64_t seq, uint32_t origin,
+br_dur_wait(struct br_dactor *d, uint64_t seq, uint32_t origin,
     uint64_t pend, uint64_t id, uint32_t flags)
 {
-	struct br_dactor *d = a->a_dur;
 
 	if (d->d_len == d->d_cap && ring_grow(d) != 0)
 		return -1;
@@ -364,20 +374,20 @@ br_dur_wait(struct br_actor *a, uint64_t seq, uint32_t origin,
 }
 
 static void
-ack_range(struct br_actor *a, uint64_t lo, uint64_t hi)
+ack_range(struct br_dactor *d, uint64_t lo, uint64_t hi)
 {
 	struct tp_err err = { 0 };
 
-	if (dlog_ack(a->a_dur->d_log, lo, hi, &err) != 0)
+	if (dlog_ack(d->d_log, lo, hi, &err) != 0)
 		log_warn("durable log ack failed", "actor=%s lo=%llu hi=%llu "
-		    "error=\"%s\"", a->a_conf.ca_name, (unsigned long long)lo,
+		    "error=\"%s\"", d->d_name, (unsigned long long)lo,
 		    (unsigned long long)hi, err.e_msg);
-	arm(a->a_br);
+	arm(d->d_br);
 }
 
 /* One dlog_ack per run of consecutive seqs among the first n items. */
 static void
-ack_items(struct br_actor *a, const struct mbx_item *it, uint32_t n)
+ack_items(struct br_dactor *d, const struct mbx_item *it, uint32_t n)
 {
 	uint64_t lo = 0, hi = 0;
 
@@ -389,31 +399,30 @@ ack_items(struct br_actor *a, const struct mbx_item *it, uint32_t n)
 			continue;
 		}
 		if (lo != 0)
-			ack_range(a, lo, hi);
+			ack_range(d, lo, hi);
 		lo = hi = it->mi_dseq;
 	}
 	if (lo != 0)
-		ack_range(a, lo, hi);
+		ack_range(d, lo, hi);
 }
 
 void
-br_dur_acked(struct br_actor *a, uint32_t n)
+br_dur_acked(struct br_dactor *d, uint32_t n)
 {
-	if (a->a_dur != NULL)
-		ack_items(a, a->a_mbx.mb_inflight.ml_head, n);
+	if (d != NULL)
+		ack_items(d, d->d_mbx->mb_inflight.ml_head, n);
 }
 
 void
-br_dur_dropped(struct br_actor *a, const struct mbx_item *list)
+br_dur_dropped(struct br_dactor *d, const struct mbx_item *list)
 {
-	if (a->a_dur != NULL)
-		ack_items(a, list, UINT32_MAX);
+	if (d != NULL)
+		ack_items(d, list, UINT32_MAX);
 }
 
 void
-br_dur_pack(msgpack_packer *pk, const struct br_actor *a)
+br_dur_pack(msgpack_packer *pk, const struct br_dactor *d)
 {
-	const struct br_dactor *d = a->a_dur;
 	const struct dlog_report *r;
 	const struct dlog_stats *st;
 	char cut[192] = "";
@@ -439,7 +448,7 @@ br_dur_pack(msgpack_packer *pk, const struct br_actor *a)
 		    r->dr_segs_removed, r->dr_reason);
 	msgpack_pack_map(pk, 10);
 	br_kv_str(pk, "fsync", dlog_fsync_name(
-	    (enum dlog_fsync)a->a_br->b_conf->c_fsync));
+	    (enum dlog_fsync)d->d_br->b_conf->c_fsync));
 	br_kv_uint(pk, "segments", st->ds_segments);
 	br_kv_uint(pk, "bytes", st->ds_bytes);
 	br_kv_uint(pk, "next_seq", dlog_next_seq(d->d_log));

@@ -26,7 +26,9 @@
 #include <msgpack.h>
 
 struct br;
-struct br_actor;
+struct br_conf_actor;
+struct br_dactor;
+struct mbx;
 struct mbx_item;
 
 /* The data dir when node.data_dir is not set: /var/lib/troupe as root,
@@ -42,32 +44,35 @@ int br_dur_init(struct br *br);
 void br_dur_fini(struct br *br);
 
 /*
- * Opens a's log when a->a_conf says durable (and closes it when a reload
- * made the actor non-durable), recovering the unacknowledged records into
- * its mailbox.  Call after mbx_init.  Returns 0, or -1 when the log cannot
- * be opened (logged): the actor must not run non-durable silently.
+ * An actor's log handle lives in *dp (NULL: not durable).  Opens the log
+ * of the actor ca when ca says durable (and closes it when a reload made
+ * the actor non-durable), recovering the unacknowledged records into mb,
+ * its mailbox (borrowed for the life of the log).  Call after mbx_init.
+ * Returns 0, or -1 when the log cannot be opened (logged): the actor
+ * must not run non-durable silently.
  */
-int br_dur_attach(struct br_actor *a);
+int br_dur_attach(struct br *br, struct br_dactor **dp,
+    const struct br_conf_actor *ca, struct mbx *mb);
 
-/* Syncs, confirms what waited for the disk, closes a's log (the files
- * stay).  Fine for a non-durable actor. */
-void br_dur_detach(struct br_actor *a);
+/* Syncs, confirms what waited for the disk, closes *dp's log (the files
+ * stay) and sets *dp to NULL.  Fine for a non-durable actor. */
+void br_dur_detach(struct br_dactor **dp);
 
 /* Like br_dur_detach without confirming anyone (the broker is going
  * away: sockets and links are closed). */
-void br_dur_close(struct br_actor *a);
+void br_dur_close(struct br_dactor **dp);
 
-/* True when a's SENDs go through its log. */
-bool br_dur_is(const struct br_actor *a);
+/* True when d is a log: the actor's SENDs go through it. */
+bool br_dur_is(const struct br_dactor *d);
 
 /*
- * Logs it, a SEND just queued in a's mailbox, setting it->mi_dseq.
+ * Logs it, a SEND just queued in d's actor's mailbox, setting it->mi_dseq.
  * Returns 1 when it is durable already (confirm the sender now), 0 when
  * it waits for the group commit (then the caller registers the sender
  * with br_dur_wait), or -1 when the append failed (logged; the caller
  * takes the item back out with mbx_unput and refuses it).
  */
-int br_dur_append(struct br_actor *a, struct mbx_item *it);
+int br_dur_append(struct br_dactor *d, struct mbx_item *it);
 
 /*
  * Remembers that the sender (origin, its CLI pending slot pend or 0, its
@@ -75,16 +80,16 @@ int br_dur_append(struct br_actor *a, struct mbx_item *it);
  * calls the confirm hook with these.  Returns 0, or -1 when out of memory
  * (the caller confirms at once rather than never).
  */
-int br_dur_wait(struct br_actor *a, uint64_t seq, uint32_t origin,
+int br_dur_wait(struct br_dactor *d, uint64_t seq, uint32_t origin,
     uint64_t pend, uint64_t id, uint32_t flags);
 
 /* The actor acknowledged its first n in-flight items: marks their log
  * records done.  Call before mbx_ack(n). */
-void br_dur_acked(struct br_actor *a, uint32_t n);
+void br_dur_acked(struct br_dactor *d, uint32_t n);
 
 /* Items that left a's mailbox without delivery (drop-oldest): their
  * records are done too.  list is mi_next-linked, still the caller's. */
-void br_dur_dropped(struct br_actor *a, const struct mbx_item *list);
+void br_dur_dropped(struct br_dactor *d, const struct mbx_item *list);
 
 /* Who confirms a sender once its record is durable (routing registers
  * it; ops in static storage): the values given to br_dur_wait. */
@@ -95,7 +100,7 @@ struct br_dur_ops {
 void br_dur_set_ops(const struct br_dur_ops *ops, void *arg);
 
 /* Adds "durable" and "log" to an actor map (2 pairs). */
-void br_dur_pack(msgpack_packer *pk, const struct br_actor *a);
+void br_dur_pack(msgpack_packer *pk, const struct br_dactor *d);
 #define BR_DUR_FIELDS 2
 
 #endif

@@ -5,9 +5,9 @@
 #include "br_actor.h"
 #include "br_alink.h"
 #include "br_answer.h"
-#include "br_ctl.h"
 #include "br_log.h"
 #include "br_route.h"
+#include "tp_body.h"
 
 /* An actor's clean stop ends with a bye we answer: the link is ordered,
  * so it may close as soon as the answer arrives (ARCHITECTURE.md).  Any
@@ -17,19 +17,18 @@ actor_control(struct br *br, struct br_actor *a, const struct tp_env *env)
 {
 	struct tp_env ans = { .e_kind = TP_K_CONTROL, .e_body = env->e_body,
 	    .e_body_len = env->e_body_len };
-	const msgpack_object *op;
 	msgpack_object body;
 
 	msgpack_zone_clear(br->b_zone);
 	if (tp_env_body(env, br->b_zone, &body, NULL) != 0 ||
-	    (op = br_map_get(&body, "op")) == NULL || !br_str_is(op, "bye")) {
+	    !tp_body_is_str(tp_body_find(&body, "op", 2), "bye")) {
 		if (br_actor_ready(a) != 0)
 			log_warn("unexpected hello", "actor=%s",
 			    br_actor_name(a));
 		return;
 	}
 	ans.e_to = tp_slice_str(br_actor_name(a));
-	if (br_actor_send_now(a, &ans) != 0)
+	if (br_actor_answer_now(a, &ans) != 0)
 		log_debug("bye not answered", "actor=%s", br_actor_name(a));
 }
 

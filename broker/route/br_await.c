@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "br.h"
+#include "br_actor.h"
+#include "br_answer.h"
 #include "br_await.h"
 #include "br_disc.h"
 #include "br_log.h"

@@ -14,33 +14,15 @@
 
 #include "br_conf.h"
 #include "br_mbx.h"
+#include "br_supfsm.h"
+#include "br_wait.h"
 #include "tp_env.h"
 
 struct br;
 struct br_dactor;
 struct br_gate;
 struct br_loop_ev;
-
-enum br_astate {
-	BR_A_STOPPED,		/* not running, not to be restarted */
-	BR_A_STARTING,		/* spawned, no hello yet */
-	BR_A_RUNNING,		/* hello received: deliveries flow */
-	BR_A_BACKOFF,		/* died; restart scheduled */
-	BR_A_FAILED,		/* gave up: its supervisor group failed */
-	BR_A_STOPPING,		/* SIGTERM sent; stays down after exit */
-	BR_A_RESTARTING,	/* SIGTERM sent; started again after exit */
-	BR_A_NSTATES
-};
-
-/* A message that found its `block` mailbox full and waits for room. */
-struct br_wait {
-	struct br_wait	*w_next;
-	struct mbx_item	*w_item;
-	uint32_t	 w_origin;	/* actor index or BR_ORIGIN_CLI */
-	uint64_t	 w_pend;	/* CLI's pending slot, 0 if none */
-	uint64_t	 w_id;		/* sender's id, for its answer */
-	uint32_t	 w_flags;	/* the SEND's TP_F_CONFIRM */
-};
+struct tp_link;
 
 struct br_actor {
 	struct br	*a_br;
@@ -53,23 +35,14 @@ struct br_actor {
 	pid_t		 a_pid;
 	struct br_gate	*a_gate;	/* admits the spawned pid only */
 	enum br_astate	 a_state;
-	uint32_t	 a_restarts;
 	uint64_t	 a_started_ms;
-	uint64_t	 a_restart_at_ms;
-	uint64_t	 a_kill_at_ms;	/* SIGKILL when still alive (br_sup) */
-	uint32_t	 a_group;	/* supervisor group index (br_sup) */
-	uint32_t	 a_backoff_n;	/* crashes in a row, for backoff */
 	bool		 a_removed;	/* gone by reload; slot kept */
-	bool		 a_dynamic;	/* `troupe spawn`: reloads keep it */
 	char		 a_last_exit[64];
 	struct mbx	 a_mbx;
-	struct br_wait	*a_wait_head;	/* block policy: waiting senders */
-	struct br_wait	*a_wait_tail;
-	uint32_t	 a_nwait;
-	uint32_t	 a_credit_due;	/* CREDIT owed to this actor */
-	uint8_t		*a_ans;		/* answers packed for its next frame */
-	size_t		 a_ans_len, a_ans_cap;
-	uint32_t	 a_ans_n;
+	struct br_waitq	 a_waitq;	/* block policy: waiting senders
+					 * (br_wait calls only) */
+	struct tp_link	*a_link;	/* the mailbox link (br_actor.c):
+					 * frames, batching, CREDIT owed */
 	uint64_t	 a_sent;	/* messages this actor sent */
 	bool		 a_dirty;
 	struct br_actor	*a_dirty_next;
@@ -111,8 +84,15 @@ void br_actor_exited(struct br *br, pid_t pid, int status);
 void br_actor_mark_dirty(struct br_actor *a);
 /* Queues env (an answer: REPLY, ERROR, ACK, CONTROL) for a's next frame,
  * which also carries its CREDIT and deliveries.  Returns 0 or -1 (no
- * memory).  env's buffers are copied. */
+ * memory, link full).  env's buffers are copied. */
 int br_actor_answer(struct br_actor *a, const struct tp_env *env);
+/* Like br_actor_answer, and the frame leaves now (the answer to a bye:
+ * the actor closes as soon as it arrives). */
+int br_actor_answer_now(struct br_actor *a, const struct tp_env *env);
+/* a may send n more messages: a CREDIT goes first in its next frame.
+ * Credit owed to an actor that is not running is forgotten: its next
+ * instance starts with a full window at its hello. */
+void br_actor_owe_credit(struct br_actor *a, uint32_t n);
 void br_actors_flush(struct br *br);
 /* SIGKILLs and reaps every live actor at once (start-up failure path). */
 void br_actors_kill_all(struct br *br);
@@ -127,9 +107,13 @@ int br_actor_ready(struct br_actor *a);
 /* a finished n more deliveries: its log records and in-flight slots are
  * done.  Returns how many were in flight of those n. */
 uint32_t br_actor_acked(struct br_actor *a, uint32_t n);
-/* Sends env to a now, ahead of its batched frame (the bye answer);
- * 0 or -1. */
-int br_actor_send_now(struct br_actor *a, const struct tp_env *env);
+/* Supervision's verdict on a (br_supfsm decides the state). */
+void br_actor_set_state(struct br_actor *a, enum br_astate st);
+/* a takes no new work (find skips it); br_actor_retire once it is down. */
+void br_actor_mark_removed(struct br_actor *a);
+/* A reload changed a's settings: new config ca, mailbox limits, durable
+ * log opened or closed.  Returns 0, or -1 when the log will not open. */
+int br_actor_reconf(struct br_actor *a, const struct br_conf_actor *ca);
 /* Re-enables a removed actor's slot with config ca (reload, spawn). */
 int br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca);
 /* Closes a removed actor's mailbox, answers what waited in it. */
