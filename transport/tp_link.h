@@ -52,7 +52,7 @@
  *     lo_dirty puts the actor on the dirty list; tp_link_credit_owe for
  *     each placed message; deliveries with tp_link_put_raw while
  *     tp_link_room says so; tp_link_flush before the loop sleeps.
- *   peer (br_link.c / br_peer.c): one tp_link per peer over its l_out
+ *   peer (br_plink.c / br_peer.c): one tp_link per peer over its l_out
  *     socket (send side: put plain hellos with TP_LINK_PLAIN, the rest
  *     sealed by lo_seal = tp_sec_seal; TP_LINK_FULL from flush = blocked,
  *     retry on tick; a negative code = cannot seal, reset; tp_link_reset
