@@ -27,6 +27,11 @@
 #define SMALL_BODY	256		/* ACK, hello, bye bodies */
 #define BYE_MS		1000		/* see troupe_link_close */
 #define BYE_POLL_MS	5
+/* An actor's frames leave at 64 KiB: the broker routes the start of a
+ * burst while the actor still builds the rest, and frames stay under
+ * malloc's mmap threshold (256 KiB frames cost B1 a quarter at 1 KiB
+ * sends: mmap/trim churn and a pipeline that runs in window steps). */
+#define ACTOR_FRAME_BYTES (64u << 10)
 
 struct troupe_link {
 	struct troupe_link_conf tl_conf;
@@ -387,7 +392,8 @@ troupe_link_free(struct troupe_link *l)
 static int
 link_dial(struct troupe_link *l)
 {
-	struct tp_link_conf c = { .lc_block = true, .lc_lim = &l->tl_lim };
+	struct tp_link_conf c = { .lc_block = true, .lc_lim = &l->tl_lim,
+	    .lc_max_bytes = ACTOR_FRAME_BYTES };
 	struct tp_err err;
 	int i, rv;
 

@@ -10,7 +10,10 @@
  *     (latency), several leave as one BATCH frame;
  *   - batching with ONE set of limits (struct tp_link_conf): a frame
  *     leaves when it holds lc_max_env envelopes or lc_max_bytes bytes
- *     (capped by the frame limit), or on tp_link_flush;
+ *     (capped by the frame limit), or on tp_link_flush.  A kind sets the
+ *     numbers for its traffic in its conf, nowhere else: the actor's
+ *     frames leave at 64 KiB (pipelining), the broker's deliveries at
+ *     the window (one frame per window); peers take the defaults;
  *   - a small bounded ring of built frames the socket refused (full):
  *     they go first next time, in order, and a sealed frame is never
  *     sealed again (a nonce is used once).  When the ring is full, put

@@ -288,11 +288,15 @@ static const struct tp_link_ops mbx_link_ops = {
 };
 
 /* The link over a's (re)opened mailbox socket: what was built for an
- * earlier instance is dropped. */
+ * earlier instance is dropped.  Deliveries are bounded by the envelope
+ * count and the in-flight window, bytes only by half a frame: a window
+ * leaves as one frame, the actor wakes and ACKs once per window (bench
+ * B1 at 1 KiB: a quarter faster than frames cut at 256 KiB). */
 static int
 link_bind(struct br *br, struct br_actor *a)
 {
-	struct tp_link_conf c = { .lc_lim = &br->b_lim };
+	struct tp_link_conf c = { .lc_lim = &br->b_lim,
+	    .lc_max_bytes = br->b_lim.l_max_frame / 2 };
 
 	if (a->a_link != NULL) {
 		tp_link_rebind(a->a_link, a->a_sock);
