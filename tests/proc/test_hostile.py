@@ -14,12 +14,14 @@ import tempfile
 import time
 import unittest
 
-from troupetest import Broker, rss_kib, wait_for, write_key
+from troupetest import BIN, Broker, rss_kib, wait_for, write_key
 from test_cluster import conf, formed
 
+# next to the binaries under test, as crashy is (BUILD/bin/../tests/bin):
+# the sanitizer build's own hostile under `make sanitize`
 HOSTILE = os.path.join(os.environ.get(
-    "TROUPE_TESTS_BIN", os.path.join(os.path.dirname(os.path.abspath(
-        __file__)), "..", "..", "build", "tests", "bin")), "hostile")
+    "TROUPE_TESTS_BIN", os.path.join(BIN, "..", "tests",
+    "bin")), "hostile")
 GROUP = "239.255.81.1:17710"
 RSS_BOUND_KIB = 32 * 1024    # growth allowed over the whole attack
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
