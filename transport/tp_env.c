@@ -19,11 +19,13 @@ const struct tp_limits tp_limits_default = {
  * Header scalars are unpacked one at a time with msgpack-c into a zone
  * private to the thread; strings point into the input, so the zone only
  * ever holds what a mistyped (and already bounded) field costs.  A
- * thread-specific key, not __thread, so that the zone of a thread that
- * exits (the CLI's bench senders) is freed with it.
+ * thread-specific key, so that the zone of a thread that exits (the
+ * CLI's bench senders) is freed with it; a __thread copy of the pointer
+ * spares every decode the pthread_once and the key lookup.
  */
 static pthread_key_t hdr_key;
 static pthread_once_t hdr_once = PTHREAD_ONCE_INIT;
+static __thread msgpack_zone *hdr_tls;
 
 static void
 hdr_zone_free(void *zone)
@@ -42,17 +44,17 @@ header_zone(void)
 {
 	msgpack_zone *z;
 
-	pthread_once(&hdr_once, hdr_key_init);
-	if ((z = pthread_getspecific(hdr_key)) != NULL) {
+	if ((z = hdr_tls) != NULL) {
 		msgpack_zone_clear(z);
 		return z;
 	}
+	pthread_once(&hdr_once, hdr_key_init);
 	if ((z = msgpack_zone_new(256)) != NULL &&
 	    pthread_setspecific(hdr_key, z) != 0) {
 		msgpack_zone_free(z);
 		z = NULL;
 	}
-	return z;
+	return hdr_tls = z;
 }
 
 struct tp_slice

@@ -91,30 +91,6 @@ link_pipe_open(struct br *br)
 	return br_loop_add(&br->b_loop, fds[0], on_link, br, NULL);
 }
 
-const char *
-br_actor_name(const struct br_actor *a)
-{
-	return a->a_conf.ca_name;
-}
-
-uint32_t
-br_actor_index(const struct br_actor *a)
-{
-	return a->a_idx;
-}
-
-bool
-br_actor_running(const struct br_actor *a)
-{
-	return a->a_state == BR_A_RUNNING;
-}
-
-void
-br_actor_count_sent(struct br_actor *a)
-{
-	a->a_sent++;
-}
-
 int
 br_actor_ready(struct br_actor *a)
 {

@@ -97,10 +97,30 @@ void br_actors_flush(struct br *br);
 /* SIGKILLs and reaps every live actor at once (start-up failure path). */
 void br_actors_kill_all(struct br *br);
 const char *br_astate_name(enum br_astate st);
-const char *br_actor_name(const struct br_actor *a);
-uint32_t br_actor_index(const struct br_actor *a);
-bool br_actor_running(const struct br_actor *a);
-void br_actor_count_sent(struct br_actor *a);
+/* Per message on the actor link: inline. */
+static inline const char *
+br_actor_name(const struct br_actor *a)
+{
+	return a->a_conf.ca_name;
+}
+
+static inline uint32_t
+br_actor_index(const struct br_actor *a)
+{
+	return a->a_idx;
+}
+
+static inline bool
+br_actor_running(const struct br_actor *a)
+{
+	return a->a_state == BR_A_RUNNING;
+}
+
+static inline void
+br_actor_count_sent(struct br_actor *a)
+{
+	a->a_sent++;
+}
 /* a's hello: STARTING becomes RUNNING with its send window as credit;
  * -1 when a was not starting. */
 int br_actor_ready(struct br_actor *a);

@@ -14,14 +14,6 @@ static struct {
 	void	*arg;
 } classes[BR_OC_N];
 
-enum br_oclass
-br_origin_class(const struct br_origin *o)
-{
-	if (o->o_actor == BR_ORIGIN_CLI)
-		return BR_OC_CLI;
-	return BR_IS_PEER(o->o_actor) ? BR_OC_PEER : BR_OC_ACTOR;
-}
-
 void
 br_answer_set_ops(enum br_oclass c, const struct br_answer_ops *ops,
     void *arg)

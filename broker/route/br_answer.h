@@ -65,7 +65,13 @@ struct br_answer_ops {
 	void	(*an_credit)(void *arg, const struct br_origin *o);
 };
 
-enum br_oclass br_origin_class(const struct br_origin *o);
+static inline enum br_oclass
+br_origin_class(const struct br_origin *o)
+{
+	if (o->o_actor == BR_ORIGIN_CLI)
+		return BR_OC_CLI;
+	return BR_IS_PEER(o->o_actor) ? BR_OC_PEER : BR_OC_ACTOR;
+}
 
 /* ops (borrowed: static storage) and arg answer every origin of class
  * c from now on. */

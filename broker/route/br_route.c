@@ -199,7 +199,10 @@ static void
 placed(struct br *br, const struct br_origin *o, uint32_t kind,
     uint64_t id, bool acked)
 {
-	if (o->o_actor != BR_ORIGIN_CLI)
+	/* an actor sender's credit directly: once per routed message */
+	if (br_origin_class(o) == BR_OC_ACTOR)
+		br_actor_owe_credit(br->b_actors[o->o_actor], 1);
+	else if (o->o_actor != BR_ORIGIN_CLI)
 		br_answer_credit(o);
 	else if (kind == TP_K_SEND && acked)
 		br_answer(br, o, TP_K_ACK, id, NULL, 0);
