@@ -575,7 +575,7 @@ deliver(struct br_actor *a)
 	struct mbx_item *it;
 	int rv;
 
-	while ((head = a->a_mbx.mb_queue.ml_head) != NULL &&
+	while ((head = mbx_peek(&a->a_mbx)) != NULL &&
 	    tp_link_room(a->a_link, head->mi_len) &&
 	    (it = mbx_next_delivery(&a->a_mbx)) != NULL)
 		if ((rv = tp_link_put_raw(a->a_link, it->mi_data, it->mi_len,

@@ -190,6 +190,22 @@ int mbx_restore(struct mbx *mb, struct mbx_item *it);
  */
 struct mbx_item *mbx_next_delivery(struct mbx *mb);
 
+/* The item mbx_next_delivery hands out next if the window lets it (still
+ * queued, borrowed), or NULL: a caller sizing a frame looks before it
+ * takes. */
+static inline const struct mbx_item *
+mbx_peek(const struct mbx *mb)
+{
+	return mb->mb_queue.ml_head;
+}
+
+/* The in-flight items, oldest first (borrowed, mi_next-linked). */
+static inline const struct mbx_item *
+mbx_inflight_head(const struct mbx *mb)
+{
+	return mb->mb_inflight.ml_head;
+}
+
 /*
  * Cumulative ACK: pops and frees up to n items from the in-flight head.
  * Returns how many were popped; less than n means the actor acked more

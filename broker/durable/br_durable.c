@@ -410,7 +410,7 @@ void
 br_dur_acked(struct br_dactor *d, uint32_t n)
 {
 	if (d != NULL)
-		ack_items(d, d->d_mbx->mb_inflight.ml_head, n);
+		ack_items(d, mbx_inflight_head(d->d_mbx), n);
 }
 
 void

@@ -50,24 +50,6 @@ pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
 	    br_now_ms() + br->b_conf->c_ask_ttl_ms);
 }
 
-static struct br_pend *
-pend_get(struct br *br, uint64_t id)
-{
-	return br_pend_get(br->b_pend, id);
-}
-
-static void
-pend_free(struct br *br, struct br_pend *p)
-{
-	br_pend_release(br->b_pend, p);
-}
-
-static struct br_origin
-pend_origin(const struct br_pend *p)
-{
-	return br_pend_origin(p);
-}
-
 /* "name@node" into buf (BR_NAME_MAX * 2 + 2 bytes): both names are
  * bounded by the config, and this runs once per routed message, so no
  * snprintf. */
@@ -216,10 +198,10 @@ confirm_now(struct br *br, const struct br_origin *o, struct br_pend *p,
     uint64_t id, uint32_t flags)
 {
 	if (p != NULL && p->p_kind == TP_K_SEND) {
-		struct br_origin po = pend_origin(p);
+		struct br_origin po = br_pend_origin(p);
 
 		br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
-		pend_free(br, p);
+		br_pend_release(br->b_pend, p);
 		return;
 	}
 	if (o->o_actor == BR_ORIGIN_CLI && o->o_hdr == NULL)
@@ -236,7 +218,7 @@ durable_confirm(void *arg, uint32_t origin, uint64_t pend, uint64_t id,
 	struct br *br = arg;
 	struct br_origin o = { origin, NULL, 0 };
 
-	confirm_now(br, &o, pend_get(br, pend), id, flags);
+	confirm_now(br, &o, br_pend_get(br->b_pend, pend), id, flags);
 }
 
 /* The durable log could not take it: out of the mailbox again, and the
@@ -248,11 +230,11 @@ not_logged(struct br *br, struct br_actor *t, struct mbx_item *it,
 	mbx_unput(&t->a_mbx, it);
 	mbx_item_free(it);
 	if (p != NULL) {
-		struct br_origin po = pend_origin(p);
+		struct br_origin po = br_pend_origin(p);
 
 		br_answer_error(br, &po, p->p_orig_id, BR_E_REJECTED, "cannot "
 		    "write the durable mailbox of '%s'", t->a_conf.ca_name);
-		pend_free(br, p);
+		br_pend_release(br->b_pend, p);
 	} else
 		br_answer_error(br, o, id, BR_E_REJECTED, "cannot write the "
 		    "durable mailbox of '%s'", t->a_conf.ca_name);
@@ -268,7 +250,7 @@ static void
 accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
     const struct br_origin *o, uint64_t id, uint32_t flags, uint64_t pend)
 {
-	struct br_pend *p = pend_get(br, pend);
+	struct br_pend *p = br_pend_get(br->b_pend, pend);
 	int rc;
 
 	if (!br_dur_is(t->a_dur) || (rc = br_dur_append(t->a_dur, it)) ==
@@ -351,8 +333,9 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 		if (br_wait_push(&t->a_waitq, it, o->o_actor, pend, id,
 		    flags) == 0)
 			return;
-		if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
-			pend_free(br, p);
+		if ((p = br_pend_get(br->b_pend, pend)) != NULL &&
+		    kind == TP_K_SEND)
+			br_pend_release(br->b_pend, p);
 		goto busy;
 	}
 	if (rc == MBX_DROPPED_NEW && kind == TP_K_SEND) {
@@ -369,8 +352,8 @@ busy:
 	br_answer_error(br, o, id, BR_E_BUSY, "broker busy: too many "
 	    "requests waiting");
 out_free:
-	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_ASK)
-		pend_free(br, p);
+	if ((p = br_pend_get(br->b_pend, pend)) != NULL && kind == TP_K_ASK)
+		br_pend_release(br->b_pend, p);
 	mbx_item_free(it);
 	placed(br, o, kind, id, false);
 }
@@ -401,14 +384,14 @@ place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
 	}
 	if (br_wait_push(q, it, o->o_actor, pend, id, 0) == 0)
 		return;
-	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_SEND)
-		pend_free(br, p);
+	if ((p = br_pend_get(br->b_pend, pend)) != NULL && kind == TP_K_SEND)
+		br_pend_release(br->b_pend, p);
 busy:
 	br->b_stats.st_busy++;
 	br_answer_error(br, o, id, BR_E_BUSY, "broker busy: too many "
 	    "requests waiting");
-	if ((p = pend_get(br, pend)) != NULL && kind == TP_K_ASK)
-		pend_free(br, p);
+	if ((p = br_pend_get(br->b_pend, pend)) != NULL && kind == TP_K_ASK)
+		br_pend_release(br->b_pend, p);
 	mbx_item_free(it);
 	placed(br, o, kind, id, false);
 }
@@ -452,7 +435,7 @@ br_route_env(struct br *br, const struct br_origin *o,
 	}
 	if ((it = encode_item(br, o, env, id)) == NULL) {
 		if (p != NULL)
-			pend_free(br, p);
+			br_pend_release(br->b_pend, p);
 		br_answer_error(br, o, env->e_id, BR_E_BUSY, "out of memory");
 		placed(br, o, env->e_kind, env->e_id, false);
 		return;
@@ -490,13 +473,13 @@ static void
 admitted(struct br *br, struct br_wait *w)
 {
 	struct br_origin o = { w->w_origin, NULL, 0 };
-	struct br_pend *p = pend_get(br, w->w_pend);
+	struct br_pend *p = br_pend_get(br->b_pend, w->w_pend);
 
 	if (p != NULL && p->p_kind == TP_K_SEND && !p->p_confirm) {
-		struct br_origin po = pend_origin(p);
+		struct br_origin po = br_pend_origin(p);
 
 		br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
-		pend_free(br, p);
+		br_pend_release(br->b_pend, p);
 	} else if (w->w_origin != BR_ORIGIN_CLI)
 		placed(br, &o, TP_K_SEND, w->w_id, true);
 }
@@ -518,7 +501,7 @@ br_route_room(struct br_actor *t)
 		rc = mbx_put(&t->a_mbx, w->w_item, &dropped);
 		br_dur_dropped(t->a_dur, dropped);
 		br_route_dropped(br, dropped);
-		p = pend_get(br, w->w_pend);
+		p = br_pend_get(br->b_pend, w->w_pend);
 		o.o_actor = w->w_origin;
 		if (rc == MBX_OK && (p == NULL || p->p_kind == TP_K_SEND))
 			accepted(br, t, w->w_item, &o, w->w_id, w->w_flags,
@@ -540,7 +523,7 @@ br_route_room(struct br_actor *t)
 void
 br_route_answer_back(struct br *br, const struct tp_env *env, uint32_t src)
 {
-	struct br_pend *p = pend_get(br, env->e_corr);
+	struct br_pend *p = br_pend_get(br->b_pend, env->e_corr);
 	struct br_origin o;
 
 	/* an ASK hears REPLY or ERROR, a confirmed SEND ACK or ERROR */
@@ -551,11 +534,11 @@ br_route_answer_back(struct br *br, const struct tp_env *env, uint32_t src)
 		    (unsigned long long)env->e_corr);
 		return;
 	}
-	o = pend_origin(p);
+	o = br_pend_origin(p);
 	br->b_stats.st_replies++;
 	br_answer(br, &o, env->e_kind, p->p_orig_id, env->e_body,
 	    env->e_body_len);
-	pend_free(br, p);
+	br_pend_release(br->b_pend, p);
 }
 
 void
@@ -593,16 +576,16 @@ fail_link_waiters(struct br *br, struct br_link *l)
 
 	while ((w = br_wait_pop(q)) != NULL) {
 		struct br_origin o = { w->w_origin, NULL, 0 };
-		struct br_pend *p = pend_get(br, w->w_pend);
+		struct br_pend *p = br_pend_get(br->b_pend, w->w_pend);
 
 		mbx_item_free(w->w_item);
 		if (p != NULL && p->p_kind == TP_K_SEND) {
-			struct br_origin po = pend_origin(p);
+			struct br_origin po = br_pend_origin(p);
 
 			br_answer_error(br, &po, p->p_orig_id,
 			    BR_E_UNREACHABLE, "node '%s' is unreachable "
 			    "(link down)", br_plink_node_name(l));
-			pend_free(br, p);
+			br_pend_release(br->b_pend, p);
 		} else if (p == NULL && w->w_origin != BR_ORIGIN_CLI)
 			br_answer_error(br, &o, w->w_id, BR_E_UNREACHABLE,
 			    "node '%s' is unreachable (link down)",
@@ -628,17 +611,17 @@ pend_link_down(void *arg, struct br_pend *p)
 	struct br_origin o;
 
 	if (p->p_origin == ld->ld_mark) {
-		pend_free(ld->ld_br, p);
+		br_pend_release(ld->ld_br->b_pend, p);
 		return;
 	}
 	if (p->p_target != ld->ld_mark || (p->p_kind != TP_K_ASK &&
 	    !p->p_confirm))
 		return;
-	o = pend_origin(p);
+	o = br_pend_origin(p);
 	br_answer_error(ld->ld_br, &o, p->p_orig_id, BR_E_UNREACHABLE, "node "
 	    "'%s' is unreachable (link down before the reply)",
 	    br_plink_node_name(ld->ld_link));
-	pend_free(ld->ld_br, p);
+	br_pend_release(ld->ld_br->b_pend, p);
 }
 
 void
@@ -661,12 +644,12 @@ br_route_dropped(struct br *br, struct mbx_item *list)
 
 		if (tp_env_decode(it->mi_data, it->mi_len, &br->b_lim, &env,
 		    NULL) != 0 || env.e_kind != TP_K_ASK ||
-		    (p = pend_get(br, env.e_id)) == NULL)
+		    (p = br_pend_get(br->b_pend, env.e_id)) == NULL)
 			continue;
-		o = pend_origin(p);
+		o = br_pend_origin(p);
 		br_answer_error(br, &o, p->p_orig_id, BR_E_DROPPED, "ask "
 		    "dropped from a full mailbox (policy drop-oldest)");
-		pend_free(br, p);
+		br_pend_release(br->b_pend, p);
 	}
 	mbx_item_free_list(list);
 }
@@ -675,13 +658,13 @@ static void
 pend_expired(void *arg, struct br_pend *p)
 {
 	struct br *br = arg;
-	struct br_origin o = pend_origin(p);
+	struct br_origin o = br_pend_origin(p);
 
 	br->b_stats.st_ask_timeouts++;
 	br_answer_error(br, &o, p->p_orig_id, BR_E_TIMEOUT, "no reply from "
 	    "'%s' within the ask ttl", BR_IS_PEER(p->p_target) ?
 	    "a remote actor" : br->b_actors[p->p_target]->a_conf.ca_name);
-	pend_free(br, p);
+	br_pend_release(br->b_pend, p);
 }
 
 void
