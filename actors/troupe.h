@@ -240,4 +240,128 @@ int troupe_obj_json(const msgpack_object *obj, struct json_t **out);
 /* Same, as compact JSON text in *out (malloc'd, the caller frees). */
 int troupe_obj_to_json(const msgpack_object *obj, char **out);
 
+/*
+ * ---- The client API: a program that is not an actor ----
+ *
+ * Any local program (a web server, a script's helper, a test harness)
+ * opens a client link to a node: a streaming connection with the actor
+ * link's protocol, batching and credit window (docs/ARCHITECTURE.md
+ * "Client link"), admitted like the control socket (the broker's uid,
+ * root, node.allow_uids, node.allow_group).  A client is not supervised
+ * and has no mailbox: it sends and asks; nobody can send to it.
+ *
+ * Every SEND of a client is confirmed: the broker holding the target's
+ * mailbox answers once it is placed there (on disk by the node's fsync
+ * policy for a durable mailbox), or refuses it, and the result is
+ * reported for that message.  troupe_client_send is asynchronous and
+ * windowed: it returns once the message is queued for the broker, and
+ * blocks (reading results meanwhile) only while the window is full.
+ * Results of asynchronous calls reach the callback set with
+ * troupe_client_set_cb, called from inside any troupe_client_* call
+ * that reads the link (never from another thread); failures with no
+ * callback set are counted (troupe_client_failures).
+ *
+ * One client per thread: nothing here is thread-safe, but distinct
+ * clients may run on distinct threads.  Functions return 0 or a negative
+ * TP_E* code; a refusal by the broker is a positive TROUPE_ERR_* code.
+ * Once the link broke every call returns TP_ECLOSED and the results not
+ * known yet are reported with TP_ECLOSED (their fate is unknown: a
+ * message that was placed stays placed).
+ */
+struct troupe_client;
+
+/* One result of an asynchronous send or ask. */
+struct troupe_result {
+	uint64_t	 tr_id;		/* what send/ask returned in *id */
+	int		 tr_kind;	/* TROUPE_SEND or TROUPE_ASK */
+	int		 tr_code;	/* 0; TROUPE_ERR_*; or TP_ETIMEDOUT,
+					 * TP_ECLOSED (link lost) */
+	const char	*tr_message;	/* the broker's error text, or NULL */
+	const uint8_t	*tr_body;	/* an ask's REPLY (or ERROR) body:
+					 * raw msgpack, tr_len bytes */
+	size_t		 tr_len;
+	void		*tr_tag;	/* the tag given to the call */
+};
+
+/* Everything in r is valid only during the call. */
+typedef void troupe_client_cb(void *arg, const struct troupe_result *r);
+
+/*
+ * Opens a client link.  where: NULL for the default node (the first of
+ * $TROUPE_BROKER, $TROUPE_RUN_DIR, the zero-config node $TROUPE_NODE,
+ * the default run dir, the one zero-config node running here), a
+ * control socket URL ("ipc:///run/troupe/ctl.sock") or a run dir.
+ * timeout_ms bounds the dial and the broker's answer (< 0: 5 s).  On 0
+ * *out is the caller's (troupe_client_close).  Errors: TP_EUNREACH (no
+ * broker listens there), TP_EPERM (not admitted: TROUPE_ERR_PERMISSION
+ * from the broker is returned as TP_EPERM too), TP_EPEER (not a
+ * broker), TP_ETIMEDOUT, TP_EAGAIN (all client links in use), TP_ENOMEM.
+ * The reason is in troupe_client_open_error's text.
+ */
+int troupe_client_open(const char *where, int timeout_ms,
+    struct troupe_client **out);
+
+/* The text of the last troupe_client_open failure on this thread. */
+const char *troupe_client_open_error(void);
+
+/* Closes the link after waiting up to timeout_ms (< 0: forever) for the
+ * results still owed (troupe_client_flush); frees c.  What had no result
+ * by then is reported TP_ECLOSED. */
+void troupe_client_close(struct troupe_client *c, int timeout_ms);
+
+/* Results of asynchronous calls go to cb(arg, result) from now on. */
+void troupe_client_set_cb(struct troupe_client *c, troupe_client_cb *cb,
+    void *arg);
+
+/*
+ * Sends body (len bytes of one msgpack value; len 0 sends nil) to "to"
+ * ("name" or "name@node") without waiting for its result, which reaches
+ * the callback with tag.  *id (may be NULL) gets the message's id.
+ * Blocks only while the window is full.  Returns 0, TP_EINVAL (bad
+ * name or body), TP_ETOOBIG, TP_ECLOSED.
+ */
+int troupe_client_send(struct troupe_client *c, const char *to,
+    const void *body, size_t len, void *tag, uint64_t *id);
+
+/* Sends and waits up to timeout_ms (< 0: forever) for its result: 0
+ * placed, a TROUPE_ERR_* code, or TP_ETIMEDOUT / TP_ECLOSED. */
+int troupe_client_send_confirmed(struct troupe_client *c, const char *to,
+    const void *body, size_t len, int timeout_ms);
+
+/* Asks and waits up to timeout_ms (< 0: forever), like troupe_ask:
+ * 0 with the REPLY in *out, a TROUPE_ERR_* code with the ERROR body, or
+ * TP_ETIMEDOUT / TP_ECLOSED; troupe_reply_free(out) in every case. */
+int troupe_client_ask(struct troupe_client *c, const char *to,
+    const void *body, size_t len, int timeout_ms, struct troupe_reply *out);
+
+/* Asks without waiting: the REPLY or ERROR (or TP_ETIMEDOUT after
+ * timeout_ms; < 0: the broker's ask ttl) reaches the callback with tag.
+ * Returns as troupe_client_send. */
+int troupe_client_ask_async(struct troupe_client *c, const char *to,
+    const void *body, size_t len, int timeout_ms, void *tag, uint64_t *id);
+
+/*
+ * A descriptor for another event loop: it polls readable when frames
+ * from the broker wait; then call troupe_client_poll(c, 0).  Owned by
+ * the library (do not close or read it).
+ */
+int troupe_client_fd(const struct troupe_client *c);
+
+/* Sends what is queued, then reads results for up to timeout_ms (0: only
+ * what is there; < 0: until one came), calling the callback.  Returns
+ * the number of results reported, or TP_ECLOSED. */
+int troupe_client_poll(struct troupe_client *c, int timeout_ms);
+
+/* Sends what is queued and waits up to timeout_ms (< 0: forever) until
+ * every result is in.  0, TP_ETIMEDOUT or TP_ECLOSED. */
+int troupe_client_flush(struct troupe_client *c, int timeout_ms);
+
+/* Results still owed (messages sent, not yet answered). */
+uint32_t troupe_client_pending(const struct troupe_client *c);
+/* Asynchronous results that failed while no callback was set. */
+uint64_t troupe_client_failures(const struct troupe_client *c);
+/* The client's name ("cli-7") and its node, as the broker said. */
+const char *troupe_client_name(const struct troupe_client *c);
+const char *troupe_client_node(const struct troupe_client *c);
+
 #endif

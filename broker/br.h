@@ -45,6 +45,7 @@ struct br_stats {
 	uint64_t	 st_busy;
 	uint64_t	 st_spawns;
 	uint64_t	 st_exits;
+	uint64_t	 st_clients;	/* client links opened */
 };
 
 struct br {
@@ -77,6 +78,7 @@ struct br {
 	struct br_tap	 b_tap;		/* br_tap: `troupe watch` */
 	struct br_metrics *b_metrics;	/* br_metrics: NULL when off */
 	struct br_dur	*b_dur;		/* br_durable: data dir, commit timer */
+	struct br_clients *b_clients;	/* br_client: client links */
 	struct br_await	*b_await;	/* br_await: requests held until the
 					 * cluster can route them */
 };

@@ -21,6 +21,7 @@
 #include "br_actor.h"
 #include "br_alink.h"
 #include "br_route.h"
+#include "br_client.h"
 #include "br_ctl.h"
 #include "br_await.h"
 #include "br_daemon.h"
@@ -317,12 +318,14 @@ on_timer(void *arg)
 	br_disc_tick(br, now);
 	br_peers_tick(br, now);
 	br_await_tick(br, now);
+	br_clients_tick(br, now);
 }
 
 static void
 before_sleep(void *arg)
 {
 	br_actors_flush(arg);
+	br_clients_flush(arg);
 	br_peers_flush(arg);
 }
 
@@ -413,6 +416,7 @@ start(struct br *br)
 	    (br->b_zone = msgpack_zone_new(4096)) == NULL ||
 	    br_route_init(br) != 0 || br_actors_init(br) != 0 ||
 	    sup_init(br) != 0 || br_ctl_open(br) != 0 ||
+	    br_clients_init(br) != 0 ||
 	    br_tap_open(&br->b_tap, br->b_run_dir, br->b_node, &br->b_lim) ||
 	    br_metrics_open(br) != 0 || br_peers_init(br, &peer_ops) != 0 ||
 	    br_disc_init(br) != 0 || br_dur_init(br) != 0)
@@ -431,6 +435,7 @@ stop(struct br *br)
 	br->b_stopping = true;
 	br_actors_kill_all(br);	/* after a drain nothing is left */
 	br_ctl_close(br);
+	br_clients_fini(br);
 	br_metrics_close(br);
 	br_tap_close(&br->b_tap);
 	br_await_fini(br);

@@ -137,7 +137,7 @@ answer_credit(void *arg, const struct br_origin *o)
 }
 
 static const struct br_answer_ops answer_ops = { answer_send,
-    answer_credit };
+    answer_credit, NULL };
 
 int
 br_actors_init(struct br *br)
@@ -348,7 +348,7 @@ br_actor_add(struct br *br, const struct br_conf_actor *ca)
 	a->a_idx = br->b_nactors;
 	a->a_conf = *ca;
 	a->a_fd = -1;
-	if ((a->a_gate = br_gate_new(link_wfd, a->a_idx)) == NULL ||
+	if ((a->a_gate = br_gate_new(link_wfd, a->a_idx, BR_GS_MAILBOX)) == NULL ||
 	    mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
 	    br_dur_attach(br, &a->a_dur, ca, &a->a_mbx) != 0 ||
@@ -630,8 +630,9 @@ br_actors_kill_all(struct br *br)
 	}
 }
 
-/* Waiting senders of a removed actor: an actor gets its credit back, the
- * items join the list whose ASKs are answered. */
+/* Waiting senders of a removed actor: an actor gets its credit back, a
+ * confirmed SEND its ERROR (it was never placed), the items join the
+ * list whose ASKs are answered. */
 static struct mbx_item *
 take_waiters(struct br_actor *a, struct mbx_item *list)
 {
@@ -640,6 +641,12 @@ take_waiters(struct br_actor *a, struct mbx_item *list)
 	while ((w = br_wait_pop(&a->a_waitq)) != NULL) {
 		struct br_origin o = { w->w_origin, NULL, 0 };
 
+		if (w->w_origin != BR_ORIGIN_CLI && (w->w_flags &
+		    TP_F_CONFIRM) && w->w_pend == 0)
+			br_answer_error(a->a_br, &o, w->w_id,
+			    BR_E_UNKNOWN_ACTOR, "actor '%s' was removed "
+			    "before the message was placed",
+			    a->a_conf.ca_name);
 		if (w->w_origin != BR_ORIGIN_CLI)
 			br_answer_credit(&o);
 		w->w_item->mi_next = list;

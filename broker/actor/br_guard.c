@@ -15,7 +15,7 @@
 
 static _Atomic uint64_t refused[BR_GS_COUNT];
 static const char *const names[BR_GS_COUNT] = { "mailbox", "control",
-    "tap", "peer" };
+    "tap", "peer", "client" };
 
 void
 br_guard_count(enum br_gsock s)
@@ -43,6 +43,7 @@ struct br_gate {
 	_Atomic int64_t		 g_pipe_pid;	/* its peer pid */
 	int			 g_fd;
 	uint32_t		 g_tag;
+	enum br_gsock		 g_kind;
 };
 
 /* Whether pid's parent is this process: the child posix_spawn is about
@@ -95,7 +96,7 @@ gate_add(struct br_gate *g, nng_pipe p)
 		atomic_store(&g->g_pipe, (uint32_t)nng_pipe_id(p));
 		return;
 	}
-	br_guard_count(BR_GS_MAILBOX);
+	br_guard_count(g->g_kind);
 	nng_pipe_close(p);
 }
 
@@ -122,7 +123,7 @@ gate_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 }
 
 struct br_gate *
-br_gate_new(int notify_fd, uint32_t tag)
+br_gate_new(int notify_fd, uint32_t tag, enum br_gsock kind)
 {
 	struct br_gate *g = calloc(1, sizeof(*g));
 
@@ -130,6 +131,7 @@ br_gate_new(int notify_fd, uint32_t tag)
 		return NULL;
 	g->g_fd = notify_fd;
 	g->g_tag = tag;
+	g->g_kind = kind;
 	return g;
 }
 
@@ -162,7 +164,7 @@ br_gate_expect(struct br_gate *g, pid_t pid)
 		nng_pipe p = NNG_PIPE_INITIALIZER;
 
 		p.id = id;
-		br_guard_count(BR_GS_MAILBOX);
+		br_guard_count(g->g_kind);
 		nng_pipe_close(p);
 	}
 }

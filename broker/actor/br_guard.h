@@ -20,6 +20,7 @@ enum br_gsock {
 	BR_GS_CONTROL,		/* RUN/ctl.sock */
 	BR_GS_TAP,		/* RUN/tap.sock */
 	BR_GS_PEER,		/* node.listen, the peer streams */
+	BR_GS_CLIENT,		/* RUN/cli/N.sock, client links */
 	BR_GS_COUNT
 };
 
@@ -29,7 +30,7 @@ void br_guard_count(enum br_gsock s);
 /* The count so far. */
 uint64_t br_guard_refused(enum br_gsock s);
 
-/* "mailbox", "control", "tap", "peer". */
+/* "mailbox", "control", "tap", "peer", "client". */
 const char *br_guard_name(enum br_gsock s);
 
 /*
@@ -44,10 +45,12 @@ struct br_gate;
 
 /*
  * A gate that, when the admitted pipe goes, writes tag and the pipe id
- * (two uint32) to notify_fd (non-blocking; a full pipe loses the hint).
+ * (two uint32) to notify_fd (non-blocking; a full pipe loses the hint),
+ * and counts the pipes it refuses under kind (a mailbox, a client link).
  * Returns it (the caller owns it: br_gate_free), or NULL.
  */
-struct br_gate *br_gate_new(int notify_fd, uint32_t tag);
+struct br_gate *br_gate_new(int notify_fd, uint32_t tag,
+    enum br_gsock kind);
 
 /*
  * Arms g on a freshly opened mailbox socket s: nobody is admitted until

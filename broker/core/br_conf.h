@@ -63,6 +63,8 @@ struct br_conf {
 	uint64_t	 c_drain_timeout_ms;	/* default 10000 */
 	uint32_t	 c_send_window;		/* actor send credits, 256 */
 	uint32_t	 c_max_pending;		/* pending asks+requests, 65536 */
+	uint32_t	 c_max_clients;		/* client links at once, 64 */
+	uint32_t	 c_client_window;	/* a client's send credits, 1024 */
 	uint64_t	 c_ask_ttl_ms;		/* default 60000 */
 	uint64_t	 c_max_body;		/* default 1 MiB */
 	uint32_t	 c_max_depth;		/* default 16 */

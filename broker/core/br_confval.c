@@ -37,6 +37,9 @@ const struct br_key br_confval_node_keys[] = {
 	{ "send_window", VT_U32, KS(br_conf, c_send_window), 1, 65536, NULL },
 	{ "max_pending", VT_U32, KS(br_conf, c_max_pending), 1, 1 << 24,
 	    NULL },
+	{ "max_clients", VT_U32, KS(br_conf, c_max_clients), 1, 4096, NULL },
+	{ "client_window", VT_U32, KS(br_conf, c_client_window), 1, 65536,
+	    NULL },
 	{ "ask_ttl", VT_DUR, KS(br_conf, c_ask_ttl_ms), 1, 24 * BR_HOUR_MS,
 	    NULL },
 	{ "max_body", VT_SIZE, KS(br_conf, c_max_body), 64, 64 << 20, NULL },
@@ -557,6 +560,8 @@ br_confval_defaults(struct br_conf *c)
 	c->c_drain_timeout_ms = 10 * BR_SEC_MS;
 	c->c_send_window = 256;
 	c->c_max_pending = 65536;
+	c->c_max_clients = 64;
+	c->c_client_window = 1024;
 	c->c_ask_ttl_ms = 60 * BR_SEC_MS;
 	c->c_max_body = 1 << 20;
 	c->c_max_depth = 16;

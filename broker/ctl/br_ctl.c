@@ -10,6 +10,7 @@
 #include "br_actor.h"
 #include "br_acl.h"
 #include "br_answer.h"
+#include "br_client.h"
 #include "br_ctl.h"
 #include "br_route.h"
 #include "br_disc.h"
@@ -27,7 +28,7 @@ static void ctl_msg(struct br *br, nng_msg *msg);
 static int ctl_send(void *arg, const struct br_origin *o,
     const struct tp_env *env);
 
-static const struct br_answer_ops cli_ops = { ctl_send, NULL };
+static const struct br_answer_ops cli_ops = { ctl_send, NULL, NULL };
 
 static void
 on_ctl(void *arg)
@@ -327,8 +328,8 @@ ctl_inspect(struct br *br, struct tp_body *b, msgpack_packer *pk, char *msg,
 
 /* Returns 0 with the answer packed, or an error code with msg set. */
 static int
-ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
-    char *msg, size_t len)
+ctl_dispatch(struct br *br, const msgpack_object *body, nng_pipe pipe,
+    msgpack_packer *pk, char *msg, size_t len)
 {
 	struct tp_err err = { 0 };
 	struct tp_body b;
@@ -355,10 +356,13 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 	    "stop") || tp_body_streq(op, oplen, "restart"))
 		return ctl_life(br, &b, op, oplen, pk, msg, len, &err);
 	if (!tp_body_streq(op, oplen, "nodes") && !tp_body_streq(op, oplen,
-	    "stats") && !tp_body_streq(op, oplen, "watch"))
+	    "stats") && !tp_body_streq(op, oplen, "watch") &&
+	    !tp_body_streq(op, oplen, "client"))
 		return snprintf(msg, len, "unknown control op"), BR_E_BADREQ;
 	if (ctl_end(&b, op, oplen, msg, len, &err) != 0)
 		return BR_E_BADREQ;
+	if (tp_body_streq(op, oplen, "client"))
+		return br_client_open(br, pipe, pk, msg, len);
 	if (tp_body_streq(op, oplen, "nodes"))
 		br_cstat_pack_nodes(br, pk);
 	else if (tp_body_streq(op, oplen, "stats"))
@@ -369,7 +373,8 @@ ctl_dispatch(struct br *br, const msgpack_object *body, msgpack_packer *pk,
 }
 
 static void
-ctl_op(struct br *br, const struct br_origin *o, const struct tp_env *env)
+ctl_op(struct br *br, const struct br_origin *o, const struct tp_env *env,
+    nng_pipe pipe)
 {
 	msgpack_object body;
 	msgpack_sbuffer sb;
@@ -385,7 +390,8 @@ ctl_op(struct br *br, const struct br_origin *o, const struct tp_env *env)
 	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if ((code = ctl_dispatch(br, &body, &pk, msg, sizeof(msg))) != 0)
+	if ((code = ctl_dispatch(br, &body, pipe, &pk, msg,
+	    sizeof(msg))) != 0)
 		br_answer_error(br, o, env->e_id, code, "%s", msg);
 	else
 		br_answer(br, o, TP_K_REPLY, env->e_id, (uint8_t *)sb.data,
@@ -418,7 +424,7 @@ ctl_msg(struct br *br, nng_msg *msg)
 	} else if (env.e_kind == TP_K_SEND || env.e_kind == TP_K_ASK)
 		br_route_env(br, &o, &env);
 	else if (env.e_kind == TP_K_CONTROL)
-		ctl_op(br, &o, &env);
+		ctl_op(br, &o, &env, nng_msg_get_pipe(msg));
 	else
 		br_answer_error(br, &o, env.e_id, BR_E_BADREQ, "bad request: "
 		    "kind %s is not a request", tp_kind_name(env.e_kind));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "br.h"
+#include "br_client.h"
 #include "br_route.h"
 #include "br_cstat.h"
 #include "br_guard.h"
@@ -13,7 +14,7 @@
 
 /* How a broker row reads its value. */
 enum src { S_FIELD, S_PID, S_UPTIME_MS, S_UPTIME_S, S_ACTORS, S_PENDING,
-    S_TAP };
+    S_TAP, S_CLIENTS };
 
 struct row {
 	const char	*r_key;
@@ -57,6 +58,9 @@ static const struct row rows[] = {
 	  F(st_spawns) },
 	{ "exits", "troupe_exits_total", C, "Actor processes that exited.",
 	  F(st_exits) },
+	{ "clients", "troupe_clients", G, "Client links open.", S_CLIENTS, 0 },
+	{ "clients_opened", "troupe_clients_opened_total", C,
+	  "Client links opened.", F(st_clients) },
 	{ NULL, "troupe_tap_records_total", C,
 	  "Records published to `troupe watch`.", S_TAP, 0 },
 };
@@ -81,6 +85,7 @@ read_row(const struct br *br, const struct row *r, uint64_t now)
 	case S_ACTORS:		return br->b_nactors;
 	case S_PENDING:		return br_route_pending(br);
 	case S_TAP:		return br->b_tap.t_published;
+	case S_CLIENTS:		return br_clients_count(br);
 	}
 	return 0;
 }

@@ -68,3 +68,14 @@ br_answer_credit(const struct br_origin *o)
 	if (classes[c].ops != NULL && classes[c].ops->an_credit != NULL)
 		classes[c].ops->an_credit(classes[c].arg, o);
 }
+
+const char *
+br_answer_name(const struct br_origin *o)
+{
+	enum br_oclass c = br_origin_class(o);
+	const char *n = NULL;
+
+	if (classes[c].ops != NULL && classes[c].ops->an_name != NULL)
+		n = classes[c].ops->an_name(classes[c].arg, o);
+	return n != NULL ? n : "?";
+}

@@ -31,13 +31,19 @@ enum br_errcode {
 };
 
 /* Who is waiting for an answer: the CLI (through a pending slot that
- * holds its nng backtrace) or an actor (by index). */
+ * holds its nng backtrace), an actor (by index), a peer link or a client
+ * link. */
 #define BR_ORIGIN_CLI UINT32_MAX
 /* A peer link as origin (or pending target): BR_ORIGIN_PEER | link
  * generation << 8 | link index (br_peer_origin); never equal to
  * BR_ORIGIN_CLI. */
 #define BR_ORIGIN_PEER 0x80000000u
 #define BR_IS_PEER(o) ((o) != BR_ORIGIN_CLI && ((o) & BR_ORIGIN_PEER) != 0)
+/* A client link as origin: BR_ORIGIN_CLIENT | generation << 16 | slot
+ * (br_client); never a peer's or an actor index. */
+#define BR_ORIGIN_CLIENT 0x40000000u
+#define BR_IS_CLIENT(o) ((o) != BR_ORIGIN_CLI && \
+	((o) & (BR_ORIGIN_PEER | BR_ORIGIN_CLIENT)) == BR_ORIGIN_CLIENT)
 
 /* Where an answer goes: an actor (by index), a peer origin, or the CLI
  * request whose nng backtrace header is o_hdr (borrowed). */
@@ -51,6 +57,7 @@ enum br_oclass {
 	BR_OC_ACTOR,
 	BR_OC_CLI,
 	BR_OC_PEER,
+	BR_OC_CLIENT,
 	BR_OC_N
 };
 
@@ -63,6 +70,10 @@ struct br_answer_ops {
 	/* o's message was placed (queued, dropped or refused): o may send
 	 * one more.  NULL for a class without a send window (the CLI). */
 	void	(*an_credit)(void *arg, const struct br_origin *o);
+	/* o's name as the `from` of what it sends ("cli-7"), NUL-terminated
+	 * and at most BR_NAME_MAX bytes; NULL when the class names itself
+	 * otherwise (actors, the CLI, peers). */
+	const char *(*an_name)(void *arg, const struct br_origin *o);
 };
 
 static inline enum br_oclass
@@ -70,7 +81,9 @@ br_origin_class(const struct br_origin *o)
 {
 	if (o->o_actor == BR_ORIGIN_CLI)
 		return BR_OC_CLI;
-	return BR_IS_PEER(o->o_actor) ? BR_OC_PEER : BR_OC_ACTOR;
+	if (BR_IS_PEER(o->o_actor))
+		return BR_OC_PEER;
+	return BR_IS_CLIENT(o->o_actor) ? BR_OC_CLIENT : BR_OC_ACTOR;
 }
 
 /* ops (borrowed: static storage) and arg answer every origin of class
@@ -89,5 +102,8 @@ int br_answer_error(struct br *br, const struct br_origin *o, uint64_t corr,
 
 /* Gives o back the credit of one message (a no-op for the CLI). */
 void br_answer_credit(const struct br_origin *o);
+
+/* o's name through its class (an_name), or "?" when it has none. */
+const char *br_answer_name(const struct br_origin *o);
 
 #endif

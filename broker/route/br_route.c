@@ -40,7 +40,8 @@ peer_credit(void *arg, const struct br_origin *o)
 		br_plink_owe_credit(l);
 }
 
-static const struct br_answer_ops peer_ops = { peer_send, peer_credit };
+static const struct br_answer_ops peer_ops = { peer_send, peer_credit,
+    NULL };
 
 static struct br_pend *
 pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
@@ -56,8 +57,10 @@ pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
 static struct tp_slice
 origin_name(const struct br *br, const struct br_origin *o, char *buf)
 {
-	const char *name = o->o_actor == BR_ORIGIN_CLI ? "cli" :
-	    br->b_actors[o->o_actor]->a_conf.ca_name;
+	enum br_oclass c = br_origin_class(o);
+	const char *name = c == BR_OC_ACTOR ?
+	    br->b_actors[o->o_actor]->a_conf.ca_name : c == BR_OC_CLI ?
+	    "cli" : br_answer_name(o);
 	size_t n = strnlen(name, BR_NAME_MAX);
 	size_t m = strnlen(br->b_node, BR_NAME_MAX);
 	struct tp_slice sl = { buf, n + 1 + m };

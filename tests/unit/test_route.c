@@ -78,7 +78,7 @@ cli_send(void *arg, const struct br_origin *o, const struct tp_env *env)
 	return 0;
 }
 
-static const struct br_answer_ops cli_ops = { cli_send, NULL };
+static const struct br_answer_ops cli_ops = { cli_send, NULL, NULL };
 
 static const char conf_text[] =
     "[node]\nname = t1\n"
