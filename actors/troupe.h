@@ -343,9 +343,9 @@ int troupe_client_ask_async(struct troupe_client *c, const char *to,
 /*
  * A descriptor for another event loop: it polls readable when frames
  * from the broker wait; then call troupe_client_poll(c, 0).  Owned by
- * the library (do not close or read it).
+ * the library (do not close or read it); -1 if nng cannot give one.
  */
-int troupe_client_fd(const struct troupe_client *c);
+int troupe_client_fd(struct troupe_client *c);
 
 /* Sends what is queued, then reads results for up to timeout_ms (0: only
  * what is there; < 0: until one came), calling the callback.  Returns

@@ -266,25 +266,17 @@ expire(struct troupe_client *c, int64_t now)
 }
 
 /* Flushes, then takes the frames that are there, waiting up to
- * timeout_ms (< 0 forever) for the first.  Returns 0 or TP_ECLOSED. */
+ * timeout_ms (< 0 forever) for the first in nng's blocking receive (one
+ * wake-up: an ask's round trip pays no pollable fd).  Returns 0 or
+ * TP_ECLOSED. */
 static int
 pump(struct troupe_client *c, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = c->c_fd, .events = POLLIN };
-	int rv;
-
 	if (c->c_fatal)
 		return TP_ECLOSED;
 	if (tp_link_flush(c->c_link) < 0)
 		return fatal(c);
-	if ((rv = tp_link_recv(c->c_link, 64)) < 0)
-		return fatal(c);
-	if (rv > 0 || timeout_ms == 0)
-		return c->c_fatal ? TP_ECLOSED : 0;
-	rv = poll(&pfd, 1, timeout_ms);
-	if (rv < 0 && errno != EINTR)
-		return fatal(c);
-	if (rv > 0 && tp_link_recv(c->c_link, 64) < 0)
+	if (tp_link_recv_wait(c->c_link, timeout_ms, 64) < 0)
 		return fatal(c);
 	return c->c_fatal ? TP_ECLOSED : 0;
 }
@@ -548,8 +540,7 @@ dial_link(struct troupe_client *c, const char *link, int timeout_ms)
 	o.o_max_frame = c->c_lim.l_max_frame;
 	if ((rv = tp_sock_open(&c->c_sock, TP_PAIR, &o, &err)) != 0)
 		return troupe_cgrant_fail(rv, "%s", err.e_msg);
-	if ((rv = tp_dial(c->c_sock, link, true, &err)) != 0 ||
-	    (rv = tp_recv_fd(c->c_sock, &c->c_fd, &err)) != 0) {
+	if ((rv = tp_dial(c->c_sock, link, true, &err)) != 0) {
 		nng_close(c->c_sock);
 		return troupe_cgrant_fail(rv, "cannot dial the client link: %s",
 		    err.e_msg);
@@ -640,9 +631,15 @@ troupe_client_set_cb(struct troupe_client *c, troupe_client_cb *cb,
 	c->c_cb_arg = arg;
 }
 
+/* Asked for only when wanted: once it exists nng signals it on every
+ * frame, which a client that only blocks in the library never needs. */
 int
-troupe_client_fd(const struct troupe_client *c)
+troupe_client_fd(struct troupe_client *c)
 {
+	struct tp_err err;
+
+	if (c->c_fd < 0 && tp_recv_fd(c->c_sock, &c->c_fd, &err) != 0)
+		return -1;
 	return c->c_fd;
 }
 
