@@ -52,6 +52,7 @@ LIB_SRC := $(filter-out actors/actor_%.c,$(wildcard actors/*.c))
 BR_SRC  := $(wildcard broker/*.c broker/*/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 ACTOR_SRC := $(wildcard actors/actor_*.c)
+EX_SRC    := $(wildcard actors/examples/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_LIBSRC := $(wildcard bench/bn_*.c)
@@ -64,6 +65,9 @@ BR_LIBOBJ := $(filter-out $(OBJ)/broker/trouped.o,$(BR_OBJ))
 CLI_LIBOBJ := $(filter-out $(OBJ)/cli/troupe.o,$(CLI_OBJ))
 
 ACTOR_BIN := $(ACTOR_SRC:actors/actor_%.c=$(BUILD)/bin/troupe-%)
+# the example programs, built here with the tree's warnings so that they
+# follow the API; installed as source only (SHAREDIR/examples)
+EX_BIN    := $(EX_SRC:actors/examples/%.c=$(BUILD)/examples/%)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # test-only actors (tests/actors/X.c -> BUILD/tests/bin/X), never installed
 TACTOR_BIN := $(patsubst tests/actors/%.c,$(BUILD)/tests/bin/%,\
@@ -79,7 +83,7 @@ BENCH_ARGS ?=
 .SECONDARY:
 .PHONY: all deps run test unit proc sanitize fuzz clean install uninstall \
 	bench check-arch
-all: $(DEPS_OK) $(LIBS) $(BINS)
+all: $(DEPS_OK) $(LIBS) $(BINS) $(EX_BIN)
 
 # Installs what is missing when root, else prints the line to run.  The
 # stamp keeps the check off the normal edit-build loop.
@@ -128,6 +132,10 @@ $(BUILD)/bin/troupe: $(CLI_OBJ) $(BUILD)/lib/libtroupe.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/lib/libtroupe.a $(LDLIBS)
 
 $(BUILD)/bin/troupe-%: $(OBJ)/actors/actor_%.o $(BUILD)/lib/libtroupe.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libtroupe.a $(LDLIBS)
+
+$(BUILD)/examples/%: $(OBJ)/actors/examples/%.o $(BUILD)/lib/libtroupe.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libtroupe.a $(LDLIBS)
 
