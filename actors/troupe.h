@@ -283,7 +283,11 @@ struct troupe_result {
 	void		*tr_tag;	/* the tag given to the call */
 };
 
-/* Everything in r is valid only during the call. */
+/* Everything in r is valid only during the call.  The callback runs
+ * inside a call on its client, so it must not call into that client
+ * again (send, ask, poll, flush, close; the getters pending, failures,
+ * name and node are fine): it notes what to do, and the program does it
+ * once the call returned. */
 typedef void troupe_client_cb(void *arg, const struct troupe_result *r);
 
 /*
