@@ -42,6 +42,7 @@ enum troupe_errcode {
 	TROUPE_ERR_UNREACHABLE = 7,
 	TROUPE_ERR_BUSY = 8,
 	TROUPE_ERR_NO_REPLY = 9,
+	TROUPE_ERR_DROPPED = 10,	/* lost to a full mailbox's drop policy */
 };
 
 /* Why terminate() is called. */

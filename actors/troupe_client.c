@@ -358,7 +358,7 @@ name_ok(const char *to)
 static int
 put(struct troupe_client *c, uint32_t kind, const char *to,
     const void *body, size_t len, void *tag, int timeout_ms, bool sync,
-    struct slot **sp)
+    int64_t deadline, struct slot **sp)
 {
 	static const uint8_t nil = 0xc0;
 	struct tp_env env = { .e_kind = kind, .e_body = body,
@@ -380,7 +380,7 @@ put(struct troupe_client *c, uint32_t kind, const char *to,
 	if (tp_mpck_walk(env.e_body, env.e_body_len, &off,
 	    c->c_lim.l_max_depth, NULL) != 0 || off != env.e_body_len)
 		return TP_EINVAL;
-	if ((rv = wait_for(c, can_send, NULL, -1)) != 0)
+	if ((rv = wait_for(c, can_send, NULL, deadline)) != 0)
 		return rv;
 	env.e_id = c->c_next_id++;
 	env.e_from = tp_slice_str(c->c_self);
@@ -405,7 +405,8 @@ troupe_client_send(struct troupe_client *c, const char *to,
 	struct slot *s;
 	int rv;
 
-	if ((rv = put(c, TP_K_SEND, to, body, len, tag, -1, false, &s)) != 0)
+	if ((rv = put(c, TP_K_SEND, to, body, len, tag, -1, false, -1,
+	    &s)) != 0)
 		return rv;
 	if (id != NULL)
 		*id = s->s_id;
@@ -420,7 +421,7 @@ troupe_client_ask_async(struct troupe_client *c, const char *to,
 	int rv;
 
 	if ((rv = put(c, TP_K_ASK, to, body, len, tag, timeout_ms, false,
-	    &s)) != 0)
+	    -1, &s)) != 0)
 		return rv;
 	if (id != NULL)
 		*id = s->s_id;
@@ -437,7 +438,9 @@ call(struct troupe_client *c, uint32_t kind, const char *to,
 	struct slot *s;
 	int rv;
 
-	if ((rv = put(c, kind, to, body, len, NULL, -1, true, &s)) != 0)
+	/* the timeout covers the wait for room in the window too */
+	if ((rv = put(c, kind, to, body, len, NULL, -1, true, deadline,
+	    &s)) != 0)
 		return rv;
 	if ((rv = wait_for(c, slot_done, s, deadline)) == 0) {
 		rv = s->s_code;
