@@ -346,8 +346,13 @@ close_client(struct br_client *c, const char *why)
 	cs->cs_open--;
 }
 
-/* A client's pipe went: what it left in the socket is read first (its
- * last sends), then the slot is freed. */
+/* A client's pipe went: the slot is freed.  What it left in the socket
+ * unread was never confirmed, so it is not read: nng 1.5.2 runs the
+ * removal hook in the middle of the pipe's teardown, and a pair1 receive
+ * that resumes the pipe meanwhile (its queue was full) can leave the
+ * teardown waiting forever and nng_close with it (seen: a client killed
+ * while flooding).  A client that closes cleanly has waited for every
+ * result first. */
 static void
 on_drop(void *arg)
 {
@@ -365,9 +370,6 @@ on_drop(void *arg)
 			c = &cs->cs_slot[ev[i][0]];
 			if (!c->c_used || br_gate_pipe(c->c_gate) != ev[i][1])
 				continue;	/* an older instance's pipe */
-			while (tp_link_recv(c->c_link, RECV_BUDGET) ==
-			    RECV_BUDGET)
-				;
 			close_client(c, "pipe closed");
 		}
 }

@@ -99,9 +99,12 @@ class ClientTest(BrokerTest):
             except FileNotFoundError:
                 return set()
         want = set(oks)
-        self.assertTrue(wait_for(lambda: want <= received(), 60),
-                        "confirmed but never delivered: %d of %d" %
-                        (len(want - received()), len(want)))
+        ok = wait_for(lambda: want <= received(), 60)
+        self.assertTrue(ok, "confirmed but never delivered: %d of %d; "
+                        "rec: %s\n%s" % (len(want - received()), len(want),
+                                         b.cli("inspect", "rec", "--json",
+                                               check=False).stdout,
+                                         b.logtext()[-3000:]))
         self.assertTrue(wait_for(lambda: stats(b)["clients"] == 0, 10))
 
     def test_block_throttles_only_its_own_client(self):
