@@ -22,7 +22,6 @@
 #include "troupe.h"
 
 #define TICK_MS 50		/* asks' own deadlines are looked at */
-#define STDOUT_BUF (64u << 10)
 
 struct cslot {
 	uint64_t	 cs_line;
@@ -33,9 +32,7 @@ struct cslot {
 struct copro {
 	bool		 cp_ask;
 	int		 cp_timeout;	/* ask: ms, -1 the broker's ttl */
-	struct troupe_client *cp_c;
-	struct cli_feed	 cp_in;
-	msgpack_sbuffer	 cp_sb;
+	struct cli_pipe	 cp_p;
 	struct cslot	*cp_free;
 	uint32_t	 cp_owed;
 	bool		 cp_failed;	/* some line answered ok:false */
@@ -164,19 +161,20 @@ static int
 start(struct copro *cp, const struct creq *q, struct cslot *s,
     struct tp_err *err)
 {
+	msgpack_sbuffer *sb = &cp->cp_p.p_sb;
 	int rv;
 
-	msgpack_sbuffer_clear(&cp->cp_sb);
+	msgpack_sbuffer_clear(sb);
 	if ((rv = cli_json_to_msgpack(q->r_body ? q->r_body : json_null(),
-	    &cp->cp_sb, err)) != 0)
+	    sb, err)) != 0)
 		return rv;
 	cp->cp_in_call = true;
 	if (cp->cp_ask)
-		rv = troupe_client_ask_async(cp->cp_c, q->r_to, cp->cp_sb.data,
-		    cp->cp_sb.size, cp->cp_timeout, s, NULL);
+		rv = troupe_client_ask_async(cp->cp_p.p_c, q->r_to, sb->data,
+		    sb->size, cp->cp_timeout, s, NULL);
 	else
-		rv = troupe_client_send(cp->cp_c, q->r_to, cp->cp_sb.data,
-		    cp->cp_sb.size, s, NULL);
+		rv = troupe_client_send(cp->cp_p.p_c, q->r_to, sb->data,
+		    sb->size, s, NULL);
 	cp->cp_in_call = false;
 	if (rv != 0)
 		tp_err_set(err, rv, "%s", cli_client_text(rv));
@@ -186,7 +184,7 @@ start(struct copro *cp, const struct creq *q, struct cslot *s,
 static void
 take_line(struct copro *cp, enum cli_feed_line kind, char *p, size_t n)
 {
-	uint64_t line = cp->cp_in.f_lineno;
+	uint64_t line = cp->cp_p.p_in.f_lineno;
 	struct tp_err err = { 0 };
 	struct cslot *s;
 	struct creq q = { 0 };
@@ -217,6 +215,7 @@ take_line(struct copro *cp, enum cli_feed_line kind, char *p, size_t n)
 static void
 run(struct copro *cp)
 {
+	struct cli_feed *in = &cp->cp_p.p_in;
 	enum cli_feed_line k;
 	size_t n;
 	char *p;
@@ -224,14 +223,14 @@ run(struct copro *cp)
 
 	for (;;) {
 		while (cp->cp_status == 0 && cp->cp_free != NULL &&
-		    (k = cli_feed_next(&cp->cp_in, &p, &n)) != CLI_FEED_NONE)
+		    (k = cli_feed_next(in, &p, &n)) != CLI_FEED_NONE)
 			take_line(cp, k, p, n);
 		if (cp->cp_owed == 0 && (cp->cp_status != 0 ||
-		    cli_feed_eof(&cp->cp_in)))
+		    cli_feed_eof(in)))
 			return;
 		if (cp->cp_status == EX_UNAVAILABLE)
 			return;		/* close answers what is left */
-		rv = cli_feed_wait(&cp->cp_in, cp->cp_c, cp->cp_status == 0 &&
+		rv = cli_feed_wait(in, cp->cp_p.p_c, cp->cp_status == 0 &&
 		    cp->cp_free != NULL, cp->cp_owed > 0 ? TICK_MS : -1);
 		if (rv == TP_ECLOSED)
 			cp->cp_status = EX_UNAVAILABLE;
@@ -245,13 +244,10 @@ run(struct copro *cp)
 int
 cli_copro_run(const struct cli_opts *o, bool ask)
 {
-	static char outbuf[STDOUT_BUF];
 	struct copro *cp;
 	int rv;
 
-	if ((cp = calloc(1, sizeof(*cp))) == NULL ||
-	    cli_feed_init(&cp->cp_in, STDIN_FILENO) != 0) {
-		free(cp);
+	if ((cp = calloc(1, sizeof(*cp))) == NULL) {
 		cli_warn("out of memory");
 		return EX_OSERR;
 	}
@@ -259,19 +255,14 @@ cli_copro_run(const struct cli_opts *o, bool ask)
 	cp->cp_timeout = o->o_timeout_set ? o->o_timeout : -1;
 	for (uint32_t i = CLI_CLIENT_WINDOW; i-- > 0; )
 		slot_push(cp, &cp->cp_slot[i]);
-	msgpack_sbuffer_init(&cp->cp_sb);
-	if ((rv = cli_client_open(o, &cp->cp_c)) != 0)
+	if ((rv = cli_pipe_open(&cp->cp_p, o, on_result, cp)) != 0)
 		goto out_free;
-	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-	troupe_client_set_cb(cp->cp_c, on_result, cp);
 	run(cp);
-	troupe_client_close(cp->cp_c, 0);	/* a lost link: code 7 */
+	cli_pipe_close(&cp->cp_p);	/* a lost link: code 7 */
 	if (cp->cp_status == EX_UNAVAILABLE)
 		cli_warn("lost the broker: %s", cli_client_text(TP_ECLOSED));
 	rv = cp->cp_status != 0 ? cp->cp_status : cp->cp_failed;
 out_free:
-	msgpack_sbuffer_destroy(&cp->cp_sb);
-	cli_feed_fini(&cp->cp_in);
 	free(cp);
 	return rv;
 }

@@ -13,13 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sysexits.h>
+
+#include "cli_client.h"
 #include "cli_feed.h"
-#include "troupe.h"
 
 #define BUF_MAX (CLI_FEED_LINE_MAX + 2)
 
-int
-cli_feed_init(struct cli_feed *f, int fd)
+/* Reads fd (0 for stdin; left open).  0, or -1 out of memory. */
+static int
+feed_init(struct cli_feed *f, int fd)
 {
 	memset(f, 0, sizeof(*f));
 	f->f_fd = fd;
@@ -29,8 +32,8 @@ cli_feed_init(struct cli_feed *f, int fd)
 	return 0;
 }
 
-void
-cli_feed_fini(struct cli_feed *f)
+static void
+feed_fini(struct cli_feed *f)
 {
 	free(f->f_buf);
 	f->f_buf = NULL;
@@ -162,4 +165,36 @@ cli_feed_wait(struct cli_feed *f, struct troupe_client *c, bool want_input,
 	if (want_input && pfd[1].revents != 0)
 		return feed_read(f);
 	return 0;
+}
+
+int
+cli_pipe_open(struct cli_pipe *p, const struct cli_opts *o,
+    troupe_client_cb *cb, void *arg)
+{
+	static char outbuf[64u << 10];
+	int rv;
+
+	memset(p, 0, sizeof(*p));
+	if (feed_init(&p->p_in, STDIN_FILENO) != 0) {
+		cli_warn("out of memory");
+		return EX_OSERR;
+	}
+	msgpack_sbuffer_init(&p->p_sb);
+	if ((rv = cli_client_open(o, &p->p_c)) != 0) {
+		msgpack_sbuffer_destroy(&p->p_sb);
+		feed_fini(&p->p_in);
+		return rv;
+	}
+	/* ids and answers leave in lumps, flushed before every wait */
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	troupe_client_set_cb(p->p_c, cb, arg);
+	return 0;
+}
+
+void
+cli_pipe_close(struct cli_pipe *p)
+{
+	troupe_client_close(p->p_c, 0);
+	msgpack_sbuffer_destroy(&p->p_sb);
+	feed_fini(&p->p_in);
 }

@@ -9,7 +9,8 @@
  * would make poll(2) lie.  The buffer starts at CLI_FEED_CHUNK bytes and
  * grows for a long line up to CLI_FEED_LINE_MAX bytes; a longer line is
  * reported once as too long and the rest of it is skipped, so memory
- * stays bounded whatever comes in.
+ * stays bounded whatever comes in.  A cli_pipe is what such a command
+ * holds: this stdin, the body buffer it packs lines into and its link.
  */
 #ifndef CLI_FEED_H
 #define CLI_FEED_H
@@ -18,10 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <msgpack.h>
+
+#include "cli_opts.h"
+#include "troupe.h"
+
 #define CLI_FEED_CHUNK		(1u << 20)
 #define CLI_FEED_LINE_MAX	(16u << 20)	/* bytes of a line, no '\n' */
-
-struct troupe_client;
 
 struct cli_feed {
 	int		 f_fd;
@@ -40,10 +44,6 @@ enum cli_feed_line {
 	CLI_FEED_LINE,		/* a line */
 	CLI_FEED_LONG,		/* a line over CLI_FEED_LINE_MAX bytes */
 };
-
-/* Reads fd (0 for stdin; left open).  0, or -1 out of memory. */
-int cli_feed_init(struct cli_feed *f, int fd);
-void cli_feed_fini(struct cli_feed *f);
 
 /*
  * The next line buffered: CLI_FEED_LINE with *p (NUL-terminated in
@@ -71,5 +71,26 @@ bool cli_feed_eof(const struct cli_feed *f);
  */
 int cli_feed_wait(struct cli_feed *f, struct troupe_client *c,
     bool want_input, int timeout_ms);
+
+/* What a streaming command holds: stdin, the body being packed, its
+ * client link (results to the callback given to cli_pipe_open). */
+struct cli_pipe {
+	struct cli_feed	 p_in;
+	msgpack_sbuffer	 p_sb;
+	struct troupe_client *p_c;
+};
+
+/*
+ * Reads stdin, opens the client link to the broker o names with
+ * cb(arg) for its results, and gives stdout a buffer of its own (it is
+ * flushed by cli_feed_wait and at exit).  Returns 0, or the exit status
+ * with its one line printed (nothing is left to close).
+ */
+int cli_pipe_open(struct cli_pipe *p, const struct cli_opts *o,
+    troupe_client_cb *cb, void *arg);
+
+/* Closes the link (results still owed are reported TP_ECLOSED to the
+ * callback, if one is still set) and frees what p holds. */
+void cli_pipe_close(struct cli_pipe *p);
 
 #endif

@@ -27,7 +27,6 @@
 
 #define TICK_MS 100		/* how often a stall is looked for */
 #define WHY_MAX 512		/* bytes of a failure's words */
-#define STDOUT_BUF (64u << 10)
 
 enum sl_state {
 	SL_WAIT = 1,
@@ -45,9 +44,7 @@ struct sline {
 struct stream {
 	const struct cli_opts *st_opts;
 	const char	*st_actor;
-	struct troupe_client *st_c;
-	struct cli_feed	 st_in;
-	msgpack_sbuffer	 st_sb;		/* the body being sent */
+	struct cli_pipe	 st_p;
 	uint64_t	 st_head;	/* the oldest line not printed */
 	uint64_t	 st_tail;	/* the next line read */
 	uint64_t	 st_ok;		/* lines accepted */
@@ -119,6 +116,7 @@ static void
 take_line(struct stream *st, enum cli_feed_line kind, char *p, size_t n)
 {
 	struct sline *sl = slot(st, st->st_tail++);
+	msgpack_sbuffer *sb = &st->st_p.p_sb;
 	struct tp_err err = { 0 };
 	json_t *j;
 	int rv;
@@ -131,8 +129,8 @@ take_line(struct stream *st, enum cli_feed_line kind, char *p, size_t n)
 		return;
 	}
 	if ((rv = cli_json_parse_line(p, n, &j, &err)) == 0) {
-		msgpack_sbuffer_clear(&st->st_sb);
-		rv = cli_json_to_msgpack(j, &st->st_sb, &err);
+		msgpack_sbuffer_clear(sb);
+		rv = cli_json_to_msgpack(j, sb, &err);
 		json_decref(j);
 	}
 	if (rv != 0) {
@@ -141,10 +139,10 @@ take_line(struct stream *st, enum cli_feed_line kind, char *p, size_t n)
 	}
 	if (owed(st) == 1)
 		st->st_since = now_ms();	/* the first result owed */
-	if ((rv = troupe_client_send(st->st_c, st->st_actor, st->st_sb.data,
-	    st->st_sb.size, sl, &sl->sl_id)) == TP_ETOOBIG)
+	if ((rv = troupe_client_send(st->st_p.p_c, st->st_actor, sb->data,
+	    sb->size, sl, &sl->sl_id)) == TP_ETOOBIG)
 		line_fail(st, sl, rv, "message of %zu bytes is over the "
-		    "broker's limit", st->st_sb.size);
+		    "broker's limit", sb->size);
 	else if (rv != 0)
 		line_fail(st, sl, rv, "%s", cli_client_text(rv));
 }
@@ -217,6 +215,7 @@ time_out(struct stream *st)
 static void
 run(struct stream *st)
 {
+	struct cli_feed *in = &st->st_p.p_in;
 	enum cli_feed_line k;
 	size_t n;
 	char *p;
@@ -224,21 +223,21 @@ run(struct stream *st)
 
 	for (;;) {
 		while (!st->st_stop && owed(st) < CLI_CLIENT_WINDOW &&
-		    (k = cli_feed_next(&st->st_in, &p, &n)) != CLI_FEED_NONE)
+		    (k = cli_feed_next(in, &p, &n)) != CLI_FEED_NONE)
 			take_line(st, k, p, n);
 		settle(st);
 		if (owed(st) == 0 && (st->st_stop ||
-		    cli_feed_eof(&st->st_in)))
+		    cli_feed_eof(in)))
 			return;
 		if (!st->st_stop && owed(st) < CLI_CLIENT_WINDOW &&
-		    cli_feed_ready(&st->st_in))
+		    cli_feed_ready(in))
 			continue;	/* settling made room */
 		if (owed(st) > 0 && now_ms() - st->st_since >
 		    st->st_opts->o_timeout) {
 			time_out(st);
 			return;
 		}
-		rv = cli_feed_wait(&st->st_in, st->st_c, !st->st_stop &&
+		rv = cli_feed_wait(in, st->st_p.p_c, !st->st_stop &&
 		    owed(st) < CLI_CLIENT_WINDOW, owed(st) > 0 ? TICK_MS : -1);
 		if (rv == TP_ESYS && !st->st_stop) {
 			cli_warn("cannot read stdin: %s", strerror(errno));
@@ -256,35 +255,27 @@ run(struct stream *st)
 int
 cli_stream_send(const struct cli_opts *o, const char *actor)
 {
-	static char outbuf[STDOUT_BUF];
 	struct stream *st;
 	int rv;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    cli_feed_init(&st->st_in, STDIN_FILENO) != 0) {
-		free(st);
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		cli_warn("out of memory");
 		return EX_OSERR;
 	}
 	st->st_opts = o;
 	st->st_actor = actor;
 	st->st_head = st->st_tail = 1;
-	msgpack_sbuffer_init(&st->st_sb);
-	if ((rv = cli_client_open(o, &st->st_c)) != 0)
+	if ((rv = cli_pipe_open(&st->st_p, o, on_result, st)) != 0)
 		goto out_free;
-	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-	troupe_client_set_cb(st->st_c, on_result, st);
 	run(st);
 	/* what timed out may still be answered: nobody listens now */
-	troupe_client_set_cb(st->st_c, NULL, NULL);
-	troupe_client_close(st->st_c, 0);
+	troupe_client_set_cb(st->st_p.p_c, NULL, NULL);
+	cli_pipe_close(&st->st_p);
 	if ((rv = st->st_status) != 0)
 		cli_warn("%" PRIu64 " of %" PRIu64 " lines accepted (read up "
 		    "to line %" PRIu64 ")", st->st_ok, st->st_tail - 1,
 		    st->st_tail - 1);
 out_free:
-	msgpack_sbuffer_destroy(&st->st_sb);
-	cli_feed_fini(&st->st_in);
 	free(st);
 	return rv;
 }

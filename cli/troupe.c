@@ -410,40 +410,37 @@ check_nargs(const struct cmd *c, int n, char **args)
 	return 0;
 }
 
-/* The one-argument form of send and ask is `-` only. */
+/*
+ * send ACTOR JSON and ask ACTOR JSON go on the control socket, send
+ * ACTOR - streams on a client link, send - and ask - are the
+ * co-process; the one-argument form is `-` only.
+ */
 static int
-stdin_form(const char *name, char **args)
+run_message(const struct cli_opts *o, char **args, bool ask)
 {
-	if (strcmp(args[0], "-") == 0)
-		return 0;
-	cli_warn("%s: missing arguments", name);
-	return usage_error(find_cmd(name));
+	const char *name = ask ? "ask" : "send";
+
+	if (args[1] == NULL && strcmp(args[0], "-") != 0) {
+		cli_warn("%s: missing arguments", name);
+		return usage_error(find_cmd(name));
+	}
+	if (args[1] == NULL)
+		return cli_copro_run(o, ask);
+	if (!ask && strcmp(args[1], "-") == 0)
+		return cli_stream_send(o, args[0]);
+	return ask ? cli_cmd_ask(o, args) : cli_cmd_send(o, args);
 }
 
-/* send ACTOR JSON goes on the control socket, send ACTOR - streams on a
- * client link, send - is the co-process. */
 static int
 run_send(const struct cli_opts *o, char **args)
 {
-	int rv;
-
-	if (args[1] == NULL)
-		return (rv = stdin_form("send", args)) != 0 ? rv :
-		    cli_copro_run(o, false);
-	if (strcmp(args[1], "-") == 0)
-		return cli_stream_send(o, args[0]);
-	return cli_cmd_send(o, args);
+	return run_message(o, args, false);
 }
 
 static int
 run_ask(const struct cli_opts *o, char **args)
 {
-	int rv;
-
-	if (args[1] == NULL)
-		return (rv = stdin_form("ask", args)) != 0 ? rv :
-		    cli_copro_run(o, true);
-	return cli_cmd_ask(o, args);
+	return run_message(o, args, true);
 }
 
 static int
