@@ -52,6 +52,7 @@ LIB_SRC := $(filter-out actors/actor_%.c,$(wildcard actors/*.c))
 BR_SRC  := $(wildcard broker/*.c broker/*/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 ACTOR_SRC := $(wildcard actors/actor_*.c)
+EX_SRC    := $(wildcard actors/examples/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_LIBSRC := $(wildcard bench/bn_*.c)
@@ -64,6 +65,9 @@ BR_LIBOBJ := $(filter-out $(OBJ)/broker/trouped.o,$(BR_OBJ))
 CLI_LIBOBJ := $(filter-out $(OBJ)/cli/troupe.o,$(CLI_OBJ))
 
 ACTOR_BIN := $(ACTOR_SRC:actors/actor_%.c=$(BUILD)/bin/troupe-%)
+# the example programs, built here with the tree's warnings so that they
+# follow the API; installed as source only (SHAREDIR/examples)
+EX_BIN    := $(EX_SRC:actors/examples/%.c=$(BUILD)/examples/%)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # test-only actors (tests/actors/X.c -> BUILD/tests/bin/X), never installed
 TACTOR_BIN := $(patsubst tests/actors/%.c,$(BUILD)/tests/bin/%,\
@@ -79,7 +83,7 @@ BENCH_ARGS ?=
 .SECONDARY:
 .PHONY: all deps run test unit proc sanitize fuzz clean install uninstall \
 	bench check-arch
-all: $(DEPS_OK) $(LIBS) $(BINS)
+all: $(DEPS_OK) $(LIBS) $(BINS) $(EX_BIN)
 
 # Installs what is missing when root, else prints the line to run.  The
 # stamp keeps the check off the normal edit-build loop.
@@ -128,6 +132,10 @@ $(BUILD)/bin/troupe: $(CLI_OBJ) $(BUILD)/lib/libtroupe.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/lib/libtroupe.a $(LDLIBS)
 
 $(BUILD)/bin/troupe-%: $(OBJ)/actors/actor_%.o $(BUILD)/lib/libtroupe.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libtroupe.a $(LDLIBS)
+
+$(BUILD)/examples/%: $(OBJ)/actors/examples/%.o $(BUILD)/lib/libtroupe.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/lib/libtroupe.a $(LDLIBS)
 
@@ -249,8 +257,9 @@ fuzz: $(DEPS_OK)
 # Install layout: every program in bin/ (trouped finds its actors next to
 # itself), libtroupe .a and .so with soname libtroupe.so.1, the header and
 # the one transport header it includes under include/troupe/, troupe.pc,
-# man pages, the example config and Python actor under share/troupe/, and
-# the systemd unit (paths rewritten to PREFIX).
+# man pages, the example config, the Python actor and the example clients
+# (C, Python) under share/troupe/, and the systemd unit (paths rewritten to
+# PREFIX).
 VERSION  := 0.6.0
 BINDIR   := $(DESTDIR)$(PREFIX)/bin
 LIBDIR   := $(DESTDIR)$(PREFIX)/lib
@@ -258,11 +267,14 @@ INCDIR   := $(DESTDIR)$(PREFIX)/include/troupe
 MANDIR   := $(DESTDIR)$(PREFIX)/share/man
 SHAREDIR := $(DESTDIR)$(PREFIX)/share/troupe
 UNITDIR  := $(DESTDIR)$(PREFIX)/lib/systemd/system
-MANS     := docs/troupe.1 docs/troupe.conf.5 docs/trouped.8
+MANS     := docs/troupe.1 docs/troupe.3 docs/troupe.conf.5 docs/trouped.8
+EXAMPLES := actors/examples/upper.py actors/examples/client.c \
+	actors/examples/client.py
 
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(MANDIR)/man1 \
-	  $(MANDIR)/man5 $(MANDIR)/man8 $(SHAREDIR)/examples $(UNITDIR)
+	  $(MANDIR)/man3 $(MANDIR)/man5 $(MANDIR)/man8 $(SHAREDIR)/examples \
+	  $(UNITDIR)
 	install -m 755 $(BINS) $(BINDIR)/
 	install -m 644 $(BUILD)/lib/libtroupe.a $(LIBDIR)/
 	install -m 755 $(BUILD)/lib/libtroupe.so $(LIBDIR)/libtroupe.so.1
@@ -271,10 +283,11 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	  deploy/troupe.pc.in >$(LIBDIR)/pkgconfig/troupe.pc
 	install -m 644 docs/troupe.1 $(MANDIR)/man1/
+	install -m 644 docs/troupe.3 $(MANDIR)/man3/
 	install -m 644 docs/troupe.conf.5 $(MANDIR)/man5/
 	install -m 644 docs/trouped.8 $(MANDIR)/man8/
 	install -m 644 deploy/troupe.conf.example $(SHAREDIR)/
-	install -m 644 actors/examples/upper.py $(SHAREDIR)/examples/
+	install -m 644 $(EXAMPLES) $(SHAREDIR)/examples/
 	sed -e 's|/usr/local|$(PREFIX)|g' deploy/trouped.service \
 	  >$(UNITDIR)/trouped.service
 
@@ -283,9 +296,11 @@ uninstall:
 	  $(LIBDIR)/libtroupe.a $(LIBDIR)/libtroupe.so.1 \
 	  $(LIBDIR)/libtroupe.so $(LIBDIR)/pkgconfig/troupe.pc \
 	  $(INCDIR)/troupe.h $(INCDIR)/tp_err.h \
-	  $(MANDIR)/man1/troupe.1 $(MANDIR)/man5/troupe.conf.5 \
+	  $(MANDIR)/man1/troupe.1 $(MANDIR)/man3/troupe.3 \
+	  $(MANDIR)/man5/troupe.conf.5 \
 	  $(MANDIR)/man8/trouped.8 $(SHAREDIR)/troupe.conf.example \
-	  $(SHAREDIR)/examples/upper.py $(UNITDIR)/trouped.service
+	  $(addprefix $(SHAREDIR)/examples/,$(notdir $(EXAMPLES))) \
+	  $(UNITDIR)/trouped.service
 	-rmdir $(INCDIR) $(SHAREDIR)/examples $(SHAREDIR) 2>/dev/null
 
 clean:

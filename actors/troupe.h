@@ -42,6 +42,7 @@ enum troupe_errcode {
 	TROUPE_ERR_UNREACHABLE = 7,
 	TROUPE_ERR_BUSY = 8,
 	TROUPE_ERR_NO_REPLY = 9,
+	TROUPE_ERR_DROPPED = 10,	/* lost to a full mailbox's drop policy */
 };
 
 /* Why terminate() is called. */
@@ -283,7 +284,11 @@ struct troupe_result {
 	void		*tr_tag;	/* the tag given to the call */
 };
 
-/* Everything in r is valid only during the call. */
+/* Everything in r is valid only during the call.  The callback runs
+ * inside a call on its client, so it must not call into that client
+ * again (send, ask, poll, flush, close; the getters pending, failures,
+ * name and node are fine): it notes what to do, and the program does it
+ * once the call returned. */
 typedef void troupe_client_cb(void *arg, const struct troupe_result *r);
 
 /*
@@ -343,9 +348,9 @@ int troupe_client_ask_async(struct troupe_client *c, const char *to,
 /*
  * A descriptor for another event loop: it polls readable when frames
  * from the broker wait; then call troupe_client_poll(c, 0).  Owned by
- * the library (do not close or read it).
+ * the library (do not close or read it); -1 if nng cannot give one.
  */
-int troupe_client_fd(const struct troupe_client *c);
+int troupe_client_fd(struct troupe_client *c);
 
 /* Sends what is queued, then reads results for up to timeout_ms (0: only
  * what is there; < 0: until one came), calling the callback.  Returns

@@ -266,25 +266,17 @@ expire(struct troupe_client *c, int64_t now)
 }
 
 /* Flushes, then takes the frames that are there, waiting up to
- * timeout_ms (< 0 forever) for the first.  Returns 0 or TP_ECLOSED. */
+ * timeout_ms (< 0 forever) for the first in nng's blocking receive (one
+ * wake-up: an ask's round trip pays no pollable fd).  Returns 0 or
+ * TP_ECLOSED. */
 static int
 pump(struct troupe_client *c, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = c->c_fd, .events = POLLIN };
-	int rv;
-
 	if (c->c_fatal)
 		return TP_ECLOSED;
 	if (tp_link_flush(c->c_link) < 0)
 		return fatal(c);
-	if ((rv = tp_link_recv(c->c_link, 64)) < 0)
-		return fatal(c);
-	if (rv > 0 || timeout_ms == 0)
-		return c->c_fatal ? TP_ECLOSED : 0;
-	rv = poll(&pfd, 1, timeout_ms);
-	if (rv < 0 && errno != EINTR)
-		return fatal(c);
-	if (rv > 0 && tp_link_recv(c->c_link, 64) < 0)
+	if (tp_link_recv_wait(c->c_link, timeout_ms, 64) < 0)
 		return fatal(c);
 	return c->c_fatal ? TP_ECLOSED : 0;
 }
@@ -366,7 +358,7 @@ name_ok(const char *to)
 static int
 put(struct troupe_client *c, uint32_t kind, const char *to,
     const void *body, size_t len, void *tag, int timeout_ms, bool sync,
-    struct slot **sp)
+    int64_t deadline, struct slot **sp)
 {
 	static const uint8_t nil = 0xc0;
 	struct tp_env env = { .e_kind = kind, .e_body = body,
@@ -388,7 +380,7 @@ put(struct troupe_client *c, uint32_t kind, const char *to,
 	if (tp_mpck_walk(env.e_body, env.e_body_len, &off,
 	    c->c_lim.l_max_depth, NULL) != 0 || off != env.e_body_len)
 		return TP_EINVAL;
-	if ((rv = wait_for(c, can_send, NULL, -1)) != 0)
+	if ((rv = wait_for(c, can_send, NULL, deadline)) != 0)
 		return rv;
 	env.e_id = c->c_next_id++;
 	env.e_from = tp_slice_str(c->c_self);
@@ -413,7 +405,8 @@ troupe_client_send(struct troupe_client *c, const char *to,
 	struct slot *s;
 	int rv;
 
-	if ((rv = put(c, TP_K_SEND, to, body, len, tag, -1, false, &s)) != 0)
+	if ((rv = put(c, TP_K_SEND, to, body, len, tag, -1, false, -1,
+	    &s)) != 0)
 		return rv;
 	if (id != NULL)
 		*id = s->s_id;
@@ -428,7 +421,7 @@ troupe_client_ask_async(struct troupe_client *c, const char *to,
 	int rv;
 
 	if ((rv = put(c, TP_K_ASK, to, body, len, tag, timeout_ms, false,
-	    &s)) != 0)
+	    -1, &s)) != 0)
 		return rv;
 	if (id != NULL)
 		*id = s->s_id;
@@ -445,7 +438,9 @@ call(struct troupe_client *c, uint32_t kind, const char *to,
 	struct slot *s;
 	int rv;
 
-	if ((rv = put(c, kind, to, body, len, NULL, -1, true, &s)) != 0)
+	/* the timeout covers the wait for room in the window too */
+	if ((rv = put(c, kind, to, body, len, NULL, -1, true, deadline,
+	    &s)) != 0)
 		return rv;
 	if ((rv = wait_for(c, slot_done, s, deadline)) == 0) {
 		rv = s->s_code;
@@ -548,8 +543,7 @@ dial_link(struct troupe_client *c, const char *link, int timeout_ms)
 	o.o_max_frame = c->c_lim.l_max_frame;
 	if ((rv = tp_sock_open(&c->c_sock, TP_PAIR, &o, &err)) != 0)
 		return troupe_cgrant_fail(rv, "%s", err.e_msg);
-	if ((rv = tp_dial(c->c_sock, link, true, &err)) != 0 ||
-	    (rv = tp_recv_fd(c->c_sock, &c->c_fd, &err)) != 0) {
+	if ((rv = tp_dial(c->c_sock, link, true, &err)) != 0) {
 		nng_close(c->c_sock);
 		return troupe_cgrant_fail(rv, "cannot dial the client link: %s",
 		    err.e_msg);
@@ -640,9 +634,15 @@ troupe_client_set_cb(struct troupe_client *c, troupe_client_cb *cb,
 	c->c_cb_arg = arg;
 }
 
+/* Asked for only when wanted: once it exists nng signals it on every
+ * frame, which a client that only blocks in the library never needs. */
 int
-troupe_client_fd(const struct troupe_client *c)
+troupe_client_fd(struct troupe_client *c)
 {
+	struct tp_err err;
+
+	if (c->c_fd < 0 && tp_recv_fd(c->c_sock, &c->c_fd, &err) != 0)
+		return -1;
 	return c->c_fd;
 }
 

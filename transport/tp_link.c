@@ -22,6 +22,7 @@ _Static_assert(CREDIT_MAX + BATCH_HEAD_MAX <= TP_LINK_HEAD,
 
 struct tp_link {
 	nng_socket	 lk_sock;
+	int		 lk_recv_ms;	/* RECVTIMEO set; 0: not yet */
 	const struct tp_link_ops *lk_ops;
 	void		*lk_arg;
 	const struct tp_limits *lk_lim;
@@ -125,6 +126,7 @@ tp_link_rebind(struct tp_link *lk, nng_socket sock)
 {
 	tp_link_reset(lk);
 	lk->lk_sock = sock;
+	lk->lk_recv_ms = 0;
 }
 
 static void
@@ -528,6 +530,28 @@ tp_link_recv(struct tp_link *lk, int budget)
 		take_frame(lk, msg);
 	}
 	return i;
+}
+
+int
+tp_link_recv_wait(struct tp_link *lk, int timeout_ms, int budget)
+{
+	nng_msg *msg;
+	int rv;
+
+	if (timeout_ms == 0)
+		return tp_link_recv(lk, budget);
+	if (timeout_ms != lk->lk_recv_ms) {
+		if ((rv = nng_socket_set_ms(lk->lk_sock, NNG_OPT_RECVTIMEO,
+		    timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms)) != 0)
+			return tp_nng_err(NULL, rv, "receive timeout", NULL);
+		lk->lk_recv_ms = timeout_ms;
+	}
+	if ((rv = nng_recvmsg(lk->lk_sock, &msg, 0)) == NNG_ETIMEDOUT)
+		return 0;
+	if (rv != 0)
+		return tp_nng_err(NULL, rv, "receive", NULL);
+	take_frame(lk, msg);
+	return budget > 1 ? 1 + tp_link_recv(lk, budget - 1) : 1;
 }
 
 nng_pipe

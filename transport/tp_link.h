@@ -227,6 +227,15 @@ uint32_t tp_link_pending(const struct tp_link *lk);
  */
 int tp_link_recv(struct tp_link *lk, int budget);
 
+/*
+ * Like tp_link_recv, but waits up to timeout_ms (< 0: forever) for the
+ * first frame in nng's own blocking receive (a thread that has nothing
+ * else to wait for: one wake-up, no pollable fd).  Returns the frames
+ * taken (0: the time ran out) or a negative TP_E* code.  A tp_link_recv
+ * may raise an error of the socket meanwhile (closed).
+ */
+int tp_link_recv_wait(struct tp_link *lk, int timeout_ms, int budget);
+
 /* The pipe of the frame being received: valid inside the hooks. */
 nng_pipe tp_link_pipe(const struct tp_link *lk);
 

@@ -36,6 +36,7 @@ struct br_client {
 	bool		 c_used;
 	bool		 c_ready;	/* hello came: credits granted */
 	bool		 c_dirty;
+	bool		 c_doomed;	/* lost an answer: closed at flush */
 	struct br_client *c_dirty_next;
 	pid_t		 c_pid;		/* who asked for the link */
 	uint32_t	 c_avail;	/* credit the client may still spend */
@@ -80,7 +81,8 @@ client_of(struct br *br, uint32_t origin)
 	if (cs == NULL || !BR_IS_CLIENT(origin) || idx >= cs->cs_max)
 		return NULL;
 	c = &cs->cs_slot[idx];
-	if (!c->c_used || !c->c_ready || origin_of(c) != origin)
+	if (!c->c_used || !c->c_ready || c->c_doomed ||
+	    origin_of(c) != origin)
 		return NULL;
 	return c;
 }
@@ -129,13 +131,19 @@ put_run(struct br_client *c)
 	return rv;
 }
 
+/* A client that does not read its answers (its socket and the ring
+ * full) would lose one silently: its link is closed instead (at the
+ * next flush, outside any receive), so it learns that every result it
+ * still waits for is unknown. */
 static void
 lost(struct br_client *c, const struct tp_env *env, int rv)
 {
-	log_warn("answer to client not sent", "client=%s pid=%ld kind=%s "
-	    "error=\"%s\"", c->c_name, (long)c->c_pid,
-	    tp_kind_name(env->e_kind), rv == TP_LINK_FULL ? "link full" :
-	    tp_strerror(rv));
+	log_warn("client link closed: an answer could not be sent",
+	    "client=%s pid=%ld kind=%s error=\"%s\"", c->c_name,
+	    (long)c->c_pid, tp_kind_name(env->e_kind), rv == TP_LINK_FULL ?
+	    "link full: the client does not read" : tp_strerror(rv));
+	c->c_doomed = true;
+	mark_dirty(c);
 }
 
 /* Answers join the next frame; a plain ACK joins the run. */
@@ -332,6 +340,7 @@ close_client(struct br_client *c, const char *why)
 	c->c_fd = -1;
 	c->c_used = false;
 	c->c_ready = false;
+	c->c_doomed = false;
 	c->c_run_n = 0;
 	c->c_gen++;
 	cs->cs_open--;
@@ -579,6 +588,8 @@ br_clients_flush(struct br *br)
 	while ((c = next) != NULL) {
 		next = c->c_dirty_next;
 		c->c_dirty = false;
+		if (c->c_used && c->c_doomed)
+			close_client(c, "answers not read");
 		if (!c->c_used || lone_credit(c))
 			continue;
 		if ((rv = put_run(c)) == 0)

@@ -1,7 +1,11 @@
 """Step 6: `make install` into a DESTDIR, an actor built out of tree
 against the installed header and `pkg-config --cflags --libs troupe`,
-the man pages lint clean, and `make uninstall` removes every file."""
+the installed example client (share/troupe/examples/client.c) and
+troupe(3)'s EXAMPLES built the same way (and statically) and run against
+a real trouped, the man pages lint clean, and `make uninstall` removes
+every file."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -74,10 +78,13 @@ class TestInstall(BrokerTest):
                     "bin/troupe-stdio", "lib/libtroupe.a",
                     "lib/libtroupe.so.1", "include/troupe/troupe.h",
                     "include/troupe/tp_err.h", "lib/pkgconfig/troupe.pc",
-                    "share/man/man1/troupe.1", "share/man/man5/troupe.conf.5",
+                    "share/man/man1/troupe.1", "share/man/man3/troupe.3",
+                    "share/man/man5/troupe.conf.5",
                     "share/man/man8/trouped.8",
                     "share/troupe/troupe.conf.example",
                     "share/troupe/examples/upper.py",
+                    "share/troupe/examples/client.c",
+                    "share/troupe/examples/client.py",
                     "lib/systemd/system/trouped.service"]:
             self.assertTrue(os.path.isfile(self.path(rel)), rel)
         self.assertEqual(os.readlink(self.path("lib/libtroupe.so")),
@@ -122,8 +129,87 @@ class TestInstall(BrokerTest):
         ldd = run(["ldd", exe]).stdout
         self.assertIn(self.path("lib/libtroupe.so.1"), ldd)
 
+    def compile(self, src, exe, static=False):
+        """src built out of tree as troupe(3) says: the installed header
+        and `pkg-config --cflags --libs troupe` (rpath to the installed
+        .so), or with --static and libtroupe.a named instead of -ltroupe,
+        which proves that troupe.pc's private flags are complete."""
+        pc = ["pkg-config", "--cflags", "--libs", "troupe"]
+        flags = run(pc + (["--static"] if static else []),
+                    env=self.pkg_env()).stdout.split()
+        if static:
+            self.assertIn("-ltroupe", flags)
+            flags = ["-l:libtroupe.a" if f == "-ltroupe" else f
+                     for f in flags]
+        san = (["-fsanitize=address,undefined"]
+               if os.environ.get("TROUPE_SANITIZE") else [])
+        run(["cc", "-Wall", "-Wextra", "-Werror", "-o", exe, src] + san +
+            flags + ["-Wl,-rpath," + self.path("lib")], cwd=self.tmp)
+        ldd = run(["ldd", exe]).stdout
+        if static:
+            self.assertNotIn("libtroupe", ldd)
+        else:
+            self.assertIn(self.path("lib/libtroupe.so.1"), ldd)
+        return exe
+
+    def client(self, b, exe, *args):
+        return subprocess.run([exe] + list(args), env=b.env, text=True,
+                              capture_output=True, timeout=60)
+
+    def test_example_client_builds_and_runs(self):
+        """The installed client.c, dynamic and static, against the
+        built-in configuration's sink and echo: every result ok, the
+        sink got them all, echo's reply printed as JSON; then a refusal
+        per message and no broker at all, each with its exit status."""
+        src = self.path("share/troupe/examples/client.c")
+        exes = [self.compile(src, os.path.join(self.tmp, "client")),
+                self.compile(src, os.path.join(self.tmp, "client-static"),
+                           static=True)]
+        b = self.start()
+        for exe, n in zip(exes, (1000, 300)):
+            r = self.client(b, exe, "-n", str(n))
+            self.assertEqual((r.returncode, r.stderr), (0, ""), exe)
+            m = re.fullmatch(r"client (cli-\d+) on node t1\n"
+                             r"sent %d to sink: %d ok, 0 failed\n"
+                             r'echo replied: \{"hello":"(cli-\d+)",'
+                             r'"sent":%d\}\n' % (n, n, n), r.stdout)
+            self.assertIsNotNone(m, r.stdout)
+            self.assertEqual(m.group(1), m.group(2))
+        self.assertEqual(b.actors()["sink"]["received"], 1300)
+        r = self.client(b, exes[0], "-a", "nosuch", "-n", "5")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("sent 5 to nosuch: 0 ok, 5 failed\n", r.stdout)
+        self.assertEqual(r.stderr, "client: message 1: unknown actor "
+                         "'nosuch' (code 1)\n")
+        r = self.client(b, exes[0], "ipc://" + self.tmp + "/none.sock")
+        self.assertEqual((r.returncode, r.stdout), (69, ""))
+        self.assertRegex(r.stderr, r"^client: cannot reach the broker at "
+                         r"ipc://.*/none.sock: .*\n$")
+        r = self.client(b, exes[0], "-n", "many")
+        self.assertEqual((r.returncode, r.stdout), (64, ""))
+        self.assertTrue(r.stderr.startswith("usage: client"), r.stderr)
+
+    def test_man_page_example_builds_and_runs(self):
+        """troupe(3)'s EXAMPLES program, cut out of the installed page."""
+        with open(self.path("share/man/man3/troupe.3")) as f:
+            page = f.read()
+        blocks = re.findall(r"^\.Bd -literal -offset indent\n(.*?)^\.Ed$",
+                            page, re.S | re.M)
+        progs = [x for x in blocks if "main(void)" in x]
+        self.assertEqual(len(progs), 1)
+        src = os.path.join(self.tmp, "man_example.c")
+        with open(src, "w") as f:
+            f.write(progs[0].replace("\\e", "\\"))
+        exe = self.compile(src, os.path.join(self.tmp, "man-example"))
+        b = self.start()
+        r = self.client(b, exe)
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (0, '"hello"\n', ""))
+        self.assertEqual(b.actors()["sink"]["received"], 1000)
+
     def test_man_pages_lint_clean(self):
         pages = [self.path(p) for p in ["share/man/man1/troupe.1",
+                                        "share/man/man3/troupe.3",
                                         "share/man/man5/troupe.conf.5",
                                         "share/man/man8/trouped.8"]]
         for p in pages:
