@@ -180,7 +180,13 @@ cli_pipe_open(struct cli_pipe *p, const struct cli_opts *o,
 		return EX_OSERR;
 	}
 	msgpack_sbuffer_init(&p->p_sb);
-	if ((rv = cli_client_open(o, &p->p_c)) != 0) {
+	if ((rv = cli_client_open(o, &p->p_c)) == 0 &&
+	    troupe_client_fd(p->p_c) < 0) {
+		cli_warn("cannot poll the client link (no descriptor)");
+		troupe_client_close(p->p_c, 0);
+		rv = EX_OSERR;
+	}
+	if (rv != 0) {
 		msgpack_sbuffer_destroy(&p->p_sb);
 		feed_fini(&p->p_in);
 		return rv;
