@@ -1,9 +1,11 @@
 /*
- * cli_bench — load generator over the control link.  Each sender thread
- * owns a req0 socket, so a sender has one request in flight: throughput
- * grows with --senders until the broker or the actor is the limit, and
- * every request's latency is a real round trip (SEND until queued, ASK
- * until answered).
+ * cli_bench — load generator.  By default each sender thread owns a
+ * client link and keeps its window in flight (the data path, as `nats
+ * bench` measures it): a message's latency runs from its send to its
+ * result (SEND placed in the mailbox, ASK answered), kept in b_lat[k]
+ * (the send time, then the difference) with k as the result's tag.
+ * With --sync each sender owns a req0 socket on the control link and
+ * has one request in flight: every latency is a real round trip.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -22,6 +24,7 @@
 #include <sodium.h>
 
 #include "cli_bench.h"
+#include "cli_client.h"
 #include "cli_node.h"
 #include "tp_nng.h"
 #include "troupe.h"
@@ -39,6 +42,7 @@ struct bench {
 	uint32_t	 b_kind;	/* TP_K_SEND or TP_K_ASK */
 	uint64_t	 b_size, b_count;
 	uint32_t	 b_senders;
+	bool		 b_sync;	/* --sync: round trips, control link */
 	char		 b_url[CLI_URL_MAX];
 	uint8_t		*b_body;
 	size_t		 b_body_len;
@@ -52,6 +56,7 @@ struct sender {
 	pthread_t	 s_thread;
 	uint64_t	 s_first, s_n;	/* its slice of b_lat */
 	char		 s_err[CLI_URL_MAX + TP_ERR_MSGLEN + 64];
+	int		 s_rv;		/* async: the first failure's status */
 	struct tp_dialw	 s_dialw;	/* outlives its socket */
 };
 
@@ -88,7 +93,7 @@ parse_u64(const char *name, const char *s, uint64_t min, uint64_t max,
 }
 
 static const char *const bench_opts[] = { "--size", "--count",
-    "--senders" };
+    "--senders", "--sync" };
 
 bool
 cli_bench_opt(const char *arg)
@@ -114,6 +119,14 @@ parse_opt(struct bench *b, char **args, int *i)
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
 	if (!cli_bench_opt(arg)) {
 		cli_warn("bench: unexpected argument '%s'", arg);
+		return EX_USAGE;
+	}
+	if (strcmp(arg, "--sync") == 0) {
+		b->b_sync = true;
+		return 0;
+	}
+	if (strcmp(name, "--sync") == 0) {
+		cli_warn("bench: --sync takes no value");
 		return EX_USAGE;
 	}
 	val = eq ? eq + 1 : args[*i + 1];
@@ -265,10 +278,10 @@ one_request(struct sender *s, nng_socket sock, struct tp_env *env,
 	return rv;
 }
 
-static void *
-sender_run(void *arg)
+/* One request at a time on the control link. */
+static int
+sync_run(struct sender *s)
 {
-	struct sender *s = arg;
 	struct bench *b = s->s_b;
 	struct tp_env env = { .e_kind = b->b_kind };
 	nng_socket sock;
@@ -281,7 +294,7 @@ sender_run(void *arg)
 	randombytes_buf(&env.e_id, sizeof(env.e_id));
 	env.e_id = (env.e_id >> 2) + 1;
 	if ((rv = sender_dial(s, &sock)) != 0)
-		goto out;
+		return rv;
 	for (uint64_t i = 0; i < s->s_n && atomic_load(&b->b_status) == 0;
 	    i++, env.e_id++) {
 		if ((rv = one_request(s, sock, &env,
@@ -291,12 +304,76 @@ sender_run(void *arg)
 	}
 	nng_close(sock);
 	tp_dial_fini(&s->s_dialw);
-out:
-	if (rv != 0) {
-		int zero = 0;
+	return rv;
+}
 
-		atomic_compare_exchange_strong(&b->b_status, &zero, rv);
+static void
+async_fail(struct sender *s, int code, const char *why)
+{
+	if (s->s_rv != 0)
+		return;
+	s->s_rv = cli_client_status(code);
+	snprintf(s->s_err, sizeof(s->s_err), "%s %s: %s", s->s_b->b_mode,
+	    s->s_b->b_actor, why != NULL && why[0] != '\0' ? why :
+	    cli_client_text(code));
+}
+
+static void
+on_result(void *arg, const struct troupe_result *r)
+{
+	struct sender *s = arg;
+	uint64_t *lat = &s->s_b->b_lat[(uintptr_t)r->tr_tag];
+
+	if (r->tr_code != 0) {
+		async_fail(s, r->tr_code, r->tr_message);
+		return;
 	}
+	*lat = now_ns() - *lat;
+	atomic_fetch_add_explicit(&s->s_b->b_done, 1, memory_order_relaxed);
+}
+
+/* The window in flight on a client link of the sender's own. */
+static int
+async_run(struct sender *s)
+{
+	struct bench *b = s->s_b;
+	struct troupe_client *c;
+	void *tag;
+	int rv;
+
+	if ((rv = cli_client_dial(b->b_url, b->b_opts->o_timeout, &c,
+	    s->s_err, sizeof(s->s_err))) != 0)
+		return rv;
+	troupe_client_set_cb(c, on_result, s);
+	for (uint64_t k = s->s_first; k < s->s_first + s->s_n &&
+	    s->s_rv == 0 && atomic_load(&b->b_status) == 0; k++) {
+		tag = (void *)(uintptr_t)k;
+		b->b_lat[k] = now_ns();
+		rv = b->b_kind == TP_K_SEND ? troupe_client_send(c,
+		    b->b_actor, b->b_body, b->b_body_len, tag, NULL) :
+		    troupe_client_ask_async(c, b->b_actor, b->b_body,
+		    b->b_body_len, b->b_opts->o_timeout, tag, NULL);
+		if (rv != 0)
+			async_fail(s, rv, NULL);
+	}
+	if (s->s_rv == 0 && (rv = troupe_client_flush(c,
+	    b->b_opts->o_timeout)) != 0)
+		async_fail(s, rv, NULL);
+	troupe_client_set_cb(c, NULL, NULL);
+	troupe_client_close(c, 0);
+	return s->s_rv;
+}
+
+static void *
+sender_run(void *arg)
+{
+	struct sender *s = arg;
+	struct bench *b = s->s_b;
+	int rv, zero = 0;
+
+	rv = b->b_sync ? sync_run(s) : async_run(s);
+	if (rv != 0)
+		atomic_compare_exchange_strong(&b->b_status, &zero, rv);
 	return NULL;
 }
 
@@ -356,15 +433,16 @@ summary(struct bench *b, double secs)
 {
 	double rate = (double)b->b_count / secs;
 	double mbs = rate * (double)b->b_size / 1e6;
+	const char *flow = b->b_sync ? "sync" : "async";
 	uint64_t n = b->b_count;
 	json_t *j;
 
 	qsort(b->b_lat, n, sizeof(*b->b_lat), cmp_u64);
 	if (!b->b_opts->o_json) {
 		printf("%s %s: %" PRIu64 " msgs of %" PRIu64 " B, "
-		    "%u sender%s, %.2f s\n", b->b_mode, b->b_actor, n,
+		    "%u sender%s, %s, %.2f s\n", b->b_mode, b->b_actor, n,
 		    b->b_size, b->b_senders, b->b_senders == 1 ? "" : "s",
-		    secs);
+		    flow, secs);
 		printf("  %.0f msgs/s, %.2f MB/s\n", rate, mbs);
 		printf("  latency p50 %.0f us, p90 %.0f us, p99 %.0f us, "
 		    "max %.0f us\n", pct_us(b->b_lat, n, 50),
@@ -372,8 +450,9 @@ summary(struct bench *b, double secs)
 		    pct_us(b->b_lat, n, 100));
 		return 0;
 	}
-	j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:f, s:f, s:f, s:f, s:f, "
-	    "s:f, s:f}", "mode", b->b_mode, "actor", b->b_actor, "count",
+	j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:f, s:f, s:f, s:f, "
+	    "s:f, s:f, s:f}", "mode", b->b_mode, "flow", flow, "actor",
+	    b->b_actor, "count",
 	    (json_int_t)n, "size", (json_int_t)b->b_size, "senders",
 	    (int)b->b_senders, "seconds", secs, "msgs_per_s", rate,
 	    "mb_per_s", mbs, "p50_us", pct_us(b->b_lat, n, 50), "p90_us",

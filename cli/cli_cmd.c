@@ -21,7 +21,6 @@
 #include "tp_nng.h"
 
 #define FRAME_MAX (16u << 20)
-#define LINE_MAX_BYTES FRAME_MAX
 #define MSG_MAX 512		/* bytes of a broker error we print */
 
 /*
@@ -122,13 +121,13 @@ pack_body(const json_t *j, msgpack_sbuffer *sb)
 }
 
 static int
-parse_body(const char *text, size_t lineno, msgpack_sbuffer *sb)
+parse_body(const char *text, msgpack_sbuffer *sb)
 {
 	struct tp_err err = { 0 };
 	json_t *j;
 	int rv;
 
-	if (cli_json_parse(text, lineno, &j, &err) != 0) {
+	if (cli_json_parse(text, 0, &j, &err) != 0) {
 		cli_warn("%s", err.e_msg);
 		return EX_DATAERR;
 	}
@@ -377,55 +376,6 @@ send_one(struct cli_conn *c, const char *actor, const msgpack_sbuffer *sb)
 	return cli_print_id(c->c_opts, a.a_id);
 }
 
-/* One stdin line: blank lines are skipped, NULs and giants refused. */
-static int
-send_line(struct cli_conn *c, const char *actor, const char *line,
-    size_t n, size_t lineno, msgpack_sbuffer *sb)
-{
-	int rv;
-
-	if (strspn(line, " \t\r\n") == n)
-		return 0;
-	if (memchr(line, '\0', n) != NULL || n > LINE_MAX_BYTES) {
-		cli_warn("invalid JSON at line %zu: %s", lineno,
-		    n > LINE_MAX_BYTES ? "line too long" : "NUL byte");
-		return EX_DATAERR;
-	}
-	msgpack_sbuffer_clear(sb);
-	if ((rv = parse_body(line, lineno, sb)) != 0)
-		return rv;
-	rv = send_one(c, actor, sb);
-	/* a pipe reader sees each confirmation as it comes, not in 4 KiB
-	 * lumps: it may be waiting for one to send the next line */
-	fflush(stdout);
-	return rv;
-}
-
-static int
-send_stdin(const struct cli_opts *o, const char *actor)
-{
-	struct cli_conn c;
-	msgpack_sbuffer sb;
-	size_t cap = 0, lineno = 0;
-	char *line = NULL;
-	ssize_t n;
-	int rv;
-
-	if ((rv = conn_open(&c, o)) != 0)
-		return rv;
-	msgpack_sbuffer_init(&sb);
-	while (rv == 0 && (n = getline(&line, &cap, stdin)) > 0)
-		rv = send_line(&c, actor, line, (size_t)n, ++lineno, &sb);
-	if (rv == 0 && ferror(stdin)) {
-		cli_warn("cannot read stdin: %s", strerror(errno));
-		rv = EX_IOERR;
-	}
-	free(line);
-	msgpack_sbuffer_destroy(&sb);
-	conn_close(&c);
-	return rv;
-}
-
 int
 cli_cmd_send(const struct cli_opts *o, char **args)
 {
@@ -433,11 +383,9 @@ cli_cmd_send(const struct cli_opts *o, char **args)
 	msgpack_sbuffer sb;
 	int rv;
 
-	if (strcmp(args[1], "-") == 0)
-		return send_stdin(o, args[0]);
 	msgpack_sbuffer_init(&sb);
 	/* Bad JSON is the user's to fix whether or not a broker runs. */
-	if ((rv = parse_body(args[1], 0, &sb)) != 0)
+	if ((rv = parse_body(args[1], &sb)) != 0)
 		goto out_free_body;
 	if ((rv = conn_open(&c, o)) != 0)
 		goto out_free_body;
@@ -458,7 +406,7 @@ cli_cmd_ask(const struct cli_opts *o, char **args)
 	int rv;
 
 	msgpack_sbuffer_init(&sb);
-	if ((rv = parse_body(args[1], 0, &sb)) != 0)
+	if ((rv = parse_body(args[1], &sb)) != 0)
 		goto out_free_body;
 	if ((rv = conn_open(&c, o)) != 0)
 		goto out_free_body;

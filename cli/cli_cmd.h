@@ -52,7 +52,8 @@ struct tp_env;
 int cli_error_body(const struct tp_env *env, int64_t *code, char *msg,
     size_t size);
 
-/* send ACTOR JSON|-: args[0] actor, args[1] JSON text or "-" (stdin). */
+/* send ACTOR JSON: args[0] actor, args[1] JSON text (one message on the
+ * control link; `send ACTOR -` is cli_stream's). */
 int cli_cmd_send(const struct cli_opts *o, char **args);
 
 /* ask ACTOR JSON: prints the reply body as compact JSON. */

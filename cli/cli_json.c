@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "cli_json.h"
 #include "tp_json.h"
 #include "troupe.h"
@@ -16,6 +18,24 @@ cli_json_parse(const char *text, size_t lineno, json_t **out,
 		    "column %d: %s", lineno ? lineno : (size_t)jerr.line,
 		    jerr.column, jerr.text);
 	*out = j;
+	return 0;
+}
+
+int
+cli_json_parse_line(const char *p, size_t n, json_t **out,
+    struct tp_err *err)
+{
+	json_error_t jerr;
+
+	if (n == 0)
+		return tp_err_set(err, TP_EINVAL, "invalid JSON: empty line");
+	if (memchr(p, '\0', n) != NULL)
+		return tp_err_set(err, TP_EINVAL, "invalid JSON: NUL byte");
+	*out = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL, &jerr);
+	if (*out == NULL)
+		return tp_err_set(err, TP_EINVAL, "invalid JSON at column %d: "
+		    "%s", jerr.column, jerr.text);
 	return 0;
 }
 

@@ -37,6 +37,16 @@ int cli_json_parse(const char *text, size_t lineno, json_t **out,
     struct tp_err *err);
 
 /*
+ * Parses one line of stdin (n bytes at p, no newline) as one JSON
+ * document, as cli_json_parse does.  An empty line or a NUL byte is bad
+ * data like any other.  Returns 0 with *out the caller's, or TP_EINVAL
+ * with err saying "invalid JSON at column C: <jansson text>" (the caller
+ * names the line).
+ */
+int cli_json_parse_line(const char *p, size_t n, json_t **out,
+    struct tp_err *err);
+
+/*
  * Packs j as one msgpack value with pk.  Returns 0, TP_EDEPTH (nesting over
  * CLI_JSON_MAX_DEPTH), TP_ETYPE or TP_ENOMEM with err filled.  j stays the
  * caller's.

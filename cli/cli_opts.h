@@ -19,6 +19,7 @@ struct cli_opts {
 	bool		 o_confirm;	/* send --confirm: TP_F_CONFIRM */
 	bool		 o_force;	/* keygen --force: replace the file */
 	nng_duration	 o_timeout;	/* --timeout, ms, > 0 */
+	bool		 o_timeout_set;	/* --timeout given, not the default */
 	const char	*o_node;	/* --node NAME, NULL = the local one */
 	const char	*o_exec;	/* spawn: --exec PATH */
 	const char	*o_restart;	/* spawn: --restart TYPE */

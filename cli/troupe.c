@@ -17,7 +17,9 @@
 #include "cli_bench.h"
 #include "cli_cluster.h"
 #include "cli_cmd.h"
+#include "cli_copro.h"
 #include "cli_keygen.h"
+#include "cli_stream.h"
 #include "cli_watch.h"
 
 #define USAGE_LINE \
@@ -41,28 +43,55 @@ struct args {
 	char		**a_pos;	/* command and its arguments */
 };
 
+static int run_send(const struct cli_opts *, char **);
+static int run_ask(const struct cli_opts *, char **);
+
 static const struct cmd cmds[] = {
-	{ "send", NULL, 2, 2, "send ACTOR[@NODE] JSON|- [--confirm]",
-	  "enqueue a message; prints its id",
+	{ "send", NULL, 1, 2, "send ACTOR[@NODE] JSON|- [--confirm] | send -",
+	  "enqueue messages; prints their ids",
 	  "Enqueues JSON (sent as msgpack) in ACTOR's mailbox and prints\n"
 	  "the message id once the broker has queued it ({\"id\":N} with\n"
-	  "--json); for a durable mailbox once it is on disk.  With JSON\n"
-	  "\"-\", reads one JSON document per line from stdin, sends each\n"
-	  "in turn and prints one id per line; stops at the first error.\n"
-	  "A full mailbox with overflow=block makes it wait up to\n"
-	  "--timeout.  --confirm: for ACTOR@NODE on another node, wait\n"
-	  "for that node's broker to accept it (not only for it to leave\n"
-	  "on the link); exits non-zero if it does not.  A NODE that is\n"
-	  "alive but not linked yet is waited for up to --timeout.\n",
-	  cli_cmd_send },
-	{ "ask", NULL, 2, 2, "ask ACTOR[@NODE] JSON [--timeout DUR]",
+	  "--json); for a durable mailbox once it is on disk.  A full\n"
+	  "mailbox with overflow=block makes it wait up to --timeout.\n"
+	  "--confirm: for ACTOR@NODE on another node, wait for that\n"
+	  "node's broker to accept it (not only for it to leave on the\n"
+	  "link); exits non-zero if it does not.  A NODE that is alive\n"
+	  "but not linked yet is waited for up to --timeout.\n"
+	  "\n"
+	  "send ACTOR -: one JSON document per line of stdin (an empty\n"
+	  "line is bad data), streamed on one client link, up to 1024 in\n"
+	  "flight, each confirmed by the node holding the mailbox; prints\n"
+	  "one id per accepted line, in input order.  The first failed\n"
+	  "line stops the reading: what is in flight is waited for and\n"
+	  "its ids printed, each failed line is named on stderr\n"
+	  "(\"troupe: line K: ...\"), then \"N of M lines accepted (read up\n"
+	  "to line M)\"; the exit status is the first failed line's (65\n"
+	  "bad JSON, 1 refused, 75 no result within --timeout).  --json:\n"
+	  "{\"line\":K,\"id\":N} or {\"line\":K,\"error\":\"...\",\"code\":C} per\n"
+	  "line read.\n"
+	  "\n"
+	  "send -: a JSON-lines co-process.  Each line is {\"to\":ACTOR,\n"
+	  "\"body\":JSON, \"id\":ANY (optional, echoed)} and gets one line as\n"
+	  "soon as its result is known: {\"line\":K,\"id\":ID,\"ok\":true,\n"
+	  "\"msg_id\":N} or {\"line\":K,\"id\":ID,\"ok\":false,\"error\":\"...\",\n"
+	  "\"code\":C} (C: 1 unknown actor, 2 rejected, ...); a bad line gets\n"
+	  "code 4 and the next one is read.  stdout is flushed whenever it\n"
+	  "waits.  Exit 0 when every line was ok, else 1.\n",
+	  run_send },
+	{ "ask", NULL, 1, 2, "ask ACTOR[@NODE] JSON [--timeout DUR] | ask -",
 	  "request/reply; prints the reply",
 	  "Sends JSON as a request and prints the actor's reply as compact\n"
 	  "JSON (keys in the actor's order), nothing else on stdout.  Waits\n"
 	  "--timeout (default 5s), then exits 75; that includes waiting for\n"
 	  "a NODE alive but not linked yet, or for the actor lists of\n"
-	  "members still linking (a bare ACTOR no node has).\n",
-	  cli_cmd_ask },
+	  "members still linking (a bare ACTOR no node has).\n"
+	  "\n"
+	  "ask -: the co-process of `send -` for asks: each line\n"
+	  "{\"to\":ACTOR, \"body\":JSON, \"id\":ANY} gets {\"line\":K,\"id\":ID,\n"
+	  "\"ok\":true,\"reply\":JSON} or an ok:false line, in the order the\n"
+	  "answers come, up to 1024 asks in flight on one client link.\n"
+	  "Each ask waits --timeout when given, else the broker's ask ttl.\n",
+	  run_ask },
 	{ "actors", "ls", 0, 0, "actors [--node NODE]",
 	  "list actors and mailboxes (alias ls)",
 	  "Lists the actors: NAME NODE PID STATE RESTARTS MAILBOX IN OUT\n"
@@ -123,15 +152,19 @@ static const struct cmd cmds[] = {
 	  "failed supervisor group gets a fresh restart budget.  Prints\n"
 	  "NAME and its state (the actor object with --json).\n",
 	  cli_cmd_restart },
-	{ "bench", NULL, 2, 8, "bench send|ask ACTOR [--size N] [--count N] "
-	  "[--senders N]",
+	{ "bench", NULL, 2, 9, "bench send|ask ACTOR [--size N] [--count N] "
+	  "[--senders N] [--sync]",
 	  "throughput and latency, like `nats bench`",
-	  "Sends (send: until queued) or asks (ask: until answered) COUNT\n"
-	  "messages of SIZE bytes (default 10000 of 128 B) to ACTOR from\n"
-	  "SENDERS parallel control links (default 1), shows progress on\n"
-	  "a terminal, then prints msgs/s, MB/s and the latency p50, p90,\n"
-	  "p99 and max (one JSON object with --json).  `bench send sink`\n"
-	  "and `bench ask echo` suit the built-in actors.\n",
+	  "Sends or asks COUNT messages of SIZE bytes (default 10000 of\n"
+	  "128 B) to ACTOR from SENDERS threads (default 1), each on a\n"
+	  "client link of its own with the link's window in flight; shows\n"
+	  "progress on a terminal, then prints msgs/s, MB/s and the\n"
+	  "latency p50, p90, p99 and max (one JSON object with --json;\n"
+	  "its \"flow\" is \"async\" or \"sync\").  Latency runs from the send\n"
+	  "to its confirmation (send: queued in the mailbox) or to the\n"
+	  "reply (ask).  --sync: one request at a time per sender on the\n"
+	  "control socket, each a round trip.  `bench send sink` and\n"
+	  "`bench ask echo` suit the built-in actors.\n",
 	  cli_cmd_bench },
 	{ "cluster", NULL, 1, 2, "cluster up N [--prefix P] | down "
 	  "[--prefix P]",
@@ -273,6 +306,7 @@ set_valued(struct args *a, const char *name, const char *val)
 		    "seconds)", val);
 		return usage_error(NULL);
 	}
+	a->a_opts.o_timeout_set = true;
 	return 0;
 }
 
@@ -374,6 +408,39 @@ check_nargs(const struct cmd *c, int n, char **args)
 		return usage_error(c);
 	}
 	return 0;
+}
+
+/*
+ * send ACTOR JSON and ask ACTOR JSON go on the control socket, send
+ * ACTOR - streams on a client link, send - and ask - are the
+ * co-process; the one-argument form is `-` only.
+ */
+static int
+run_message(const struct cli_opts *o, char **args, bool ask)
+{
+	const char *name = ask ? "ask" : "send";
+
+	if (args[1] == NULL && strcmp(args[0], "-") != 0) {
+		cli_warn("%s: missing arguments", name);
+		return usage_error(find_cmd(name));
+	}
+	if (args[1] == NULL)
+		return cli_copro_run(o, ask);
+	if (!ask && strcmp(args[1], "-") == 0)
+		return cli_stream_send(o, args[0]);
+	return ask ? cli_cmd_ask(o, args) : cli_cmd_send(o, args);
+}
+
+static int
+run_send(const struct cli_opts *o, char **args)
+{
+	return run_message(o, args, false);
+}
+
+static int
+run_ask(const struct cli_opts *o, char **args)
+{
+	return run_message(o, args, true);
 }
 
 static int

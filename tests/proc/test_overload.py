@@ -21,6 +21,7 @@ send exits 1.  Each counter snapshot comes from one inspect, taken by the
 broker's loop thread at one instant, so the identity must hold exactly
 even while the sink is still consuming."""
 import json
+import re
 import subprocess
 import time
 
@@ -90,22 +91,28 @@ class TestOverload(BrokerTest):
         return a
 
     def send_keep_going(self, b, n):
-        """`troupe send -` stops at the first error: start it again after
-        each rejected line.  Returns (confirmed, rejected)."""
+        """`troupe send -` stops reading at the first error, waits for
+        what was in flight and names every failed line on stderr: start
+        it again after the last line it read.  Returns (confirmed,
+        rejected)."""
         confirmed = failed = 0
         i = 0
         while i < n:
             r = subprocess.run([binpath("troupe"), "send", "slow", "-"],
                                env=b.env, input=lines(i, n),
                                capture_output=True, text=True, timeout=60)
-            k = len(r.stdout.split())
-            confirmed += k
-            i += k
-            if r.returncode != 0:
-                self.assertEqual(r.returncode, 1, r.stderr)
-                self.assertIn("full", r.stderr)
-                failed += 1
-                i += 1
+            confirmed += len(r.stdout.split())
+            if r.returncode == 0:
+                break
+            self.assertEqual(r.returncode, 1, r.stderr)
+            err = r.stderr.splitlines()
+            m = re.match(r"troupe: (\d+) of (\d+) lines accepted", err[-1])
+            self.assertIsNotNone(m, r.stderr)
+            self.assertTrue(all("full" in e for e in err[:-1]), r.stderr)
+            failed += len(err) - 1
+            self.assertEqual(int(m.group(1)) + len(err) - 1,
+                             int(m.group(2)))
+            i += int(m.group(2))
         return confirmed, failed
 
     def test_block(self):
