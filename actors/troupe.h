@@ -286,7 +286,7 @@ struct troupe_result {
 
 /* Everything in r is valid only during the call.  The callback runs
  * inside a call on its client, so it must not call into that client
- * again (send, ask, poll, flush, close; the getters pending, failures,
+ * again (send, ask, poll, flush, close; the getters window, pending, failures,
  * name and node are fine): it notes what to do, and the program does it
  * once the call returned. */
 typedef void troupe_client_cb(void *arg, const struct troupe_result *r);
@@ -361,6 +361,9 @@ int troupe_client_poll(struct troupe_client *c, int timeout_ms);
  * every result is in.  0, TP_ETIMEDOUT or TP_ECLOSED. */
 int troupe_client_flush(struct troupe_client *c, int timeout_ms);
 
+/* The window the broker granted (node.client_window): a caller that
+ * keeps no more than this many results owed never waits inside a send. */
+uint32_t troupe_client_window(const struct troupe_client *c);
 /* Results still owed (messages sent, not yet answered). */
 uint32_t troupe_client_pending(const struct troupe_client *c);
 /* Asynchronous results that failed while no callback was set. */

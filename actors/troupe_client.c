@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
+#include <sodium.h>
 
 #include "tp_link.h"
 #include "tp_mpck.h"
@@ -53,6 +54,7 @@ struct troupe_client {
 	struct tp_limits c_lim;
 	struct slot	*c_ring;
 	uint32_t	 c_mask;
+	uint32_t	 c_window;
 	uint32_t	 c_pending;
 	uint64_t	 c_next_id;
 	uint64_t	 c_failures;
@@ -520,6 +522,7 @@ granted(struct troupe_client *c, const struct troupe_grant *g)
 	snprintf(c->c_self, sizeof(c->c_self), "%s@%s", g->g_name,
 	    g->g_node);
 	c->c_lim.l_max_body = g->g_max_body;
+	c->c_window = g->g_window;
 	c->c_mask = 1;
 	while (c->c_mask + 1 < 2 * g->g_window && c->c_mask + 1 < RING_MAX)
 		c->c_mask = c->c_mask << 1 | 1;
@@ -597,7 +600,10 @@ troupe_client_open(const char *where, int timeout_ms,
 	}
 	c->c_lim = tp_limits_default;
 	c->c_fd = -1;
-	c->c_next_id = 1;
+	/* ids are unique per sender: a random start keeps two runs' ids
+	 * apart (2^48 leaves any run room before the 64-bit wrap) */
+	randombytes_buf(&c->c_next_id, sizeof(c->c_next_id));
+	c->c_next_id = (c->c_next_id >> 16) + 1;
 	if ((rv = troupe_cgrant_url(where, url, sizeof(url))) != 0 ||
 	    (rv = troupe_cgrant_ask(url, timeout_ms, &c->c_lim, &g)) != 0)
 		goto out_free;
@@ -644,6 +650,12 @@ troupe_client_fd(struct troupe_client *c)
 	if (c->c_fd < 0 && tp_recv_fd(c->c_sock, &c->c_fd, &err) != 0)
 		return -1;
 	return c->c_fd;
+}
+
+uint32_t
+troupe_client_window(const struct troupe_client *c)
+{
+	return c->c_window;
 }
 
 uint32_t

@@ -253,10 +253,13 @@ cli_copro_run(const struct cli_opts *o, bool ask)
 	}
 	cp->cp_ask = ask;
 	cp->cp_timeout = o->o_timeout_set ? o->o_timeout : -1;
-	for (uint32_t i = CLI_CLIENT_WINDOW; i-- > 0; )
-		slot_push(cp, &cp->cp_slot[i]);
 	if ((rv = cli_pipe_open(&cp->cp_p, o, on_result, cp)) != 0)
 		goto out_free;
+	/* no more in flight than the broker's window: a send never waits
+	 * inside the library, where stdin is not read */
+	for (uint32_t i = CLI_CLIENT_WINDOW; i-- > 0; )
+		if (i < troupe_client_window(cp->cp_p.p_c))
+			slot_push(cp, &cp->cp_slot[i]);
 	run(cp);
 	cli_pipe_close(&cp->cp_p);	/* a lost link: code 7 */
 	if (cp->cp_status == EX_UNAVAILABLE)

@@ -50,6 +50,8 @@ struct stream {
 	uint64_t	 st_ok;		/* lines accepted */
 	int		 st_status;	/* the first failed line's */
 	bool		 st_stop;	/* a line failed: read no more */
+	uint32_t	 st_max;	/* lines in flight: the ring, or the
+					 * broker's smaller window */
 	int64_t		 st_since;	/* ms of the last result */
 	struct sline	 st_ring[CLI_CLIENT_WINDOW];
 };
@@ -222,14 +224,14 @@ run(struct stream *st)
 	int rv;
 
 	for (;;) {
-		while (!st->st_stop && owed(st) < CLI_CLIENT_WINDOW &&
+		while (!st->st_stop && owed(st) < st->st_max &&
 		    (k = cli_feed_next(in, &p, &n)) != CLI_FEED_NONE)
 			take_line(st, k, p, n);
 		settle(st);
 		if (owed(st) == 0 && (st->st_stop ||
 		    cli_feed_eof(in)))
 			return;
-		if (!st->st_stop && owed(st) < CLI_CLIENT_WINDOW &&
+		if (!st->st_stop && owed(st) < st->st_max &&
 		    cli_feed_ready(in))
 			continue;	/* settling made room */
 		if (owed(st) > 0 && now_ms() - st->st_since >
@@ -238,7 +240,7 @@ run(struct stream *st)
 			return;
 		}
 		rv = cli_feed_wait(in, st->st_p.p_c, !st->st_stop &&
-		    owed(st) < CLI_CLIENT_WINDOW, owed(st) > 0 ? TICK_MS : -1);
+		    owed(st) < st->st_max, owed(st) > 0 ? TICK_MS : -1);
 		if (rv == TP_ESYS && !st->st_stop) {
 			cli_warn("cannot read stdin: %s", strerror(errno));
 			if (st->st_status == 0)
@@ -267,6 +269,9 @@ cli_stream_send(const struct cli_opts *o, const char *actor)
 	st->st_head = st->st_tail = 1;
 	if ((rv = cli_pipe_open(&st->st_p, o, on_result, st)) != 0)
 		goto out_free;
+	st->st_max = troupe_client_window(st->st_p.p_c);
+	if (st->st_max > CLI_CLIENT_WINDOW)
+		st->st_max = CLI_CLIENT_WINDOW;
 	run(st);
 	/* what timed out may still be answered: nobody listens now */
 	troupe_client_set_cb(st->st_p.p_c, NULL, NULL);
