@@ -272,6 +272,11 @@ install(struct stream *s, char *why, size_t len)
 	stop_packaged_service(s);
 	if (rv == 0 && have_mosquitto(s))
 		return true;
+	if (rv == 0) {
+		snprintf(why, len, "installed, but no mosquitto and "
+		    "mosquitto_pub in $PATH, /usr/sbin");
+		return false;
+	}
 	last_line(log, last, sizeof(last));
 	snprintf(why, len, "apt-get install failed (%d): %.120s", rv, last);
 	return false;
@@ -353,7 +358,7 @@ measured(const struct run *u, uint32_t n, char *buf, size_t len)
 	char st[32];
 
 	if (u->u_capped)
-		snprintf(buf, len, "%.0f msg/s, CAPPED: %llu of %u in %.0f s",
+		snprintf(buf, len, "%.0f msg/s, %llu/%u in %.0f s (cap)",
 		    rate, (unsigned long long)u->u_done, n, u->u_secs);
 	else if (u->u_done != n || u->u_status != 0)
 		snprintf(buf, len, "FAILED (%s): %llu of %u",
