@@ -197,23 +197,42 @@ case_b9a(struct bn_run *r, struct troupe_client *c)
 
 /* ---- B9s: the CLI's own bench ----------------------------------------- */
 
-/* msgs_per_s and mode of `troupe bench --json`'s object in path; 0 when
+/* "flow" ("async" or "sync") of a `troupe bench --json` object; a CLI
+ * from before client links has none and was sync. */
+static void
+bench_flow(json_t *j, char *flow, size_t len)
+{
+	const char *keys[] = { "flow", "mode" };
+	json_t *v;
+
+	for (size_t i = 0; i < 2; i++) {
+		v = json_object_get(j, keys[i]);
+		if (json_is_string(v) && (strcmp(json_string_value(v),
+		    "async") == 0 || strcmp(json_string_value(v), "sync") ==
+		    0)) {
+			snprintf(flow, len, "%s", json_string_value(v));
+			return;
+		}
+	}
+	snprintf(flow, len, "sync: old CLI");
+}
+
+/* msgs_per_s and flow of `troupe bench --json`'s object in path; 0 when
  * it is not there. */
 static double
-bench_json(const char *path, char *mode, size_t len)
+bench_json(const char *path, char *flow, size_t len)
 {
 	json_error_t jerr;
 	json_t *j, *v;
 	double rate = 0;
 
-	snprintf(mode, len, "?");
+	snprintf(flow, len, "?");
 	if ((j = json_load_file(path, 0, &jerr)) == NULL)
 		return 0;
 	if ((v = json_object_get(j, "msgs_per_s")) != NULL &&
 	    json_is_number(v))
 		rate = json_number_value(v);
-	if ((v = json_object_get(j, "mode")) != NULL && json_is_string(v))
-		snprintf(mode, len, "%s", json_string_value(v));
+	bench_flow(j, flow, len);
 	json_decref(j);
 	return rate;
 }
@@ -222,7 +241,7 @@ static void
 case_b9s(struct bn_run *r, struct bn_broker *b)
 {
 	char prog[PATH_MAX + 16], count[16], out[320], err[320];
-	char mode[32], m[96], q[160], st[32];
+	char flow[32], m[96], q[160], st[32];
 	char *argv[] = { prog, "--broker", b->br_ctl_url, "--json", "bench",
 	    "send", "sink", "--count", count, "--size", "128", NULL };
 	int status = 0;
@@ -241,7 +260,7 @@ case_b9s(struct bn_run *r, struct bn_broker *b)
 		    "no result: still running at 120 s", "(target >= 0.8 x B1)");
 		return;
 	}
-	rate = bench_json(out, mode, sizeof(mode));
+	rate = bench_json(out, flow, sizeof(flow));
 	if (status != 0 || rate <= 0) {
 		snprintf(m, sizeof(m), "failed: %s, no msgs_per_s",
 		    bn_proc_status(status, st, sizeof(st)));
@@ -249,7 +268,7 @@ case_b9s(struct bn_run *r, struct bn_broker *b)
 		    "(target >= 0.8 x B1)");
 		return;
 	}
-	snprintf(m, sizeof(m), "%.0f msg/s (mode %s)", rate, mode);
+	snprintf(m, sizeof(m), "%.0f msg/s (%s)", rate, flow);
 	vs_b1(r, rate, "(target >= 0.8)", q, sizeof(q));
 	bn_out(r, ROW, "B9s", "`troupe bench send sink`, 1 sender, 128 B", m,
 	    q);
