@@ -2,7 +2,8 @@
  * bench_actor — the actor every benchmark runs, in whatever role the
  * driver asks of it (all requests are ASKs with a map body):
  *
- *   any bin body (SEND)     data: counted, first and last arrival stamped
+ *   any SEND, any bin body  data: counted, first and last arrival stamped
+ *                           (B9c sends the CLI's JSON lines as maps)
  *   {"op":"stats"}          -> {count, first_ns, last_ns, pid}
  *   {"op":"reset"}          -> {count: 0}
  *   {"op":"ping", ...}      -> the request body itself (an echo)
@@ -204,7 +205,8 @@ bench_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 	struct bstate *s = troupe_state(ctx);
 	const msgpack_object *op = troupe_obj_map_get(&msg->m_obj, "op");
 
-	if (msg->m_obj.type == MSGPACK_OBJECT_BIN) {
+	if (msg->m_obj.type == MSGPACK_OBJECT_BIN ||
+	    msg->m_kind == TROUPE_SEND) {
 		s->s_last_ns = bn_now_ns();
 		if (s->s_count++ == 0)
 			s->s_first_ns = s->s_last_ns;

@@ -1,5 +1,5 @@
 /*
- * bench_main — the `make bench` driver: runs B0..B8 of docs/PERFORMANCE.md
+ * bench_main — the `make bench` driver: runs B0..B9 of docs/PERFORMANCE.md
  * on this machine, side by side in one run, and prints one table (also
  * written to --out).  Ratios within one run are what count: absolute
  * figures move with the machine's load.
@@ -91,6 +91,28 @@ header(struct bn_run *r)
 	    "--------------");
 }
 
+/* Interrupted or told to stop: take every process we started along. */
+static void
+on_signal(int sig)
+{
+	bn_proc_abort_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -103,6 +125,7 @@ main(int argc, char **argv)
 	parse(argc, argv, &r);
 	paths(&r, argv[0]);
 	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
 	if (r.r_outpath != NULL && (r.r_out = fopen(r.r_outpath, "w")) ==
 	    NULL)
 		bn_die("%s: %s", r.r_outpath, strerror(errno));
@@ -114,6 +137,7 @@ main(int argc, char **argv)
 	bn_case_b6(&r);
 	bn_case_b7(&r);
 	bn_case_b8(&r);
+	bn_case_b9(&r);
 	bn_out(&r, "\nbench took %.0f s\n", (double)(bn_now_ns() - t0) / 1e9);
 	if (r.r_out != NULL && fclose(r.r_out) != 0)
 		bn_die("%s: %s", r.r_outpath, strerror(errno));

@@ -82,9 +82,38 @@ uint32_t bn_broker_actors(struct bn_broker *b, pid_t *pids, uint32_t max);
  * up its dir. */
 void bn_broker_kill9(struct bn_broker *b);
 
-/* Stops (SIGTERM, waits for) every broker still running; bn_die calls
- * it so that a failed bench leaves no daemon behind. */
-void bn_broker_abort_all(void);
+/*
+ * The processes a bench starts (bn_proc).  bn_proc_spawn starts argv
+ * (PATH searched) with envp (NULL: ours) and stdin, stdout, stderr
+ * opened on the files given (NULL: inherited; err == out shares one
+ * file); returns its pid, which is tracked until reaped, or -1 with
+ * errno.
+ */
+pid_t bn_proc_spawn(char *const *argv, char *const *envp, const char *in,
+    const char *out, const char *err);
+
+/* Our environment with TROUPE_RUN_DIR=run_dir (NULL: unchanged); a
+ * static array, valid until the next call. */
+char **bn_proc_env(const char *run_dir);
+
+/* Waits up to timeout_ms (< 0: forever) for pid to exit: 0 with its
+ * wait status in *status (may be NULL), or -1 (still running). */
+int bn_proc_wait(pid_t pid, int timeout_ms, int *status);
+
+/* SIGTERM, wait up to timeout_ms, then SIGKILL; reaps pid. */
+void bn_proc_stop(pid_t pid, int timeout_ms);
+
+/* "exit 3" or "signal 9" for a wait status, in buf. */
+const char *bn_proc_status(int status, char *buf, size_t len);
+
+/* Track or forget a child started some other way. */
+void bn_proc_track(pid_t pid);
+void bn_proc_untrack(pid_t pid);
+
+/* SIGTERM and reap every child still tracked; bn_die and the bench's
+ * signal handler call it, so that a bench that fails or is interrupted
+ * leaves no process behind.  Async-signal-safe. */
+void bn_proc_abort_all(void);
 
 /* SIGTERM, wait (SIGKILL after timeout_ms); returns ms until it exited.
  * Removes the temp dir.  A broker already reaped has br_pid 0. */

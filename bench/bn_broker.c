@@ -4,10 +4,8 @@
  */
 #define _GNU_SOURCE		/* mkdtemp */
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,58 +19,15 @@
 #include "tp_nng.h"
 #include "troupe.h"
 
-extern char **environ;
-
 #define MAX_ARGS 32
-#define MAX_ENV 512
-#define MAX_LIVE 16
-
-/* Brokers running now, so that a bench that dies takes them along. */
-static pid_t live[MAX_LIVE];
-
-static void
-live_set(pid_t old, pid_t pid)
-{
-	for (int i = 0; i < MAX_LIVE; i++)
-		if (live[i] == old) {
-			live[i] = pid;
-			return;
-		}
-}
 
 void
 bn_broker_kill9(struct bn_broker *b)
 {
 	kill(b->br_pid, SIGKILL);
 	waitpid(b->br_pid, NULL, 0);
-	live_set(b->br_pid, 0);
+	bn_proc_untrack(b->br_pid);
 	b->br_pid = 0;
-}
-
-void
-bn_broker_abort_all(void)
-{
-	for (int i = 0; i < MAX_LIVE; i++)
-		if (live[i] > 0) {
-			kill(live[i], SIGTERM);
-			waitpid(live[i], NULL, 0);
-			live[i] = 0;
-		}
-}
-
-static char **
-broker_env(const struct bn_broker *b, char *var, size_t varlen)
-{
-	static char *envp[MAX_ENV];
-	size_t k = 0;
-
-	snprintf(var, varlen, "TROUPE_RUN_DIR=%s", b->br_run);
-	for (char **e = environ; *e != NULL && k < MAX_ENV - 2; e++)
-		if (strncmp(*e, "TROUPE_RUN_DIR=", 15) != 0)
-			envp[k++] = *e;
-	envp[k++] = var;
-	envp[k] = NULL;
-	return envp;
 }
 
 static void
@@ -90,11 +45,9 @@ bn_broker_start(struct bn_broker *b, const char *bin_dir, const char *conf,
     char *const *wrap)
 {
 	static char opt_c[] = "-c";
-	char confp[300], logp[300], prog[300], var[400];
+	char confp[300], logp[300], prog[300];
 	char *argv[MAX_ARGS];
-	posix_spawn_file_actions_t fa;
 	size_t n = 0;
-	int rv;
 
 	memset(b, 0, sizeof(*b));
 	snprintf(b->br_dir, sizeof(b->br_dir), "/tmp/troupe-bench-XXXXXX");
@@ -113,16 +66,9 @@ bn_broker_start(struct bn_broker *b, const char *bin_dir, const char *conf,
 	argv[n++] = opt_c;
 	argv[n++] = confp;
 	argv[n] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, logp, O_WRONLY | O_CREAT |
-	    O_TRUNC, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	rv = posix_spawnp(&b->br_pid, argv[0], &fa, NULL, argv,
-	    broker_env(b, var, sizeof(var)));
-	posix_spawn_file_actions_destroy(&fa);
-	if (rv != 0)
-		bn_die("cannot start %s: %s", argv[0], strerror(rv));
-	live_set(0, b->br_pid);
+	if ((b->br_pid = bn_proc_spawn(argv, bn_proc_env(b->br_run), NULL,
+	    logp, logp)) < 0)
+		bn_die("cannot start %s: %s", argv[0], strerror(errno));
 	b->br_next_id = 1;
 }
 
@@ -281,9 +227,11 @@ bn_broker_wait_ready(struct bn_broker *b, uint32_t n, uint64_t t_spawn_ns,
 	uint32_t up = 0;
 
 	while (bn_now_ns() < deadline) {
-		if (waitpid(b->br_pid, NULL, WNOHANG) == b->br_pid)
+		if (waitpid(b->br_pid, NULL, WNOHANG) == b->br_pid) {
+			bn_proc_untrack(b->br_pid);
 			bn_die("trouped exited (see %s/trouped.log)",
 			    b->br_dir);
+		}
 		if (access(b->br_ctl_url + 6, F_OK) == 0 &&
 		    (up = bn_broker_actors(b, NULL, 0)) >= n)
 			break;
@@ -324,7 +272,7 @@ bn_broker_stop(struct bn_broker *b, int timeout_ms)
 	}
 	ms = (double)(bn_now_ns() - t0) / 1e6;
 	if (b->br_pid > 0)
-		live_set(b->br_pid, 0);
+		bn_proc_untrack(b->br_pid);
 	b->br_pid = 0;
 	if (getenv("BENCH_KEEP") == NULL)
 		nftw(b->br_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

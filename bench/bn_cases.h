@@ -1,5 +1,5 @@
 /*
- * bn_cases — the benchmark rows B0..B8 (docs/PERFORMANCE.md); each prints
+ * bn_cases — the benchmark rows B0..B9 (docs/PERFORMANCE.md); each prints
  * its rows with bn_out and keeps what later rows compare against.
  */
 #ifndef BN_CASES_H
@@ -63,5 +63,9 @@ void bn_case_b5(struct bn_run *r);
 void bn_case_b6(struct bn_run *r);
 void bn_case_b7(struct bn_run *r);
 void bn_case_b8(struct bn_run *r);
+/* B9, B9a, B9s, B9c: clients (issue 15), on one broker of their own. */
+void bn_case_b9(struct bn_run *r);
+/* B9c on b, whose actor "sink" counts what it gets (bn_stream). */
+void bn_case_b9c(struct bn_run *r, struct bn_broker *b);
 
 #endif

@@ -4,21 +4,17 @@
  * bytes with no envelope.  One-way: a start message, N messages, a done
  * reply; round trip: ping-pong, one at a time.
  */
+#include <errno.h>
 #include <limits.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "bn_nng.h"
 #include "tp_nng.h"
-
-extern char **environ;
 
 enum { M_START = 'S', M_DATA = 'D', M_PING = 'P', M_DONE = 'K',
     M_QUIT = 'Q' };
@@ -134,12 +130,12 @@ bn_nng_run(const char *self, const char *dir, const struct bn_nng_args *a,
 	struct tp_err err;
 	nng_socket s;
 	pid_t pid;
-	int rv, i;
+	int i;
 
 	snprintf(url, sizeof(url), "ipc://%s/b0.sock", dir);
 	snprintf(prog, sizeof(prog), "%s", self);
-	if ((rv = posix_spawn(&pid, prog, NULL, NULL, argv, environ)) != 0)
-		bn_die("B0: cannot start the peer");
+	if ((pid = bn_proc_spawn(argv, NULL, NULL, NULL, NULL)) < 0)
+		bn_die("B0: cannot start the peer: %s", strerror(errno));
 	s = open_pair();
 	for (i = 0; i < 200 && tp_dial(s, url, true, &err) != 0; i++)
 		nng_msleep(10);
@@ -152,6 +148,6 @@ bn_nng_run(const char *self, const char *dir, const struct bn_nng_args *a,
 	send_buf(s, &quit, 1);
 	nng_msleep(20);		/* nng has no flush: let QUIT leave */
 	nng_close(s);
-	if (waitpid(pid, NULL, 0) != pid)
-		kill(pid, SIGKILL);
+	if (bn_proc_wait(pid, 5000, NULL) != 0)	/* it exits on QUIT */
+		bn_proc_stop(pid, 1000);
 }

@@ -30,7 +30,7 @@ bn_die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	bn_broker_abort_all();
+	bn_proc_abort_all();
 	exit(1);
 }
 
