@@ -98,8 +98,10 @@ on_result(void *arg, const struct troupe_result *r)
 	}
 	if (t->t_failed++ == 0) {
 		t->t_first_code = r->tr_code;
-		fprintf(stderr, "client: message %" PRIu64 ": %s\n", r->tr_id,
-		    text_of(r->tr_code, r->tr_message, buf, sizeof(buf)));
+		/* the tag is the message's number; tr_id is the library's
+		 * id, which starts anywhere */
+		fprintf(stderr, "client: message %" PRIuPTR ": %s\n",
+		    (uintptr_t)r->tr_tag, text_of(r->tr_code, r->tr_message, buf, sizeof(buf)));
 	}
 }
 
@@ -129,7 +131,7 @@ send_all(struct troupe_client *c, const char *actor, uint64_t count,
 		troupe_body_init(&b);
 		if ((rv = pack_msg(&b, i)) == 0)
 			rv = troupe_client_send(c, actor, troupe_body_data(&b),
-			    troupe_body_len(&b), NULL, NULL);
+			    troupe_body_len(&b), (void *)(uintptr_t)i, NULL);
 		troupe_body_free(&b);
 	}
 	if (rv != 0)
