@@ -131,18 +131,27 @@ read_grant(const msgpack_object *o, struct troupe_grant *g)
 	return 0;
 }
 
+int
+troupe_cgrant_error(const msgpack_object *o, char *msg, size_t len)
+{
+	struct tp_body b;
+	int64_t code = 0;
+
+	msg[0] = '\0';
+	if (tp_body_open(&b, o, 0, NULL, NULL) == 0) {
+		tp_body_int(&b, "code", TP_BODY_OPT, 1, INT32_MAX, &code);
+		tp_body_strz(&b, "message", TP_BODY_OPT, msg, len);
+	}
+	return code > 0 ? (int)code : TROUPE_ERR_BAD_REQUEST;
+}
+
 /* ERROR {"code", "message"}: the code as a TP_E* for open. */
 static int
 grant_error(const msgpack_object *o, const char *url)
 {
-	char text[200] = "";
-	struct tp_body b;
-	int64_t code = 0;
+	char text[256];	/* the broker's texts are at most 255 bytes */
+	int code = troupe_cgrant_error(o, text, sizeof(text));
 
-	if (tp_body_open(&b, o, 0, NULL, NULL) == 0) {
-		tp_body_int(&b, "code", TP_BODY_OPT, 1, INT32_MAX, &code);
-		tp_body_strz(&b, "message", TP_BODY_OPT, text, sizeof(text));
-	}
 	troupe_cgrant_fail(0, "%.500s: %s", url, text);
 	return code == TROUPE_ERR_PERMISSION ? TP_EPERM :
 	    code == TROUPE_ERR_BUSY ? TP_EAGAIN : TP_EPEER;

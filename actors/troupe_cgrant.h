@@ -38,6 +38,11 @@ int troupe_cgrant_url(const char *where, char *url, size_t len);
 int troupe_cgrant_ask(const char *url, int timeout_ms,
     const struct tp_limits *lim, struct troupe_grant *g);
 
+/* An ERROR body {"code": int, "message": str}, decoded: its message
+ * into msg (len bytes, "" if none), its code returned
+ * (TROUPE_ERR_BAD_REQUEST when it has none). */
+int troupe_cgrant_error(const msgpack_object *o, char *msg, size_t len);
+
 /* Sets the text troupe_client_open_error returns (this thread's), from
  * fmt; returns rv. */
 int troupe_cgrant_fail(int rv, const char *fmt, ...)

@@ -143,23 +143,13 @@ static int
 error_of(struct troupe_client *c, const struct tp_env *env, char *msg,
     size_t len)
 {
-	const msgpack_object *v;
 	msgpack_object o;
-	int64_t code;
 
 	msg[0] = '\0';
 	msgpack_zone_clear(&c->c_zone);
 	if (tp_env_body(env, &c->c_zone, &o, NULL) != 0)
 		return TROUPE_ERR_BAD_REQUEST;
-	if ((v = troupe_obj_map_get(&o, "message")) != NULL &&
-	    v->type == MSGPACK_OBJECT_STR)
-		snprintf(msg, len, "%.*s", (int)v->via.str.size,
-		    v->via.str.ptr);
-	if ((v = troupe_obj_map_get(&o, "code")) == NULL ||
-	    troupe_obj_as_int64(v, &code) != 0 || code <= 0 ||
-	    code > INT32_MAX)
-		return TROUPE_ERR_BAD_REQUEST;
-	return (int)code;
+	return troupe_cgrant_error(&o, msg, len);
 }
 
 /* ACK corr 0, body [first, count]: a run of consecutive ids placed. */

@@ -199,13 +199,11 @@ admitted_pipe(struct br_actor *a, nng_msg *msg)
 
 	/* The gate admitted this pipe at ADD_PRE for the spawned pid; any
 	 * other pipe can only be one that raced a restart. */
-	if ((uint32_t)nng_pipe_id(p) == br_gate_pipe(a->a_gate))
+	if (br_gate_admits(a->a_gate, msg))
 		return 0;
 	log_warn("mailbox refused: pipe is not the admitted actor's",
 	    "actor=%s pipe=%u actor_pid=%ld", a->a_conf.ca_name,
 	    (unsigned)nng_pipe_id(p), (long)a->a_pid);
-	br_guard_count(BR_GS_MAILBOX);
-	nng_pipe_close(p);
 	return -1;
 }
 

@@ -175,6 +175,18 @@ br_gate_pipe(struct br_gate *g)
 	return atomic_load(&g->g_pipe);
 }
 
+bool
+br_gate_admits(struct br_gate *g, nng_msg *msg)
+{
+	nng_pipe p = nng_msg_get_pipe(msg);
+
+	if ((uint32_t)nng_pipe_id(p) == atomic_load(&g->g_pipe))
+		return true;
+	br_guard_count(g->g_kind);
+	nng_pipe_close(p);
+	return false;
+}
+
 void
 br_gate_free(struct br_gate *g)
 {

@@ -10,6 +10,7 @@
 #ifndef BR_GUARD_H
 #define BR_GUARD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -71,6 +72,11 @@ void br_gate_expect(struct br_gate *g, pid_t pid);
 /* The id of the pipe last admitted for the expected pid (it may have
  * gone since), 0 if none. */
 uint32_t br_gate_pipe(struct br_gate *g);
+
+/* Whether frame msg came on the pipe g admitted.  If not, the pipe is
+ * closed and counted under g's kind (one that raced a restart, or a
+ * stranger): the caller drops the frame.  Loop thread. */
+bool br_gate_admits(struct br_gate *g, nng_msg *msg);
 
 /* Frees g; no socket it is attached to may still be open. */
 void br_gate_free(struct br_gate *g);

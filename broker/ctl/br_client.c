@@ -122,7 +122,7 @@ put_run(struct br_client *c)
 		if (msgpack_pack_array(&pk, 2) != 0 ||
 		    msgpack_pack_uint64(&pk, c->c_run_first) != 0 ||
 		    msgpack_pack_uint32(&pk, c->c_run_n) != 0)
-			return -1;
+			return TP_ENOMEM;	/* 24 bytes hold it: never */
 		env.e_body = body;
 		env.e_body_len = fb.fb_len;
 	}
@@ -164,7 +164,7 @@ answer_send(void *arg, const struct br_origin *o, const struct tp_env *env)
 			c->c_run_n++;
 			return 0;
 		}
-		if (put_run(c) != 0)
+		if ((rv = put_run(c)) != 0)
 			goto out_lost;
 		c->c_run_first = env->e_corr;
 		c->c_run_n = 1;
@@ -175,10 +175,8 @@ answer_send(void *arg, const struct br_origin *o, const struct tp_env *env)
 	if ((rv = put_run(c)) == 0 && (rv = tp_link_put(c->c_link, &e,
 	    0)) == 0)
 		return 0;
-	lost(c, env, rv);
-	return -1;
 out_lost:
-	lost(c, env, TP_LINK_FULL);
+	lost(c, env, rv);
 	return -1;
 }
 
@@ -211,13 +209,8 @@ cl_admit(void *arg, struct tp_link *lk, nng_msg *msg,
     struct tp_link **target, struct tp_err *err)
 {
 	struct br_client *c = arg;
-	nng_pipe p = nng_msg_get_pipe(msg);
 
-	if ((uint32_t)nng_pipe_id(p) == br_gate_pipe(c->c_gate))
-		return 0;
-	br_guard_count(BR_GS_CLIENT);
-	nng_pipe_close(p);
-	return TP_LINK_DROP;
+	return br_gate_admits(c->c_gate, msg) ? 0 : TP_LINK_DROP;
 }
 
 static void
