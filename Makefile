@@ -27,8 +27,9 @@ SANLD := -fsanitize=address,undefined
 endif
 
 # nng: Debian 12's 1.5.2 source with the fix for nng bug 1518 (a
-# connection dropped during the handshake stops a listener for good),
-# built static and PIC by transport/nng_vendor.py, linked into everything.
+# connection dropped during the handshake stops a listener for good) and
+# message bodies allocated without zeroing (issue 16), built static and PIC
+# by transport/nng_vendor.py, linked into everything.
 NNG_DIR := $(BUILD)/nng
 NNG_LIB := $(NNG_DIR)/lib/libnng.a
 
@@ -102,7 +103,7 @@ $(DEPS_OK):
 	@mkdir -p $(@D) && touch $@
 
 $(NNG_LIB): transport/nng_vendor.py | $(DEPS_OK)
-	@echo "  NNG $@ (Debian 1.5.2 source + fix for nng bug 1518)"
+	@echo "  NNG $@ (Debian 1.5.2 source + fix for nng bug 1518, bodies not zeroed)"
 	@python3 transport/nng_vendor.py $(BUILD)
 
 $(OBJ)/%.o: %.c | $(DEPS_OK) $(NNG_LIB)

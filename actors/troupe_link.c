@@ -32,6 +32,9 @@
  * malloc's mmap threshold (256 KiB frames cost B1 a quarter at 1 KiB
  * sends: mmap/trim churn and a pipeline that runs in window steps). */
 #define ACTOR_FRAME_BYTES (64u << 10)
+/* Envelopes of a received frame decoded once (a window's deliveries, its
+ * credit and answers fit): 88 bytes each. */
+#define TROUPE_FRAME_CACHE 512
 
 struct troupe_link {
 	struct troupe_link_conf tl_conf;
@@ -43,6 +46,7 @@ struct troupe_link {
 	struct troupe_queue *tl_q;
 	struct troupe_await *tl_await;
 	msgpack_zone	 tl_zone;	/* ERROR bodies */
+	struct tp_frame_cache tl_fcache;	/* a frame's envelopes */
 	uint64_t	 tl_unacked;	/* handled, not yet ACKed */
 	bool		 tl_credited;	/* the first CREDIT came */
 	bool		 tl_closing;	/* bye sent: deliveries ignored */
@@ -375,6 +379,8 @@ troupe_link_new(const struct troupe_link_conf *conf)
 		free(l);
 		return NULL;
 	}
+	/* without it every envelope is decoded twice: slower, not wrong */
+	(void)tp_frame_cache_init(&l->tl_fcache, TROUPE_FRAME_CACHE);
 	return l;
 }
 
@@ -386,6 +392,7 @@ troupe_link_free(struct troupe_link *l)
 	tp_link_free(l->tl_link);
 	troupe_queue_free(l->tl_q);
 	msgpack_zone_destroy(&l->tl_zone);
+	tp_frame_cache_free(&l->tl_fcache);
 	free(l);
 }
 
@@ -393,7 +400,7 @@ static int
 link_dial(struct troupe_link *l)
 {
 	struct tp_link_conf c = { .lc_block = true, .lc_lim = &l->tl_lim,
-	    .lc_max_bytes = ACTOR_FRAME_BYTES };
+	    .lc_max_bytes = ACTOR_FRAME_BYTES, .lc_cache = &l->tl_fcache };
 	struct tp_err err;
 	int i, rv;
 

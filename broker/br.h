@@ -24,6 +24,10 @@
 #include "br_tap.h"
 #include "tp_env.h"
 
+/* Envelopes of one received frame the loop decodes once (a sender's
+ * frame of 256, a window of answers): 88 bytes each, one set per broker. */
+#define BR_FRAME_CACHE 1024
+
 struct br_disc;
 struct br_peers;
 struct br_link;
@@ -73,6 +77,8 @@ struct br {
 	struct sup_tree	*b_sup;		/* br_sup: groups and node phase */
 	int		 b_link_fd;	/* mailbox links that dropped */
 	msgpack_zone	*b_zone;	/* scratch for control bodies */
+	struct tp_frame_cache b_fcache;	/* envelopes of the frame the loop
+					 * is reading (every link's) */
 	struct br_disc	*b_disc;	/* br_disc.c; NULL = discovery off */
 	struct br_peers	*b_peers;	/* br_peer.c; NULL = no cluster */
 	struct br_tap	 b_tap;		/* br_tap: `troupe watch` */

@@ -414,6 +414,7 @@ start(struct br *br)
 	    open_timer(br) != 0 ||
 	    br_loop_add(&br->b_loop, br->b_timerfd, on_timer, br, NULL) != 0 ||
 	    (br->b_zone = msgpack_zone_new(4096)) == NULL ||
+	    tp_frame_cache_init(&br->b_fcache, BR_FRAME_CACHE) != 0 ||
 	    br_route_init(br) != 0 || br_actors_init(br) != 0 ||
 	    sup_init(br) != 0 || br_ctl_open(br) != 0 ||
 	    br_clients_init(br) != 0 ||
@@ -447,6 +448,7 @@ stop(struct br *br)
 	br_route_fini(br);
 	if (br->b_zone != NULL)
 		msgpack_zone_free(br->b_zone);
+	tp_frame_cache_free(&br->b_fcache);
 	br_loop_fini(&br->b_loop);
 	close(br->b_timerfd);
 	close(br->b_sigfd);

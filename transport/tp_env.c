@@ -1,4 +1,4 @@
-#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tp_env.h"
@@ -14,48 +14,6 @@ const struct tp_limits tp_limits_default = {
 
 #define ENV_FIELDS 8
 #define BATCH_FIELDS 3
-
-/*
- * Header scalars are unpacked one at a time with msgpack-c into a zone
- * private to the thread; strings point into the input, so the zone only
- * ever holds what a mistyped (and already bounded) field costs.  A
- * thread-specific key, so that the zone of a thread that exits (the
- * CLI's bench senders) is freed with it; a __thread copy of the pointer
- * spares every decode the pthread_once and the key lookup.
- */
-static pthread_key_t hdr_key;
-static pthread_once_t hdr_once = PTHREAD_ONCE_INIT;
-static __thread msgpack_zone *hdr_tls;
-
-static void
-hdr_zone_free(void *zone)
-{
-	msgpack_zone_free(zone);
-}
-
-static void
-hdr_key_init(void)
-{
-	pthread_key_create(&hdr_key, hdr_zone_free);
-}
-
-static msgpack_zone *
-header_zone(void)
-{
-	msgpack_zone *z;
-
-	if ((z = hdr_tls) != NULL) {
-		msgpack_zone_clear(z);
-		return z;
-	}
-	pthread_once(&hdr_once, hdr_key_init);
-	if ((z = msgpack_zone_new(256)) != NULL &&
-	    pthread_setspecific(hdr_key, z) != 0) {
-		msgpack_zone_free(z);
-		z = NULL;
-	}
-	return hdr_tls = z;
-}
 
 struct tp_slice
 tp_slice_str(const char *s)
@@ -73,161 +31,199 @@ tp_kind_name(uint32_t kind)
 	return kind < TP_K_MAX ? names[kind] : "?";
 }
 
-/* Reads an array header at *off; returns its count or -1 (not an array). */
-static int64_t
-array_head(const uint8_t *b, size_t len, size_t *off)
+/* A getter's code as the one error line for field what at offset off.
+ * Cold: the getters around it are inlined into the one decode loop. */
+static __attribute__((noinline, cold)) int
+field_err(int rv, const char *what, size_t off, struct tp_err *err)
 {
-	size_t o = *off;
-
-	if (o >= len)
-		return -1;
-	if ((b[o] & 0xf0) == 0x90) {
-		*off = o + 1;
-		return b[o] & 0x0f;
-	}
-	if (b[o] == 0xdc && len - o >= 3) {
-		*off = o + 3;
-		return (int64_t)b[o + 1] << 8 | b[o + 2];
-	}
-	if (b[o] == 0xdd && len - o >= 5) {
-		*off = o + 5;
-		return (int64_t)b[o + 1] << 24 | (int64_t)b[o + 2] << 16 |
-		    (int64_t)b[o + 3] << 8 | b[o + 4];
-	}
-	return -1;
+	if (rv == TP_ETYPE)
+		return tp_err_set(err, TP_ETYPE, "%s: unexpected type at "
+		    "offset %zu", what, off);
+	return tp_err_set(err, TP_ETRUNC, "%s: truncated at offset %zu",
+	    what, off);
 }
 
-static int
-unpack_at(const uint8_t *b, size_t end, size_t *off, msgpack_object *o,
-    const char *what, struct tp_err *err)
+static __attribute__((noinline, cold)) int
+range_err(const char *what, uint64_t v, struct tp_err *err)
 {
-	msgpack_zone *zone = header_zone();
-	size_t start = *off;
-	msgpack_unpack_return r;
-
-	if (zone == NULL)
-		return tp_err_set(err, TP_ENOMEM, "%s: no memory for the "
-		    "header zone", what);
-	/* EXTRA_BYTES is the normal case: more fields follow this one. */
-	r = msgpack_unpack((const char *)b, end, off, zone, o);
-	if (r != MSGPACK_UNPACK_SUCCESS && r != MSGPACK_UNPACK_EXTRA_BYTES)
-		return tp_err_set(err, TP_ETRUNC, "%s: cannot unpack at "
-		    "offset %zu", what, start);
-	return 0;
+	return tp_err_set(err, TP_ETOOBIG, "%s: %llu out of range", what,
+	    (unsigned long long)v);
 }
 
-static int
-get_uint(const uint8_t *b, size_t end, size_t *off, uint64_t max,
-    uint64_t *v, const char *what, struct tp_err *err)
+static __attribute__((noinline, cold)) int
+name_err(const char *what, size_t n, size_t max, struct tp_err *err)
 {
-	msgpack_object o;
+	return tp_err_set(err, TP_ETOOBIG, "%s: %zu bytes, limit %zu", what,
+	    n, max);
+}
+
+static inline __attribute__((always_inline)) int
+get_uint(struct tp_mrd *r, uint64_t max, uint64_t *v, const char *what,
+    struct tp_err *err)
+{
+	size_t at = r->r_off;
 	int rv;
 
-	if ((rv = unpack_at(b, end, off, &o, what, err)) != 0)
-		return rv;
-	if (o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return tp_err_set(err, TP_ETYPE, "%s: expected unsigned "
-		    "integer", what);
-	if (o.via.u64 > max)
-		return tp_err_set(err, TP_ETOOBIG, "%s: %llu out of range",
-		    what, (unsigned long long)o.via.u64);
-	*v = o.via.u64;
+	if ((rv = tp_mrd_uint(r, v)) != 0)
+		return field_err(rv, what, at, err);
+	if (*v > max)
+		return range_err(what, *v, err);
 	return 0;
 }
 
-static int
-get_str(const uint8_t *b, size_t end, size_t *off, size_t max,
-    struct tp_slice *s, const char *what, struct tp_err *err)
+static inline __attribute__((always_inline)) int
+get_str(struct tp_mrd *r, size_t max, struct tp_slice *s, const char *what,
+    struct tp_err *err)
 {
-	msgpack_object o;
+	const uint8_t *p;
+	size_t at = r->r_off, n;
 	int rv;
 
-	if ((rv = unpack_at(b, end, off, &o, what, err)) != 0)
-		return rv;
-	if (o.type != MSGPACK_OBJECT_STR)
-		return tp_err_set(err, TP_ETYPE, "%s: expected string", what);
-	if (o.via.str.size > max)
-		return tp_err_set(err, TP_ETOOBIG, "%s: %u bytes, limit %zu",
-		    what, o.via.str.size, max);
-	s->s_ptr = o.via.str.size ? o.via.str.ptr : "";
-	s->s_len = o.via.str.size;
+	if ((rv = tp_mrd_str(r, &p, &n)) != 0)
+		return field_err(rv, what, at, err);
+	if (n > max)
+		return name_err(what, n, max, err);
+	s->s_ptr = n ? (const char *)p : "";
+	s->s_len = n;
 	return 0;
 }
 
-/* The version comes first in envelopes and batches alike. */
+/* The version comes first in envelopes and batches alike: 1 (the body is
+ * the msgpack value itself) or 2 (the body is a bin holding it). */
 static int
-get_version(const uint8_t *b, size_t end, size_t *off, struct tp_err *err)
+get_version(struct tp_mrd *r, uint32_t *version, struct tp_err *err)
 {
 	uint64_t v = 0;
 	int rv;
 
-	if ((rv = get_uint(b, end, off, UINT32_MAX, &v, "version", err)) != 0)
+	if ((rv = get_uint(r, UINT32_MAX, &v, "version", err)) != 0)
 		return rv;
-	if (v != TP_WIRE_VERSION)
+	if (v != TP_WIRE_V1 && v != TP_WIRE_VERSION)
 		return tp_err_set(err, TP_EVERSION, "unsupported wire version "
-		    "%llu (this build speaks %d)", (unsigned long long)v,
-		    TP_WIRE_VERSION);
+		    "%llu (this build speaks %d and %d)", (unsigned long long)v,
+		    TP_WIRE_V1, TP_WIRE_VERSION);
+	*version = (uint32_t)v;
 	return 0;
 }
 
 static int
-decode_header(const uint8_t *b, size_t end, size_t *off,
-    const struct tp_limits *lim, struct tp_env *env, struct tp_err *err)
+decode_header(struct tp_mrd *r, const struct tp_limits *lim,
+    struct tp_env *env, struct tp_err *err)
 {
 	uint64_t v = 0;
 	int rv;
 
-	if ((rv = get_version(b, end, off, err)) != 0)
+	if ((rv = get_version(r, &env->e_version, err)) != 0)
 		return rv;
-	env->e_version = TP_WIRE_VERSION;
-	if ((rv = get_uint(b, end, off, UINT32_MAX, &v, "kind", err)) != 0)
+	if ((rv = get_uint(r, UINT32_MAX, &v, "kind", err)) != 0)
 		return rv;
 	if (v == 0 || v >= TP_K_MAX || v == TP_K_BATCH)
 		return tp_err_set(err, TP_EKIND, "unknown envelope kind %llu",
 		    (unsigned long long)v);
 	env->e_kind = (uint32_t)v;
-	if ((rv = get_uint(b, end, off, UINT64_MAX, &env->e_id, "id",
+	if ((rv = get_uint(r, UINT64_MAX, &env->e_id, "id", err)) != 0 ||
+	    (rv = get_str(r, lim->l_max_name, &env->e_from, "from",
 	    err)) != 0 ||
-	    (rv = get_str(b, end, off, lim->l_max_name, &env->e_from, "from",
-	    err)) != 0 ||
-	    (rv = get_str(b, end, off, lim->l_max_name, &env->e_to, "to",
-	    err)) != 0 ||
-	    (rv = get_uint(b, end, off, UINT64_MAX, &env->e_corr, "corr",
-	    err)) != 0 ||
-	    (rv = get_uint(b, end, off, UINT32_MAX, &v, "flags", err)) != 0)
+	    (rv = get_str(r, lim->l_max_name, &env->e_to, "to", err)) != 0 ||
+	    (rv = get_uint(r, UINT64_MAX, &env->e_corr, "corr", err)) != 0 ||
+	    (rv = get_uint(r, UINT32_MAX, &v, "flags", err)) != 0)
 		return rv;
 	env->e_flags = (uint32_t)v;
 	return 0;
 }
 
-/* Decodes the envelope at [*off, end) and leaves *off after it. */
+/* Walks body bytes [p, p + len) as exactly one msgpack value. */
 static int
-decode_one(const uint8_t *b, size_t end, size_t *off,
-    const struct tp_limits *lim, struct tp_env *env, struct tp_err *err)
+walk_body(const uint8_t *p, size_t len, unsigned depth, struct tp_err *err)
 {
-	size_t body, start = *off;
-	int64_t n;
+	size_t off = 0;
+	int rv;
+
+	if ((rv = tp_mpck_walk(p, len, &off, depth, err)) != 0)
+		return rv;
+	if (off != len)
+		return tp_err_set(err, TP_ETRAILING, "body: %zu bytes after "
+		    "its value", len - off);
+	return 0;
+}
+
+/* A v1 body is the value itself: its extent is found by walking it. */
+static int
+body_v1(struct tp_mrd *r, const struct tp_limits *lim, struct tp_env *env,
+    struct tp_err *err)
+{
+	size_t start = r->r_off, off = start;
+	int rv;
+
+	if ((rv = tp_mpck_walk(r->r_buf, r->r_end, &off, lim->l_max_depth,
+	    err)) != 0)
+		return rv;
+	r->r_off = off;
+	env->e_body = r->r_buf + start;
+	env->e_body_len = off - start;
+	return 0;
+}
+
+/* A v2 body is nil or a bin holding the value: its extent is in its
+ * head.  Walked now when walk is set, else marked raw (tp_env_body walks
+ * it before anything unpacks it). */
+static int
+body_v2(struct tp_mrd *r, const struct tp_limits *lim, bool walk,
+    struct tp_env *env, struct tp_err *err)
+{
+	static const uint8_t nil = 0xc0;
+	size_t at = r->r_off;
+	int rv;
+
+	if (tp_mrd_nil(r)) {	/* the nil value, as version 1 had it */
+		env->e_body = &nil;
+		env->e_body_len = 1;
+		return 0;
+	}
+	if ((rv = tp_mrd_bin(r, &env->e_body, &env->e_body_len)) != 0)
+		return rv == TP_ETYPE ? tp_err_set(err, TP_ETYPE, "body: "
+		    "a version 2 body is a bin or nil (offset %zu)", at) :
+		    field_err(rv, "body", at, err);
+	if (env->e_body_len == 0)
+		return tp_err_set(err, TP_ETYPE, "body: an empty bin is not "
+		    "a value");
+	if (!walk) {
+		env->e_raw = true;
+		env->e_depth = (uint8_t)lim->l_max_depth;
+		return 0;
+	}
+	return walk_body(env->e_body, env->e_body_len, lim->l_max_depth,
+	    err);
+}
+
+/* Decodes the envelope at r's offset and leaves r after it. */
+static int
+decode_one(struct tp_mrd *r, const struct tp_limits *lim, bool walk,
+    struct tp_env *env, struct tp_err *err)
+{
+	size_t start = r->r_off;
+	uint32_t n;
 	int rv;
 
 	memset(env, 0, sizeof(*env));
-	if ((n = array_head(b, end, off)) < 0)
-		return tp_err_set(err, TP_ETYPE, "envelope is not an array");
+	if ((rv = tp_mrd_array(r, &n)) != 0)
+		return rv == TP_ETRUNC ? field_err(rv, "envelope", start, err) :
+		    tp_err_set(err, TP_ETYPE, "envelope is not an array");
 	if (n == BATCH_FIELDS)
 		return tp_err_set(err, TP_ETYPE, "a batch inside a batch "
 		    "(3-field envelope at offset %zu)", start);
 	if (n != ENV_FIELDS)
-		return tp_err_set(err, TP_ETYPE, "envelope has %lld fields, "
-		    "expected %d", (long long)n, ENV_FIELDS);
-	if ((rv = decode_header(b, end, off, lim, env, err)) != 0)
+		return tp_err_set(err, TP_ETYPE, "envelope has %lu fields, "
+		    "expected %d", (unsigned long)n, ENV_FIELDS);
+	if ((rv = decode_header(r, lim, env, err)) != 0)
 		return rv;
-	body = *off;
-	if ((rv = tp_mpck_walk(b, end, off, lim->l_max_depth, err)) != 0)
+	rv = env->e_version == TP_WIRE_V1 ? body_v1(r, lim, env, err) :
+	    body_v2(r, lim, walk, env, err);
+	if (rv != 0)
 		return rv;
-	if (*off - body > lim->l_max_body)
+	if (env->e_body_len > lim->l_max_body)
 		return tp_err_set(err, TP_ETOOBIG, "body of %zu bytes, limit "
-		    "%zu", *off - body, lim->l_max_body);
-	env->e_body = b + body;
-	env->e_body_len = *off - body;
+		    "%zu", env->e_body_len, lim->l_max_body);
 	return 0;
 }
 
@@ -247,50 +243,94 @@ tp_env_decode(const void *buf, size_t len, const struct tp_limits *lim,
 	return rv == 1 ? 0 : rv;
 }
 
-/* Walks the frame once with slack for the batch, its array and the
- * envelope (3 levels above a body): every count is bounded by the input
- * before msgpack-c sees any of it.  The body's own limit is checked again
- * per envelope. */
 static int
-walk_frame(const uint8_t *b, size_t len, const struct tp_limits *lim,
-    struct tp_err *err)
+open_batch(struct tp_frame *fr, struct tp_mrd *r, struct tp_err *err)
 {
-	size_t off = 0;
+	uint64_t kind = 0;
+	uint32_t n;
 	int rv;
 
+	if ((rv = get_uint(r, UINT32_MAX, &kind, "kind", err)) != 0)
+		return rv;
+	if (kind != TP_K_BATCH)
+		return tp_err_set(err, TP_ETYPE, "3-element frame of kind "
+		    "%llu is not a batch", (unsigned long long)kind);
+	if ((rv = tp_mrd_array(r, &n)) != 0)
+		return rv == TP_ETRUNC ? field_err(rv, "batch", r->r_off,
+		    err) : tp_err_set(err, TP_ETYPE, "batch holds no array");
+	if (n > fr->f_lim->l_max_batch)
+		return tp_err_set(err, TP_ETOOBIG, "batch of %lu envelopes, "
+		    "limit %u", (unsigned long)n, fr->f_lim->l_max_batch);
+	fr->f_off = r->r_off;
+	fr->f_left = n;
+	return 0;
+}
+
+/* Every envelope is decoded once before any is handed out, so a frame is
+ * taken whole or refused whole; bodies are walked here unless skimmed. */
+static int
+check_envelopes(struct tp_frame *fr, struct tp_err *err)
+{
+	struct tp_mrd r = { fr->f_buf, fr->f_len, fr->f_off };
+	struct tp_frame_cache *c = fr->f_cache;
+	struct tp_env env, *e;
+	int rv;
+
+	for (uint32_t i = 0; i < fr->f_left; i++) {
+		e = c != NULL && i < c->fc_cap ? &c->fc_envs[i] : &env;
+		if ((rv = decode_one(&r, fr->f_lim, !fr->f_skim, e, err)) != 0)
+			return rv;
+		if (!fr->f_skim)
+			e->e_raw = false;
+		if (e != &env) {
+			fr->f_cached++;
+			fr->f_resume = r.r_off;
+		}
+	}
+	if (r.r_off != fr->f_len)
+		return tp_err_set(err, TP_ETRAILING, "%zu trailing bytes after "
+		    "the frame", fr->f_len - r.r_off);
+	return 0;
+}
+
+static int
+frame_open(struct tp_frame *fr, const void *buf, size_t len,
+    const struct tp_limits *lim, bool skim, struct tp_err *err)
+{
+	struct tp_frame_cache *c = fr->f_cache;
+	struct tp_mrd r = { buf, len, 0 };
+	uint32_t n, version;
+	int rv;
+
+	memset(fr, 0, sizeof(*fr));
+	fr->f_cache = c;
 	if (len == 0)
 		return tp_err_set(err, TP_ETRUNC, "empty frame");
 	if (len > lim->l_max_frame)
 		return tp_err_set(err, TP_ETOOBIG, "frame of %zu bytes, limit "
 		    "%zu", len, lim->l_max_frame);
-	if ((rv = tp_mpck_walk(b, len, &off, lim->l_max_depth + 3, err)) != 0)
+	fr->f_buf = buf;
+	fr->f_len = len;
+	fr->f_lim = lim;
+	fr->f_skim = skim;
+	if ((rv = tp_mrd_array(&r, &n)) != 0)
+		return rv == TP_ETRUNC ? field_err(rv, "frame", 0, err) :
+		    tp_err_set(err, TP_ETYPE, "frame is not an array");
+	if (n != ENV_FIELDS && n != BATCH_FIELDS)
+		return tp_err_set(err, TP_ETYPE, "frame has %lu fields, "
+		    "expected %d (envelope) or %d (batch)", (unsigned long)n,
+		    ENV_FIELDS, BATCH_FIELDS);
+	if (n == BATCH_FIELDS) {
+		if ((rv = get_version(&r, &version, err)) != 0 ||
+		    (rv = open_batch(fr, &r, err)) != 0)
+			return rv;
+	} else
+		fr->f_left = 1;
+	if ((rv = check_envelopes(fr, err)) != 0) {
+		fr->f_left = 0;
+		fr->f_cached = 0;
 		return rv;
-	if (off != len)
-		return tp_err_set(err, TP_ETRAILING, "%zu trailing bytes after "
-		    "the frame", len - off);
-	return 0;
-}
-
-static int
-open_batch(struct tp_frame *fr, size_t off, struct tp_err *err)
-{
-	uint64_t kind = 0;
-	int64_t n;
-	int rv;
-
-	if ((rv = get_uint(fr->f_buf, fr->f_len, &off, UINT32_MAX, &kind,
-	    "kind", err)) != 0)
-		return rv;
-	if (kind != TP_K_BATCH)
-		return tp_err_set(err, TP_ETYPE, "3-element frame of kind "
-		    "%llu is not a batch", (unsigned long long)kind);
-	if ((n = array_head(fr->f_buf, fr->f_len, &off)) < 0)
-		return tp_err_set(err, TP_ETYPE, "batch holds no array");
-	if (n > fr->f_lim->l_max_batch)
-		return tp_err_set(err, TP_ETOOBIG, "batch of %lld envelopes, "
-		    "limit %u", (long long)n, fr->f_lim->l_max_batch);
-	fr->f_off = off;
-	fr->f_left = (uint32_t)n;
+	}
 	return 0;
 }
 
@@ -298,45 +338,93 @@ int
 tp_frame_open(struct tp_frame *fr, const void *buf, size_t len,
     const struct tp_limits *lim, struct tp_err *err)
 {
-	const uint8_t *b = buf;
-	size_t off = 0;
-	int64_t n;
-	int rv;
+	fr->f_cache = NULL;
+	return frame_open(fr, buf, len, lim, false, err);
+}
 
-	memset(fr, 0, sizeof(*fr));
-	if ((rv = walk_frame(b, len, lim, err)) != 0)
-		return rv;
-	fr->f_buf = b;
-	fr->f_len = len;
-	fr->f_lim = lim;
-	if ((n = array_head(b, len, &off)) < 0)
-		return tp_err_set(err, TP_ETYPE, "frame is not an array");
-	if (n != ENV_FIELDS && n != BATCH_FIELDS)
-		return tp_err_set(err, TP_ETYPE, "frame has %lld fields, "
-		    "expected %d (envelope) or %d (batch)", (long long)n,
-		    ENV_FIELDS, BATCH_FIELDS);
-	if (n >= 1 && (rv = get_version(b, len, &off, err)) != 0)
-		return rv;
-	if (n == BATCH_FIELDS)
-		return open_batch(fr, off, err);
-	fr->f_left = 1;
+int
+tp_frame_open_skim(struct tp_frame *fr, const void *buf, size_t len,
+    const struct tp_limits *lim, struct tp_err *err)
+{
+	fr->f_cache = NULL;
+	return frame_open(fr, buf, len, lim, true, err);
+}
+
+int
+tp_frame_open_cached(struct tp_frame *fr, const void *buf, size_t len,
+    const struct tp_limits *lim, bool skim, struct tp_frame_cache *cache,
+    struct tp_err *err)
+{
+	fr->f_cache = NULL;
+	if (cache != NULL && !cache->fc_busy && cache->fc_cap > 0) {
+		fr->f_cache = cache;
+		cache->fc_busy = true;
+	}
+	return frame_open(fr, buf, len, lim, skim, err);
+}
+
+void
+tp_frame_close(struct tp_frame *fr)
+{
+	if (fr->f_cache != NULL)
+		fr->f_cache->fc_busy = false;
+	fr->f_cache = NULL;
+	fr->f_cached = 0;
+	fr->f_left = 0;
+}
+
+int
+tp_frame_cache_init(struct tp_frame_cache *c, uint32_t cap)
+{
+	c->fc_busy = false;
+	c->fc_cap = 0;
+	if ((c->fc_envs = calloc(cap, sizeof(*c->fc_envs))) == NULL)
+		return TP_ENOMEM;
+	c->fc_cap = cap;
 	return 0;
+}
+
+void
+tp_frame_cache_free(struct tp_frame_cache *c)
+{
+	free(c->fc_envs);
+	c->fc_envs = NULL;
+	c->fc_cap = 0;
 }
 
 int
 tp_frame_next(struct tp_frame *fr, struct tp_env *env, struct tp_err *err)
 {
+	struct tp_mrd r = { fr->f_buf, fr->f_len, fr->f_off };
 	int rv;
 
 	if (fr->f_left == 0)
 		return 0;
-	if ((rv = decode_one(fr->f_buf, fr->f_len, &fr->f_off, fr->f_lim,
-	    env, err)) != 0) {
+	if (fr->f_next < fr->f_cached) {
+		*env = fr->f_cache->fc_envs[fr->f_next++];
+		if (fr->f_next == fr->f_cached)	/* the rest: decoded again */
+			fr->f_off = fr->f_resume;
+		fr->f_left--;
+		return 1;
+	}
+	/* checked whole by frame_open: the bodies need no second walk */
+	if ((rv = decode_one(&r, fr->f_lim, false, env, err)) != 0) {
 		fr->f_left = 0;
 		return rv;
 	}
+	if (!fr->f_skim)
+		env->e_raw = false;
+	fr->f_off = r.r_off;
 	fr->f_left--;
 	return 1;
+}
+
+/* No body and a body that is the nil value both travel as nil. */
+static bool
+body_nil(const struct tp_env *env)
+{
+	return env->e_body_len == 0 ||
+	    (env->e_body_len == 1 && env->e_body[0] == 0xc0);
 }
 
 int
@@ -354,38 +442,24 @@ tp_env_pack(msgpack_packer *pk, const struct tp_env *env)
 	    env->e_to.s_len);
 	rv |= msgpack_pack_uint64(pk, env->e_corr);
 	rv |= msgpack_pack_uint32(pk, env->e_flags);
-	if (env->e_body_len == 0)
+	if (body_nil(env))
 		rv |= msgpack_pack_nil(pk);
-	else	/* already msgpack: copied as is, not re-encoded */
-		rv |= pk->callback(pk->data, (const char *)env->e_body,
+	else	/* already msgpack: carried as is in a bin */
+		rv |= msgpack_pack_bin_with_body(pk, env->e_body,
 		    env->e_body_len);
 	return rv ? TP_ENOMEM : 0;
-}
-
-/* Bytes msgpack-c packs for an unsigned integer: it always picks the
- * shortest encoding. */
-static size_t
-uint_size(uint64_t v)
-{
-	return v < 0x80 ? 1 : v <= UINT8_MAX ? 2 : v <= UINT16_MAX ? 3 :
-	    v <= UINT32_MAX ? 5 : 9;
-}
-
-static size_t
-str_size(size_t n)
-{
-	return (n < 32 ? 1 : n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5) +
-	    n;
 }
 
 size_t
 tp_env_size(const struct tp_env *env)
 {
-	return 1 + uint_size(TP_WIRE_VERSION) + uint_size(env->e_kind) +
-	    uint_size(env->e_id) + str_size(env->e_from.s_len) +
-	    str_size(env->e_to.s_len) + uint_size(env->e_corr) +
-	    uint_size(env->e_flags) +
-	    (env->e_body_len == 0 ? 1 : env->e_body_len);
+	return 1 + tp_mpck_uint_size(TP_WIRE_VERSION) +
+	    tp_mpck_uint_size(env->e_kind) + tp_mpck_uint_size(env->e_id) +
+	    tp_mpck_head_size(env->e_from.s_len, false) + env->e_from.s_len +
+	    tp_mpck_head_size(env->e_to.s_len, false) + env->e_to.s_len +
+	    tp_mpck_uint_size(env->e_corr) + tp_mpck_uint_size(env->e_flags) +
+	    (body_nil(env) ? 1 :
+	    tp_mpck_head_size(env->e_body_len, true) + env->e_body_len);
 }
 
 int
@@ -401,41 +475,78 @@ tp_fixbuf_write(void *data, const char *buf, size_t len)
 	return 0;
 }
 
+static uint8_t *
+put_bytes(uint8_t *p, const void *src, size_t n, bool bin)
+{
+	p = tp_mpck_put_head(p, n, bin);
+	if (n > 0)
+		memcpy(p, src, n);
+	return p + n;
+}
+
+/* The same bytes as tp_env_pack, written straight: this runs once per
+ * routed message, and msgpack-c's packer calls back once per field. */
 int
 tp_env_pack_buf(const struct tp_env *env, void *buf, size_t len)
 {
-	struct tp_fixbuf fb = { buf, len, 0 };
-	msgpack_packer pk;
+	uint8_t *p = buf;
 
-	msgpack_packer_init(&pk, &fb, tp_fixbuf_write);
-	if (tp_env_pack(&pk, env) != 0 || fb.fb_len != len)
+	if (len != tp_env_size(env) || env->e_body_len > UINT32_MAX ||
+	    env->e_from.s_len > UINT32_MAX || env->e_to.s_len > UINT32_MAX)
 		return TP_ETOOBIG;
-	return 0;
+	*p++ = 0x90 | ENV_FIELDS;
+	p = tp_mpck_put_uint(p, TP_WIRE_VERSION);
+	p = tp_mpck_put_uint(p, env->e_kind);
+	p = tp_mpck_put_uint(p, env->e_id);
+	p = put_bytes(p, env->e_from.s_ptr, env->e_from.s_len, false);
+	p = put_bytes(p, env->e_to.s_ptr, env->e_to.s_len, false);
+	p = tp_mpck_put_uint(p, env->e_corr);
+	p = tp_mpck_put_uint(p, env->e_flags);
+	if (body_nil(env))
+		*p++ = 0xc0;
+	else
+		p = put_bytes(p, env->e_body, env->e_body_len, true);
+	return p == (uint8_t *)buf + len ? 0 : TP_ETOOBIG;
+}
+
+size_t
+tp_batch_head_put(uint8_t *buf, uint32_t count)
+{
+	uint8_t *p = buf;
+
+	*p++ = 0x90 | BATCH_FIELDS;
+	p = tp_mpck_put_uint(p, TP_WIRE_VERSION);
+	p = tp_mpck_put_uint(p, TP_K_BATCH);
+	p = tp_mpck_put_array(p, count);
+	return (size_t)(p - buf);
 }
 
 int
 tp_batch_pack_head(msgpack_packer *pk, uint32_t count)
 {
-	int rv = 0;
+	uint8_t hb[TP_BATCH_HEAD_MAX];
 
-	rv |= msgpack_pack_array(pk, BATCH_FIELDS);
-	rv |= msgpack_pack_uint32(pk, TP_WIRE_VERSION);
-	rv |= msgpack_pack_uint32(pk, TP_K_BATCH);
-	rv |= msgpack_pack_array(pk, count);
-	return rv ? TP_ENOMEM : 0;
+	return pk->callback(pk->data, (const char *)hb,
+	    tp_batch_head_put(hb, count)) == 0 ? 0 : TP_ENOMEM;
 }
 
 int
-tp_env_body_uint(const struct tp_env *env, msgpack_zone *zone, uint64_t *v)
+tp_env_body_uint(const struct tp_env *env, uint64_t *v)
 {
-	msgpack_object o;
+	struct tp_mrd r = { env->e_body, env->e_body_len, 0 };
 
-	msgpack_zone_clear(zone);
-	if (tp_env_body(env, zone, &o, NULL) != 0 ||
-	    o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+	if (env->e_body_len == 0 || tp_mrd_uint(&r, v) != 0 ||
+	    r.r_off != r.r_end)
 		return TP_ETYPE;
-	*v = o.via.u64;
 	return 0;
+}
+
+int
+tp_env_body_check(const struct tp_env *env, struct tp_err *err)
+{
+	if (!env->e_raw)
+		return 0;
+	return walk_body(env->e_body, env->e_body_len, env->e_depth, err);
 }
 
 int
@@ -443,12 +554,15 @@ tp_env_body(const struct tp_env *env, msgpack_zone *zone,
     msgpack_object *obj, struct tp_err *err)
 {
 	size_t off = 0;
+	int rv;
 
 	if (env->e_body_len == 0) {
 		memset(obj, 0, sizeof(*obj));
 		obj->type = MSGPACK_OBJECT_NIL;
 		return 0;
 	}
+	if ((rv = tp_env_body_check(env, err)) != 0)
+		return rv;
 	if (msgpack_unpack((const char *)env->e_body, env->e_body_len, &off,
 	    zone, obj) != MSGPACK_UNPACK_SUCCESS || off != env->e_body_len)
 		return tp_err_set(err, TP_ETYPE, "body does not unpack");

@@ -6,18 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
 #include <nng/nng.h>
 
 #include "tp_env.h"
 #include "tp_link.h"
+#include "tp_mpck.h"
 #include "tp_nng.h"
 
-#define CREDIT_MAX	24	/* an envelope [1,5,0,"","",0,0,uint32] */
-#define BATCH_HEAD_MAX	8	/* fixarray, 1, 8, array32 */
+#define CREDIT_MAX	24	/* [2,5,0,"","",0,0,bin(uint32)] */
 #define FIRST_ROOM	512	/* tail room of a new frame */
 
-_Static_assert(CREDIT_MAX + BATCH_HEAD_MAX <= TP_LINK_HEAD,
+_Static_assert(CREDIT_MAX + TP_BATCH_HEAD_MAX <= TP_LINK_HEAD,
     "the head room holds a batch head and a CREDIT");
 
 struct tp_link {
@@ -48,7 +47,8 @@ struct tp_link {
 	bool		 lk_dirty;
 	int		 lk_put_err;	/* why put_slow took nothing */
 	nng_pipe	 lk_pipe;	/* of the frame being received */
-	msgpack_zone	 lk_zone;	/* CREDIT counts in odd encodings */
+	bool		 lk_skim;	/* bodies forwarded, not walked */
+	struct tp_frame_cache *lk_cache;
 	struct tp_link_stats lk_st;
 };
 
@@ -65,8 +65,7 @@ tp_link_new(nng_socket sock, const struct tp_link_ops *ops, void *arg,
 		return NULL;
 	lk->lk_rcap = c.lc_ring ? c.lc_ring : TP_LINK_RING;
 	if ((lk->lk_ring = calloc(lk->lk_rcap, sizeof(*lk->lk_ring))) ==
-	    NULL || !msgpack_zone_init(&lk->lk_zone, 256)) {
-		free(lk->lk_ring);
+	    NULL) {
 		free(lk);
 		return NULL;
 	}
@@ -84,6 +83,8 @@ tp_link_new(nng_socket sock, const struct tp_link_ops *ops, void *arg,
 		lk->lk_max_bytes = lk->lk_max_len;
 	lk->lk_send_flags = c.lc_block ? 0 : NNG_FLAG_NONBLOCK;
 	lk->lk_max_credit = c.lc_max_credit ? c.lc_max_credit : UINT32_MAX;
+	lk->lk_skim = c.lc_skim;
+	lk->lk_cache = c.lc_cache;
 	return lk;
 }
 
@@ -107,7 +108,6 @@ tp_link_free(struct tp_link *lk)
 	if (lk == NULL)
 		return;
 	drop_pending(lk);
-	msgpack_zone_destroy(&lk->lk_zone);
 	free(lk->lk_ring);
 	free(lk);
 }
@@ -174,16 +174,11 @@ static size_t
 pack_credit(const struct tp_link *lk, uint8_t *buf)
 {
 	uint8_t body[8];
-	struct tp_fixbuf fb = { body, sizeof(body), 0 };
-	struct tp_env env = { .e_kind = TP_K_CREDIT };
-	msgpack_packer pk;
+	struct tp_env env = { .e_kind = TP_K_CREDIT, .e_body = body };
 	size_t len;
 
-	msgpack_packer_init(&pk, &fb, tp_fixbuf_write);
-	if (msgpack_pack_uint32(&pk, lk->lk_credit_due) != 0)
-		return 0;
-	env.e_body = body;
-	env.e_body_len = fb.fb_len;
+	env.e_body_len = (size_t)(tp_mpck_put_uint(body, lk->lk_credit_due) -
+	    body);
 	len = tp_env_size(&env);
 	return len <= CREDIT_MAX && tp_env_pack_buf(&env, buf, len) == 0 ?
 	    len : 0;
@@ -194,11 +189,9 @@ pack_credit(const struct tp_link *lk, uint8_t *buf)
 static nng_msg *
 frame_finish(struct tp_link *lk)
 {
-	uint8_t *body = lk->lk_base, hb[BATCH_HEAD_MAX];
-	struct tp_fixbuf fb = { hb, sizeof(hb), 0 };
-	size_t off = TP_LINK_HEAD, clen = 0;
+	uint8_t *body = lk->lk_base, hb[TP_BATCH_HEAD_MAX];
+	size_t off = TP_LINK_HEAD, clen = 0, hlen;
 	uint32_t n = lk->lk_n;
-	msgpack_packer pk;
 	nng_msg *m = lk->lk_frame;
 
 	if (!lk->lk_plain && lk->lk_credit_due > 0 &&
@@ -211,10 +204,9 @@ frame_finish(struct tp_link *lk)
 	/* within the capacity: sets the length, moves nothing */
 	nng_msg_realloc(m, TP_LINK_HEAD + lk->lk_bytes);
 	if (n > 1) {
-		msgpack_packer_init(&pk, &fb, tp_fixbuf_write);
-		tp_batch_pack_head(&pk, n);
-		off -= fb.fb_len;
-		memcpy(body + off, hb, fb.fb_len);
+		hlen = tp_batch_head_put(hb, n);
+		off -= hlen;
+		memcpy(body + off, hb, hlen);
 	}
 	nng_msg_trim(m, off);
 	lk->lk_hint = lk->lk_bytes;
@@ -438,7 +430,7 @@ take_credit(struct tp_link *lk, const struct tp_env *env, struct tp_err *err)
 {
 	uint64_t n;
 
-	if (tp_env_body_uint(env, &lk->lk_zone, &n) != 0)
+	if (tp_env_body_uint(env, &n) != 0)
 		return tp_err_set(err, TP_ETYPE, "CREDIT without a count");
 	tp_link_credit_add(lk, n);
 	lk->lk_ops->lo_credit(lk->lk_arg, n);
@@ -455,9 +447,10 @@ frame_walk(struct tp_link *lk, nng_msg *msg, struct tp_err *err)
 	struct tp_env env;
 	int rv;
 
-	if ((rv = tp_frame_open(&fr, nng_msg_body(msg), nng_msg_len(msg),
-	    lk->lk_lim, err)) != 0)
-		return rv;
+	if ((rv = tp_frame_open_cached(&fr, nng_msg_body(msg),
+	    nng_msg_len(msg), lk->lk_lim, lk->lk_skim, lk->lk_cache,
+	    err)) != 0)
+		goto out;
 	while ((rv = tp_frame_next(&fr, &env, err)) == 1) {
 		lk->lk_st.ls_envs_in++;
 		if (credit && env.e_kind == TP_K_CREDIT)
@@ -470,8 +463,10 @@ frame_walk(struct tp_link *lk, nng_msg *msg, struct tp_err *err)
 			tp_err_set(err, rv, "%s: envelope refused (%s)",
 			    ops->lo_name ? ops->lo_name : "link",
 			    tp_kind_name(env.e_kind));
-		return rv;
+		break;
 	}
+out:
+	tp_frame_close(&fr);
 	return rv;
 }
 

@@ -5,7 +5,7 @@
  *
  *   - the frame being built: envelopes are packed straight into one
  *     nng message behind TP_LINK_HEAD reserved bytes; at flush time the
- *     batch head [1, 8, array(n)] (and an owed CREDIT) is written into
+ *     batch head [2, 8, array(n)] (and an owed CREDIT) is written into
  *     that room and the rest trimmed.  A lone envelope leaves alone
  *     (latency), several leave as one BATCH frame;
  *   - batching with ONE set of limits (struct tp_link_conf): a frame
@@ -110,6 +110,12 @@ struct tp_link_conf {
 					 * else non-blocking with the ring */
 	const struct tp_limits *lc_lim;	/* decode limits (borrowed: must
 					 * outlive the link); NULL = default */
+	struct tp_frame_cache *lc_cache; /* the receiving thread's decoded
+					 * envelopes (borrowed, shared by its
+					 * links); NULL = decode twice */
+	bool		 lc_skim;	/* a router's link: frames are opened
+					 * with tp_frame_open_skim (bodies
+					 * bounded, not walked; e_raw set) */
 };
 
 struct tp_link_ops {

@@ -269,7 +269,8 @@ static const struct tp_link_ops mbx_link_ops = {
 static int
 link_bind(struct br *br, struct br_actor *a)
 {
-	struct tp_link_conf c = { .lc_lim = &br->b_lim,
+	struct tp_link_conf c = { .lc_lim = &br->b_lim, .lc_skim = true,
+	    .lc_cache = &br->b_fcache,
 	    .lc_max_bytes = br->b_lim.l_max_frame / 2 };
 
 	if (a->a_link != NULL) {

@@ -37,7 +37,7 @@ actor_ack(struct br *br, struct br_actor *a, const struct tp_env *env)
 {
 	uint64_t n;
 
-	if (tp_env_body_uint(env, br->b_zone, &n) != 0)
+	if (tp_env_body_uint(env, &n) != 0)
 		n = 0;
 	if (!br_actor_running(a))
 		return;		/* an earlier instance's last words */

@@ -239,7 +239,9 @@ open_in(struct br *br, struct br_peers *p)
 	    br->b_lim.l_max_frame + tp_sec_overhead());
 	nng_socket_set_int(p->p_in, NNG_OPT_RECVBUF, 256);
 	if ((p->p_rx = tp_link_new(p->p_in, &rx_ops, br, &(struct
-	    tp_link_conf){ .lc_lim = &br->b_lim })) == NULL) {
+	    tp_link_conf){ .lc_lim = &br->b_lim,
+	    .lc_skim = true,
+	    .lc_cache = &br->b_fcache })) == NULL) {
 		log_error("cannot open peer listener", "error=\"out of "
 		    "memory\"");
 		return -1;

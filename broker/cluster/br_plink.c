@@ -704,7 +704,8 @@ br_plink_new(struct br *br, struct br_plink_ctx *ctx, struct br_node *n,
     uint32_t idx)
 {
 	struct tp_link_conf conf = { .lc_ring = LINK_RING,
-	    .lc_max_credit = BR_LINK_WINDOW, .lc_lim = &br->b_lim };
+	    .lc_max_credit = BR_LINK_WINDOW, .lc_lim = &br->b_lim,
+	    .lc_skim = true, .lc_cache = &br->b_fcache };
 	struct br_link *l;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)

@@ -450,7 +450,8 @@ static int
 slot_parts(struct br *br, struct br_client *c)
 {
 	struct br_clients *cs = br->b_clients;
-	struct tp_link_conf lc = { .lc_lim = &br->b_lim,
+	struct tp_link_conf lc = { .lc_lim = &br->b_lim, .lc_skim = true,
+	    .lc_cache = &br->b_fcache,
 	    .lc_max_bytes = br->b_lim.l_max_frame / 2 };
 
 	if (c->c_gate == NULL && (c->c_gate = br_gate_new(cs->cs_drop_wfd,

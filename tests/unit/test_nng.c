@@ -207,8 +207,9 @@ check_recvmax(const char *url, enum tp_proto lp, enum tp_proto dp)
 	cr_assert_eq(tp_sock_open(&d, dp, NULL, &err), 0);
 	cr_assert_eq(tp_listen(l, url, 0600, &err), 0, "%s", err.e_msg);
 	cr_assert_eq(tp_dial(d, url, true, &err), 0, "%s", err.e_msg);
-	/* array, version, kind, id, "cli", "echo", corr, flags: 15 bytes */
-	hdr = 1 + 1 + 1 + 1 + 4 + 5 + 1 + 1;
+	/* array, version, kind, id, "cli", "echo", corr, flags: 15 bytes,
+	 * and the bin16 head that carries a version 2 body: 3 */
+	hdr = 1 + 1 + 1 + 1 + 4 + 5 + 1 + 1 + 3;
 	e.e_body_len = 1024 - hdr;
 	body[1] = (uint8_t)((e.e_body_len - 3) >> 8);
 	body[2] = (uint8_t)(e.e_body_len - 3);
