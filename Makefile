@@ -83,7 +83,7 @@ BENCH_ARGS ?=
 
 .SECONDARY:
 .PHONY: all deps run test unit proc sanitize fuzz clean install uninstall \
-	bench check-arch
+	bench bench-zmq check-arch FORCE
 all: $(DEPS_OK) $(LIBS) $(BINS) $(EX_BIN)
 
 # Installs what is missing when root, else prints the line to run.  The
@@ -167,10 +167,56 @@ run: all
 # bench/bench_X.c is a program, bench/bn_*.c its shared helpers; one
 # driver runs every row (docs/PERFORMANCE.md).  BENCH_ARGS=--quick for a
 # smoke run, BENCH_ARGS="--only B1,B2" for some rows.
-$(BUILD)/bench/bench_%: $(OBJ)/bench/bench_%.o $(BENCH_OBJ) \
+# The helpers are an archive, so that a program takes only the objects
+# it calls (bench_actor no ZeroMQ peer, below).
+BENCH_LIB := $(BUILD)/bench/libbn.a
+$(BENCH_LIB): $(BENCH_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bench/bench_%: $(OBJ)/bench/bench_%.o $(BENCH_LIB) \
 		$(BUILD)/lib/libtroupe.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_OBJ) $(BUILD)/lib/libtroupe.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_LIB) $(BUILD)/lib/libtroupe.a \
+		$(BENCH_LDLIBS) $(LDLIBS)
+
+# B0z (ZeroMQ, the peer row) is built in when libzmq is there: the
+# bench's objects get -DBN_HAVE_ZMQ and bench_main -lzmq (not
+# bench_actor: B6 times its restarts).  `make bench` installs
+# libzmq3-dev first when it is missing and we are root; `make all` and
+# `make test` never need it.  The stamp holds the flags the bench's
+# objects were built with and changes only when they do, so the objects
+# are rebuilt when libzmq comes or goes.
+ZMQ_PKG    := libzmq3-dev
+ZMQ_CFLAGS  = $(shell pkg-config --exists libzmq 2>/dev/null && \
+	echo -DBN_HAVE_ZMQ $$(pkg-config --cflags libzmq))
+ZMQ_LIBS    = $(shell pkg-config --exists libzmq 2>/dev/null && \
+	pkg-config --libs libzmq)
+ZMQ_STAMP  := $(BUILD)/bench/zmq.flags
+BENCH_MAIN_OBJ := $(BENCH_SRC:%.c=$(OBJ)/%.o)
+$(BENCH_OBJ) $(BENCH_MAIN_OBJ): CFLAGS += $(ZMQ_CFLAGS)
+$(BENCH_OBJ) $(BENCH_MAIN_OBJ): $(ZMQ_STAMP)
+$(BUILD)/bench/bench_main: BENCH_LDLIBS = $(ZMQ_LIBS)
+
+$(ZMQ_STAMP): FORCE $(if $(filter bench,$(MAKECMDGOALS)),bench-zmq)
+	@mkdir -p $(@D)
+	@echo '$(ZMQ_CFLAGS)' | cmp -s - $@ 2>/dev/null || \
+	  echo '$(ZMQ_CFLAGS)' >$@
+
+FORCE:
+
+# Never fails the bench: without libzmq B0z prints as skipped.
+bench-zmq:
+	@pkg-config --exists libzmq 2>/dev/null && exit 0; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "bench: no libzmq, B0z skipped; for it: sudo apt-get" \
+	    "install -y $(ZMQ_PKG)"; exit 0; fi; \
+	echo "installing: $(ZMQ_PKG) (B0z)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y -qq $(ZMQ_PKG) >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq $(ZMQ_PKG) \
+	    >/dev/null; } || \
+	  echo "bench: apt-get install $(ZMQ_PKG) failed, B0z skipped"
 
 bench: all $(BENCH_BIN)
 	$(BUILD)/bench/bench_main --bin $(BUILD)/bin \
@@ -188,7 +234,6 @@ $(BUILD)/tests/bin/%: $(OBJ)/tests/actors/%.o $(BUILD)/lib/libtroupe.a
 # file over 800 lines, a header per module.  It reads the objects, the
 # bench's too.  CHECK_ARCH_ARGS=--report prints without failing.
 CHECK_ARCH_ARGS ?=
-BENCH_MAIN_OBJ := $(BENCH_SRC:%.c=$(OBJ)/%.o)
 check-arch: all $(BENCH_OBJ) $(BENCH_MAIN_OBJ)
 	@python3 tools/check_arch.py --obj $(OBJ) $(CHECK_ARCH_ARGS)
 

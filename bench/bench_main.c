@@ -6,6 +6,7 @@
  *
  *   bench_main --bin DIR [--out FILE] [--quick] [--only B1,B5,...]
  *   bench_main --nng-peer URL      (B0's second process)
+ *   bench_main --zmq-peer DIR      (B0z's)
  */
 #define _GNU_SOURCE		/* mkdtemp */
 #include <errno.h>
@@ -121,6 +122,8 @@ main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--nng-peer") == 0)
 		return bn_nng_peer(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--zmq-peer") == 0)
+		return bn_zmq_peer(argv[2]);
 	memset(&r, 0, sizeof(r));
 	parse(argc, argv, &r);
 	paths(&r, argv[0]);
@@ -131,6 +134,7 @@ main(int argc, char **argv)
 		bn_die("%s: %s", r.r_outpath, strerror(errno));
 	header(&r);
 	bn_case_b0(&r);
+	bn_case_b0z(&r);
 	bn_case_b1_b2_b4(&r);
 	bn_case_b3(&r);
 	bn_case_b5(&r);

@@ -1,7 +1,8 @@
 /*
- * bn_cases — B0 (bare nng), B1 (throughput through the broker), B2 (ask
- * round trip from a library actor) and B4 (fan-in, fan-out), plus what
- * every row shares: the output, the configs, asks to bench actors.
+ * bn_cases — B0 (bare nng), B0z (bare ZeroMQ), B1 (throughput through
+ * the broker; B1z against ZeroMQ), B2 (ask round trip from a library
+ * actor) and B4 (fan-in, fan-out), plus what every row shares: the
+ * output, the configs, asks to bench actors.
  */
 #define _GNU_SOURCE		/* mkdtemp, open_memstream */
 #include <errno.h>
@@ -86,30 +87,89 @@ bn_conf_close(FILE *f, char **buf)
 	return *buf;
 }
 
-/* ---- B0 ---------------------------------------------------------------- */
+/* ---- B0 B0z ------------------------------------------------------------ */
+
+/* B0's and B0z's counts: 128 B, about a second each. */
+static struct bn_nng_args
+peer_args(const struct bn_run *r)
+{
+	struct bn_nng_args a = { bn_scale(r, 200000), bn_scale(r, 10000),
+	    128 };
+
+	return a;
+}
+
+/* A temp dir of its own for a peer's ipc sockets. */
+static void
+peer_dir(char *dir)
+{
+	if (mkdtemp(dir) == NULL)
+		bn_die("mkdtemp: %s", strerror(errno));
+}
+
+/* The one-way and round-trip rows of a bare transport: what[i] and
+ * target[i] for each. */
+static void
+peer_rows(struct bn_run *r, const char *id, const struct bn_nng_result *res,
+    const char *const *what, const char *const *target)
+{
+	char m[64], p[96];
+
+	snprintf(m, sizeof(m), "%.0f msg/s, %.1f MB/s", res->r_msgs_s,
+	    res->r_msgs_s * 128 / 1e6);
+	bn_out(r, ROW, id, what[0], m, target[0]);
+	snprintf(p, sizeof(p), "p50 %.0f p90 %.0f p99 %.0f us",
+	    (double)res->r_rtt.p_p50 / 1e3, (double)res->r_rtt.p_p90 / 1e3,
+	    (double)res->r_rtt.p_p99 / 1e3);
+	bn_out(r, ROW, id, what[1], p, target[1]);
+}
 
 void
 bn_case_b0(struct bn_run *r)
 {
-	struct bn_nng_args a = { bn_scale(r, 200000), bn_scale(r, 10000),
-	    128 };
+	static const char *what[] = { "nng pair1 ipc one-way, 128 B",
+	    "nng pair1 ipc round trip, 128 B" };
+	static const char *target[] = { "(the unit)", "(the unit)" };
+	struct bn_nng_args a = peer_args(r);
 	struct bn_nng_result res;
-	char dir[] = "/tmp/troupe-bench-b0-XXXXXX", m[64], p[96];
+	char dir[] = "/tmp/troupe-bench-b0-XXXXXX";
 
-	if (mkdtemp(dir) == NULL)
-		bn_die("mkdtemp: %s", strerror(errno));
+	peer_dir(dir);
 	bn_nng_run(r->r_self, dir, &a, &res);
 	rmdir(dir);
 	r->r_b0_msgs_s = res.r_msgs_s;
 	r->r_b0_rtt_p50_us = (double)res.r_rtt.p_p50 / 1e3;
-	snprintf(m, sizeof(m), "%.0f msg/s, %.1f MB/s", res.r_msgs_s,
-	    res.r_msgs_s * 128 / 1e6);
-	bn_out(r, ROW, "B0", "nng pair1 ipc one-way, 128 B", m, "(the unit)");
-	snprintf(p, sizeof(p), "p50 %.0f p90 %.0f p99 %.0f us",
-	    (double)res.r_rtt.p_p50 / 1e3, (double)res.r_rtt.p_p90 / 1e3,
-	    (double)res.r_rtt.p_p99 / 1e3);
-	bn_out(r, ROW, "B0", "nng pair1 ipc round trip, 128 B", p,
-	    "(the unit)");
+	peer_rows(r, "B0", &res, what, target);
+}
+
+void
+bn_case_b0z(struct bn_run *r)
+{
+	static const char *what[] = { "ZeroMQ push/pull ipc one-way, 128 B",
+	    "ZeroMQ req/rep ipc round trip, 128 B" };
+	struct bn_nng_args a = peer_args(r);
+	struct bn_nng_result res;
+	char dir[] = "/tmp/troupe-bench-b0z-XXXXXX", ow[64], rt[64];
+	const char *target[] = { ow, rt };
+	int rv;
+
+	if (!bn_wanted(r, "B0z"))
+		return;
+	a.a_count *= 5;		/* ~20 x B0's rate: each run ~0.4 s, not 0.1 */
+	peer_dir(dir);
+	rv = bn_zmq_run(r->r_self, dir, &a, &res, r->r_zmq_why,
+	    sizeof(r->r_zmq_why));
+	rmdir(dir);
+	if (rv != 0) {
+		bn_out(r, ROW, "B0z", what[0], "skipped", r->r_zmq_why);
+		return;
+	}
+	r->r_zmq_msgs_s = res.r_msgs_s;
+	snprintf(ow, sizeof(ow), "%.2f x B0 (median of 3 runs)",
+	    res.r_msgs_s / r->r_b0_msgs_s);
+	snprintf(rt, sizeof(rt), "p50 %.2f x B0",
+	    (double)res.r_rtt.p_p50 / 1e3 / r->r_b0_rtt_p50_us);
+	peer_rows(r, "B0z", &res, what, target);
 }
 
 /* ---- asks to bench actors ----------------------------------------------- */
@@ -287,6 +347,26 @@ row_rate(struct bn_run *r, const char *id, const char *what, double rate,
 	bn_out(r, ROW, id, what, m, q);
 }
 
+/* B1 at 128 B against B0z of the same run; only when B0z was asked. */
+static void
+row_b1z(struct bn_run *r)
+{
+	char m[64], q[96];
+
+	if (!bn_wanted(r, "B0z"))
+		return;
+	if (r->r_zmq_msgs_s <= 0) {
+		bn_out(r, ROW, "B1z", "B1 128 B / ZeroMQ push/pull", "n/a",
+		    "B0z skipped (required >= 0.5, goal >= 1)");
+		return;
+	}
+	snprintf(m, sizeof(m), "%.0f / %.0f msg/s", r->r_b1_128_msgs_s,
+	    r->r_zmq_msgs_s);
+	snprintf(q, sizeof(q), "%.2f x ZeroMQ (required >= 0.5, goal >= 1)",
+	    r->r_b1_128_msgs_s / r->r_zmq_msgs_s);
+	bn_out(r, ROW, "B1z", "B1 128 B / ZeroMQ push/pull", m, q);
+}
+
 static void
 case_b1(struct bn_run *r, struct bn_broker *b)
 {
@@ -300,12 +380,14 @@ case_b1(struct bn_run *r, struct bn_broker *b)
 		double rate = bn_flow(b, "src", &sink, 1,
 		    bn_scale(r, counts[i]), sizes[i]);
 
-		if (sizes[i] == 128)
-			r->r_b1_128_msgs_s = rate;
 		snprintf(what, sizeof(what), "actor -> trouped -> actor, "
 		    "%zu B", sizes[i]);
 		row_rate(r, "B1", what, rate, sizes[i], sizes[i] == 128 ?
 		    "(required >= 3, goal >= 13)" : NULL);
+		if (sizes[i] == 128) {
+			r->r_b1_128_msgs_s = rate;
+			row_b1z(r);
+		}
 	}
 }
 

@@ -23,6 +23,8 @@ struct bn_run {
 	double		 r_b0_msgs_s;	/* B0 one-way, 128 B */
 	double		 r_b0_rtt_p50_us;
 	double		 r_b1_128_msgs_s;
+	double		 r_zmq_msgs_s;	/* B0z one-way, 128 B; 0: not run */
+	char		 r_zmq_why[160];	/* why B0z was skipped */
 };
 
 /* printf to stdout and the results file. */
@@ -57,6 +59,8 @@ void bn_asks(struct bn_broker *b, const char *from, const char *to,
     uint32_t n, struct bn_pct *p);
 
 void bn_case_b0(struct bn_run *r);
+/* B0z: ZeroMQ, or a skipped row with the reason (no libzmq). */
+void bn_case_b0z(struct bn_run *r);
 void bn_case_b1_b2_b4(struct bn_run *r);
 void bn_case_b3(struct bn_run *r);
 void bn_case_b5(struct bn_run *r);
