@@ -45,6 +45,7 @@ struct troupe_ctx {
 	const struct tp_limits *c_lim;
 	uint64_t	 c_next_id;
 	msgpack_zone	 c_zone;	/* the current message's body */
+	bool		 c_zone_used;	/* holds a body's objects: clear */
 	struct troupe_msg c_msg;
 	bool		 c_in_ask;	/* c_msg is an ASK being handled */
 	bool		 c_replied;
@@ -272,6 +273,7 @@ static int
 fill_msg(struct troupe_ctx *ctx, const struct tp_env *env)
 {
 	struct troupe_msg *m = &ctx->c_msg;
+	int rv;
 
 	memset(m, 0, sizeof(*m));
 	copy_name(ctx->c_from, &env->e_from);
@@ -285,8 +287,17 @@ fill_msg(struct troupe_ctx *ctx, const struct tp_env *env)
 	m->m_redelivered = (env->e_flags & TP_F_REDELIVERED) != 0;
 	m->m_body = env->e_body;
 	m->m_body_len = env->e_body_len;
-	msgpack_zone_clear(&ctx->c_zone);
-	return tp_env_body(env, &ctx->c_zone, &m->m_obj, NULL);
+	/* a str or bin body (most) takes nothing from the zone */
+	if (ctx->c_zone_used) {
+		msgpack_zone_clear(&ctx->c_zone);
+		ctx->c_zone_used = false;
+	}
+	if ((rv = tp_env_body(env, &ctx->c_zone, &m->m_obj, NULL)) == 0)
+		ctx->c_zone_used = m->m_obj.type != MSGPACK_OBJECT_BIN &&
+		    m->m_obj.type != MSGPACK_OBJECT_STR;
+	else
+		ctx->c_zone_used = true;
+	return rv;
 }
 
 /* Hands one delivery to receive(); answers an ASK the handler left

@@ -256,9 +256,10 @@ callgrind_self(int argc, char **argv)
 	const char *prefix = getenv("BN_CALLGRIND_OUT");
 	const char *name = getenv("TROUPE_ACTOR");
 	char tool[] = "--tool=callgrind", quiet[] = "-q", prog[] = VALGRIND;
+	char fair[] = "--fair-sched=yes";	/* see bn_life.c cg_run */
 	char out[PATH_MAX + 64];
-	char *vg[MAX_ARGS + 5] = { prog, tool, quiet, out };
-	int n = 4;
+	char *vg[MAX_ARGS + 6] = { prog, tool, quiet, fair, out };
+	int n = 5;
 
 	if (prefix == NULL || *prefix == '\0' || name == NULL)
 		return;

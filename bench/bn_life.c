@@ -165,7 +165,11 @@ static void
 cg_run(struct bn_run *r, uint64_t n, const char *out, struct cg_totals *t)
 {
 	char arg[PATH_MAX + 32];
-	char *wrap[] = { "valgrind", "--tool=callgrind", "-q", arg, NULL };
+	/* fair scheduling: without it a thread spinning on a lock nng's
+	 * reaper holds (at close) runs until valgrind's time slice ends,
+	 * and a whole run's count moved by hundreds of millions */
+	char *wrap[] = { "valgrind", "--tool=callgrind", "-q",
+	    "--fair-sched=yes", arg, NULL };
 	const char *sink = "sink";
 	struct bn_broker b;
 	char *buf, *conf;

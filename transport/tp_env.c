@@ -88,9 +88,17 @@ get_str(struct tp_mrd *r, size_t max, struct tp_slice *s, const char *what,
 	return 0;
 }
 
+static __attribute__((noinline, cold)) int
+version_err(uint64_t v, struct tp_err *err)
+{
+	return tp_err_set(err, TP_EVERSION, "unsupported wire version %llu "
+	    "(this build speaks %d and %d)", (unsigned long long)v,
+	    TP_WIRE_V1, TP_WIRE_VERSION);
+}
+
 /* The version comes first in envelopes and batches alike: 1 (the body is
  * the msgpack value itself) or 2 (the body is a bin holding it). */
-static int
+static inline __attribute__((always_inline)) int
 get_version(struct tp_mrd *r, uint32_t *version, struct tp_err *err)
 {
 	uint64_t v = 0;
@@ -99,9 +107,7 @@ get_version(struct tp_mrd *r, uint32_t *version, struct tp_err *err)
 	if ((rv = get_uint(r, UINT32_MAX, &v, "version", err)) != 0)
 		return rv;
 	if (v != TP_WIRE_V1 && v != TP_WIRE_VERSION)
-		return tp_err_set(err, TP_EVERSION, "unsupported wire version "
-		    "%llu (this build speaks %d and %d)", (unsigned long long)v,
-		    TP_WIRE_V1, TP_WIRE_VERSION);
+		return version_err(v, err);
 	*version = (uint32_t)v;
 	return 0;
 }
@@ -132,13 +138,31 @@ decode_header(struct tp_mrd *r, const struct tp_limits *lim,
 	return 0;
 }
 
+/* A body that is exactly one str or bin (the usual payload) is bounded
+ * by its head alone: its bytes are not msgpack.  Fills ptr and n. */
+static bool
+body_is_bytes(const uint8_t *p, size_t len, bool *bin, const uint8_t **ptr,
+    size_t *n)
+{
+	struct tp_mrd r = { p, len, 0 };
+
+	if (len == 0)
+		return false;
+	*bin = p[0] >= 0xc4 && p[0] <= 0xc6;
+	return tp_mrd_bytes(&r, *bin, ptr, n) == 0 && r.r_off == len;
+}
+
 /* Walks body bytes [p, p + len) as exactly one msgpack value. */
 static int
 walk_body(const uint8_t *p, size_t len, unsigned depth, struct tp_err *err)
 {
-	size_t off = 0;
+	const uint8_t *ptr;
+	size_t off = 0, n;
+	bool bin;
 	int rv;
 
+	if (body_is_bytes(p, len, &bin, &ptr, &n))
+		return 0;
 	if ((rv = tp_mpck_walk(p, len, &off, depth, err)) != 0)
 		return rv;
 	if (off != len)
@@ -205,7 +229,12 @@ decode_one(struct tp_mrd *r, const struct tp_limits *lim, bool walk,
 	uint32_t n;
 	int rv;
 
-	memset(env, 0, sizeof(*env));
+	/* every other field is set by decode_header (no memset: this runs
+	 * once per envelope) */
+	env->e_body = NULL;
+	env->e_body_len = 0;
+	env->e_raw = false;
+	env->e_depth = 0;
 	if ((rv = tp_mrd_array(r, &n)) != 0)
 		return rv == TP_ETRUNC ? field_err(rv, "envelope", start, err) :
 		    tp_err_set(err, TP_ETYPE, "envelope is not an array");
@@ -553,7 +582,9 @@ int
 tp_env_body(const struct tp_env *env, msgpack_zone *zone,
     msgpack_object *obj, struct tp_err *err)
 {
-	size_t off = 0;
+	const uint8_t *ptr;
+	size_t off = 0, n;
+	bool bin;
 	int rv;
 
 	if (env->e_body_len == 0) {
@@ -563,6 +594,15 @@ tp_env_body(const struct tp_env *env, msgpack_zone *zone,
 	}
 	if ((rv = tp_env_body_check(env, err)) != 0)
 		return rv;
+	/* what msgpack_unpack makes of one str or bin, without a context */
+	if (body_is_bytes(env->e_body, env->e_body_len, &bin, &ptr, &n) &&
+	    n <= UINT32_MAX) {
+		memset(obj, 0, sizeof(*obj));
+		obj->type = bin ? MSGPACK_OBJECT_BIN : MSGPACK_OBJECT_STR;
+		obj->via.bin.ptr = (const char *)ptr;
+		obj->via.bin.size = (uint32_t)n;
+		return 0;
+	}
 	if (msgpack_unpack((const char *)env->e_body, env->e_body_len, &off,
 	    zone, obj) != MSGPACK_UNPACK_SUCCESS || off != env->e_body_len)
 		return tp_err_set(err, TP_ETYPE, "body does not unpack");
