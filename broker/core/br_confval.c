@@ -558,7 +558,7 @@ br_confval_defaults(struct br_conf *c)
 	default_node(c->c_node, sizeof(c->c_node));
 	strcpy(c->c_listen, "tcp://0.0.0.0:7447");
 	c->c_drain_timeout_ms = 10 * BR_SEC_MS;
-	c->c_send_window = 256;
+	c->c_send_window = 1024;
 	c->c_max_pending = 65536;
 	c->c_max_clients = 64;
 	c->c_client_window = 1024;
@@ -601,10 +601,10 @@ br_confval_actor_defaults(struct br_conf_actor *a, const char *name,
 	snprintf(a->ca_name, sizeof(a->ca_name), "%s", name);
 	strcpy(a->ca_supervisor, "root");
 	a->ca_restart = BR_RS_PERMANENT;
-	a->ca_mailbox = 1024;
+	a->ca_mailbox = 4096;
 	a->ca_mailbox_bytes = 8 << 20;
 	a->ca_overflow = BR_OVF_BLOCK;
-	a->ca_inflight = 256;
+	a->ca_inflight = 1024;
 	a->ca_shutdown_ms = 5 * BR_SEC_MS;
 	a->ca_line = line;
 }
