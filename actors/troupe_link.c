@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,15 @@ troupe_link_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+troupe_link_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int
@@ -252,6 +262,43 @@ troupe_link_flush(struct troupe_link *l)
 
 /* ---- waiting ---- */
 
+/* TROUPE_SPIN_US (the node's spin_us, set by the broker; at most 1000):
+ * how long to look for a frame without sleeping before poll(), yielding
+ * between looks (the broker loop's idle strategy, br_loop.c). */
+static long
+spin_us(void)
+{
+	static long us = -1;
+	const char *s;
+	char *end;
+
+	if (us < 0) {
+		us = 0;
+		if ((s = getenv("TROUPE_SPIN_US")) != NULL && *s != '\0') {
+			us = strtol(s, &end, 10);
+			if (*end != '\0' || us < 0 || us > 1000)
+				us = 0;
+		}
+	}
+	return us;
+}
+
+/* 1 when a frame came in while spinning, 0 when the time ran out, < 0 on
+ * a receive error (pump reports it on its next receive). */
+static int
+spin(struct troupe_link *l)
+{
+	int64_t end = troupe_link_now_us() + spin_us();
+	int rv;
+
+	while (troupe_link_now_us() < end && !*l->tl_conf.tc_stop) {
+		if ((rv = tp_link_recv(l->tl_link, 1)) != 0)
+			return rv;
+		sched_yield();
+	}
+	return 0;
+}
+
 int
 troupe_link_pump(struct troupe_link *l, int timeout_ms)
 {
@@ -269,6 +316,8 @@ troupe_link_pump(struct troupe_link *l, int timeout_ms)
 		if (rv < 0)
 			return troupe_link_fail(l, "receive", tp_strerror(rv),
 			    rv);
+		if (spin_us() > 0 && timeout_ms != 0 && spin(l) == 1)
+			return l->tl_fatal ? l->tl_err : 0;
 		rv = poll(pfd, 2, timeout_ms);
 		if (rv < 0 && errno != EINTR)
 			return troupe_link_fail(l, "poll", strerror(errno),

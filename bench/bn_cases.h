@@ -41,6 +41,9 @@ uint32_t bn_scale(const struct bn_run *r, uint32_t n);
  * supervisor that restarts at once and never gives up; then actors; then
  * close, which returns the text (*buf, the caller's free). */
 FILE *bn_conf_open(char **buf, size_t *len, int port);
+/* The same with node (lines, "" for none) added to its [node] section. */
+FILE *bn_conf_open_node(char **buf, size_t *len, int port,
+    const char *node);
 void bn_conf_actor(FILE *f, const char *name, const char *exec);
 char *bn_conf_close(FILE *f, char **buf);
 

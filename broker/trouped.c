@@ -424,6 +424,7 @@ start(struct br *br)
 		return -1;
 	br->b_loop.l_before_sleep = before_sleep;
 	br->b_loop.l_before_arg = br;
+	br->b_loop.l_spin_us = br->b_conf->c_spin_us;
 	for (size_t i = 0; i < br->b_conf->c_nactors; i++)
 		if (br_actor_add(br, &br->b_conf->c_actors[i]) != 0)
 			return -1;

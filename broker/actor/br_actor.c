@@ -25,7 +25,7 @@
 
 extern char **environ;
 
-#define ENV_OWN 6		/* TROUPE_* variables set for each actor */
+#define ENV_OWN 7		/* TROUPE_* variables set for each actor */
 
 /* Who hears of frames, exits and link drops (br_actors_set_ops). */
 static const struct br_actor_ops *ops;
@@ -382,7 +382,7 @@ build_env(struct br_actor *a, char (*vars)[BR_PATH_MAX + BR_NAME_MAX + 64])
 {
 	static const char *own[] = { "TROUPE_MAILBOX=", "TROUPE_ACTOR=",
 	    "TROUPE_NODE=", "TROUPE_BROKER_PID=", "TROUPE_RUN_DIR=",
-	    "TROUPE_INFLIGHT=" };
+	    "TROUPE_INFLIGHT=", "TROUPE_SPIN_US=" };
 	size_t n = 0, k = 0;
 	char **envp;
 
@@ -409,6 +409,8 @@ build_env(struct br_actor *a, char (*vars)[BR_PATH_MAX + BR_NAME_MAX + 64])
 	    a->a_br->b_run_dir);
 	snprintf(vars[5], sizeof(vars[5]), "TROUPE_INFLIGHT=%u",
 	    a->a_conf.ca_inflight);
+	snprintf(vars[6], sizeof(vars[6]), "TROUPE_SPIN_US=%u",
+	    a->a_br->b_conf->c_spin_us);
 	for (size_t j = 0; j < ENV_OWN; j++)
 		envp[k++] = vars[j];
 	envp[k] = NULL;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #define BR_NAME_MAX 64		/* actor, supervisor, node names */
+#define BR_SPIN_US_MAX 1000	/* spin_us: at most 1 ms of busy-poll */
 #define BR_PATH_MAX 256
 #define BR_MAX_ACTORS 4096
 #define BR_MAX_SUPS 256
@@ -61,7 +62,8 @@ struct br_conf {
 	char		 c_run_dir[BR_PATH_MAX];	/* "" = resolved at start */
 	char		 c_metrics[BR_PATH_MAX];	/* http://H:P/PATH, "" off */
 	uint64_t	 c_drain_timeout_ms;	/* default 10000 */
-	uint32_t	 c_send_window;		/* actor send credits, 256 */
+	uint32_t	 c_send_window;		/* actor send credits, 1024 */
+	uint32_t	 c_spin_us;		/* busy-poll before sleeping, 0 */
 	uint32_t	 c_max_pending;		/* pending asks+requests, 65536 */
 	uint32_t	 c_max_clients;		/* client links at once, 64 */
 	uint32_t	 c_client_window;	/* a client's send credits, 1024 */

@@ -35,6 +35,7 @@ const struct br_key br_confval_node_keys[] = {
 	{ "drain_timeout", VT_DUR, KS(br_conf, c_drain_timeout_ms), 0,
 	    BR_HOUR_MS, NULL },
 	{ "send_window", VT_U32, KS(br_conf, c_send_window), 1, 65536, NULL },
+	{ "spin_us", VT_U32, KS(br_conf, c_spin_us), 0, BR_SPIN_US_MAX, NULL },
 	{ "max_pending", VT_U32, KS(br_conf, c_max_pending), 1, 1 << 24,
 	    NULL },
 	{ "max_clients", VT_U32, KS(br_conf, c_max_clients), 1, 4096, NULL },

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -116,6 +117,33 @@ br_loop_stop(struct br_loop *l)
 	l->l_stop = true;
 }
 
+/*
+ * Aeron's idle strategy, bounded: before sleeping in epoll_wait, look for
+ * events without blocking for up to l_spin_us, yielding the core between
+ * looks.  A wake-up costs about as much as the work of an ask's hop here
+ * (docs/PERFORMANCE.md B2): spinning trades that CPU for latency, so it
+ * is a setting, off by default.
+ */
+static int
+spin_wait(struct br_loop *l, struct epoll_event *evs)
+{
+	long us = l->l_spin_us;
+	struct timespec t0, t;
+	int n;
+
+	if (us == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if ((n = epoll_wait(l->l_epfd, evs, LOOP_MAX_EVENTS, 0)) != 0)
+			return n;
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000L +
+	    (t.tv_nsec - t0.tv_nsec) / 1000 < us);
+	return 0;
+}
+
 /* Level-triggered: a callback that leaves work (a budget ran out) is
  * simply called again on the next round. */
 void
@@ -127,7 +155,10 @@ br_loop_run(struct br_loop *l, int timeout_ms)
 	while (!l->l_stop) {
 		if (l->l_before_sleep != NULL)
 			l->l_before_sleep(l->l_before_arg);
-		n = epoll_wait(l->l_epfd, evs, LOOP_MAX_EVENTS, timeout_ms);
+		n = spin_wait(l, evs);
+		if (n == 0)
+			n = epoll_wait(l->l_epfd, evs, LOOP_MAX_EVENTS,
+			    timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			log_error("epoll_wait failed", NULL);
 			break;

@@ -28,6 +28,8 @@ struct br_loop {
 	void		*l_before_arg;
 	struct br_loop_ev *l_grave;	/* removed, freed after dispatch */
 	struct br_loop_ev *l_live;	/* watched, freed by br_loop_fini */
+	uint32_t	 l_spin_us;	/* busy-poll this long before sleeping
+					 * (node.spin_us; 0 = sleep at once) */
 };
 
 /* Creates the epoll instance.  Returns 0 or -1 with errno. */

@@ -98,7 +98,8 @@ Test(conf, defaults_filled_in)
 	cr_expect_str_eq(c->c_listen, "tcp://0.0.0.0:7447");
 	cr_expect_str_eq(c->c_run_dir, "");
 	cr_expect_eq(c->c_drain_timeout_ms, 10000);
-	cr_expect_eq(c->c_send_window, 256);
+	cr_expect_eq(c->c_send_window, 1024);
+	cr_expect_eq(c->c_spin_us, 0);
 	cr_expect_eq(c->c_max_pending, 65536);
 	cr_expect_eq(c->c_ask_ttl_ms, 60000);
 	cr_expect_eq(c->c_max_body, 1 << 20);
@@ -110,10 +111,10 @@ Test(conf, defaults_filled_in)
 	cr_expect_eq(c->c_dead_after_ms, 4500);
 	cr_expect_str_eq(a->ca_supervisor, "root");
 	cr_expect_eq(a->ca_restart, BR_RS_PERMANENT);
-	cr_expect_eq(a->ca_mailbox, 1024);
+	cr_expect_eq(a->ca_mailbox, 4096);
 	cr_expect_eq(a->ca_mailbox_bytes, 8 << 20);
 	cr_expect_eq(a->ca_overflow, BR_OVF_BLOCK);
-	cr_expect_eq(a->ca_inflight, 256);
+	cr_expect_eq(a->ca_inflight, 1024);
 	cr_expect_eq(a->ca_shutdown_ms, 5000);
 	cr_expect_eq(a->ca_line, 3);
 	/* The implicit root comes first. */
@@ -287,6 +288,10 @@ static struct bad_case bad_cases[] = {
 	  "integer in 1..65536, got 'abc'" },
 	{ "[node]\nsend_window = -1\n", "t.conf:2: send_window: expected an "
 	  "integer in 1..65536, got '-1'" },
+	{ "[node]\nspin_us = 1001\n", "t.conf:2: spin_us: expected an "
+	  "integer in 0..1000, got '1001'" },
+	{ "[node]\nspin_us = -5\n", "t.conf:2: spin_us: expected an "
+	  "integer in 0..1000, got '-5'" },
 	{ "[node]\nmax_depth = 17\n", "t.conf:2: max_depth: expected an "
 	  "integer in 1..16, got '17'" },
 	{ "[node]\nmax_depth = 0\n", "t.conf:2: max_depth: expected an "
