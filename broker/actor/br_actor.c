@@ -25,6 +25,7 @@
 
 extern char **environ;
 
+#define HOLD_FRACTION 8		/* see hold_back */
 #define ENV_OWN 7		/* TROUPE_* variables set for each actor */
 
 /* Who hears of frames, exits and link drops (br_actors_set_ops). */
@@ -562,6 +563,24 @@ br_actor_owe_credit(struct br_actor *a, uint32_t n)
 }
 
 /*
+ * Nagle's rule for deliveries: while the actor still works on messages it
+ * was given (some in flight) and fewer than an eighth of its window wait,
+ * they wait for its ACK (which marks it dirty again) instead of leaving
+ * as a frame of a few.  An idle actor (nothing in flight) gets them at
+ * once, so a lone message or an ask is never held; one fast sender to
+ * many actors (B4 fan-out) gives each a frame of many instead of one
+ * frame per sender frame, and per-frame costs were what bound it.
+ */
+static bool
+hold_back(const struct br_actor *a)
+{
+	uint32_t q = mbx_queued(&a->a_mbx);
+
+	return q > 0 && mbx_inflight(&a->a_mbx) > 0 &&
+	    q < a->a_conf.ca_inflight / HOLD_FRACTION;
+}
+
+/*
  * Deliverable items go into the link while the window and the link take
  * them (it batches them, behind the CREDIT and the answers already
  * there); then everything owed to the actor leaves, one frame when it
@@ -576,6 +595,8 @@ deliver(struct br_actor *a)
 	struct mbx_item *it;
 	int rv;
 
+	if (hold_back(a))
+		return tp_link_flush(a->a_link);
 	while ((head = mbx_peek(&a->a_mbx)) != NULL &&
 	    tp_link_room(a->a_link, head->mi_len) &&
 	    (it = mbx_next_delivery(&a->a_mbx)) != NULL)
