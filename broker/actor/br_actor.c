@@ -172,7 +172,7 @@ br_actor_lookup(struct br *br, const char *name, size_t len)
 	struct br_actor *a;
 
 	while ((a = br->b_names[i]) != NULL) {
-		if (strlen(a->a_conf.ca_name) == len &&
+		if (a->a_name_len == len &&
 		    memcmp(a->a_conf.ca_name, name, len) == 0)
 			return a;
 		i = (i + 1) & br->b_names_mask;
@@ -347,6 +347,10 @@ br_actor_add(struct br *br, const struct br_conf_actor *ca)
 	a->a_br = br;
 	a->a_idx = br->b_nactors;
 	a->a_conf = *ca;
+	a->a_name_len = (uint32_t)strnlen(ca->ca_name, BR_NAME_MAX);
+	a->a_from_len = (uint32_t)snprintf(a->a_from, sizeof(a->a_from),
+	    "%.*s@%.*s", (int)a->a_name_len, ca->ca_name, BR_NAME_MAX,
+	    br->b_node);
 	a->a_fd = -1;
 	if ((a->a_gate = br_gate_new(link_wfd, a->a_idx, BR_GS_MAILBOX)) == NULL ||
 	    mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,

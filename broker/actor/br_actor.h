@@ -28,6 +28,12 @@ struct br_actor {
 	struct br	*a_br;
 	uint32_t	 a_idx;
 	struct br_conf_actor a_conf;
+	uint32_t	 a_name_len;	/* of a_conf.ca_name, which a reload
+					 * never changes */
+	uint32_t	 a_from_len;
+	char		 a_from[BR_NAME_MAX * 2 + 2];	/* "name@node": the
+					 * `from` of what it sends, built
+					 * once, not per message */
 	char		 a_url[BR_PATH_MAX + BR_NAME_MAX + 32];
 	nng_socket	 a_sock;
 	int		 a_fd;

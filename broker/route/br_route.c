@@ -58,12 +58,22 @@ static struct tp_slice
 origin_name(const struct br *br, const struct br_origin *o, char *buf)
 {
 	enum br_oclass c = br_origin_class(o);
-	const char *name = c == BR_OC_ACTOR ?
-	    br->b_actors[o->o_actor]->a_conf.ca_name : c == BR_OC_CLI ?
-	    "cli" : br_answer_name(o);
-	size_t n = strnlen(name, BR_NAME_MAX);
-	size_t m = strnlen(br->b_node, BR_NAME_MAX);
-	struct tp_slice sl = { buf, n + 1 + m };
+	const struct br_actor *a;
+	const char *name;
+	size_t n, m;
+	struct tp_slice sl;
+
+	if (c == BR_OC_ACTOR) {
+		a = br->b_actors[o->o_actor];
+		sl.s_ptr = a->a_from;
+		sl.s_len = a->a_from_len;
+		return sl;
+	}
+	name = c == BR_OC_CLI ? "cli" : br_answer_name(o);
+	n = strnlen(name, BR_NAME_MAX);
+	m = strnlen(br->b_node, BR_NAME_MAX);
+	sl.s_ptr = buf;
+	sl.s_len = n + 1 + m;
 
 	memcpy(buf, name, n);
 	buf[n] = '@';
@@ -318,8 +328,10 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 
 	if (rc == MBX_OK) {
 		br_actor_mark_dirty(t);
-		br_dur_dropped(t->a_dur, dropped);
-		br_route_dropped(br, dropped);
+		if (dropped != NULL) {	/* drop-oldest made room */
+			br_dur_dropped(t->a_dur, dropped);
+			br_route_dropped(br, dropped);
+		}
 		if (kind == TP_K_SEND)
 			accepted(br, t, it, o, id, flags, 0);
 		else
