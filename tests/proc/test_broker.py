@@ -198,3 +198,34 @@ class TestConfig(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def cpu_s(pid):
+    """utime + stime of pid, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TestSpin(BrokerTest):
+    """node.spin_us (issue 16): the broker and its actors busy-poll that
+    long before sleeping, and no longer: asks are answered, and an idle
+    node spends no CPU on it."""
+
+    def test_spin_answers_and_stays_bounded_when_idle(self):
+        b = self.start("[node]\nspin_us = 1000\n\n"
+                       "[actor echo]\nexec = troupe-echo\n")
+        for i in range(50):
+            r = b.cli("ask", "echo", '{"i":%d}' % i)
+            self.assertEqual(json.loads(r.stdout), {"i": i})
+        echo = b.actors()["echo"]["pid"]
+        with open("/proc/%d/environ" % echo, "rb") as f:
+            self.assertIn(b"TROUPE_SPIN_US=1000", f.read().split(b"\0"))
+        time.sleep(0.5)
+        t0 = (cpu_s(b.pid), cpu_s(echo))
+        time.sleep(2.0)
+        t1 = (cpu_s(b.pid), cpu_s(echo))
+        # idle: the spin ends 1 ms after the last event; the broker's
+        # timers wake it a few times a second, each wake-up spins 1 ms
+        self.assertLess(t1[0] - t0[0], 0.5, "trouped spins while idle")
+        self.assertLess(t1[1] - t0[1], 0.1, "echo spins while idle")
