@@ -46,6 +46,7 @@ struct troupe_ctx {
 	uint64_t	 c_next_id;
 	msgpack_zone	 c_zone;	/* the current message's body */
 	bool		 c_zone_used;	/* holds a body's objects: clear */
+	uint64_t	 c_bad_bodies;	/* SENDs dropped: body no msgpack */
 	struct troupe_msg c_msg;
 	bool		 c_in_ask;	/* c_msg is an ASK being handled */
 	bool		 c_replied;
@@ -300,6 +301,17 @@ fill_msg(struct troupe_ctx *ctx, const struct tp_env *env)
 	return rv;
 }
 
+/* A SEND whose body does not decode has nobody to answer: it is said
+ * on stderr the 1st, 2nd, 4th, 8th... time, so a flood stays a few
+ * lines. */
+static bool
+bad_body_news(struct troupe_ctx *ctx)
+{
+	uint64_t n = ++ctx->c_bad_bodies;
+
+	return (n & (n - 1)) == 0;
+}
+
 /* Hands one delivery to receive(); answers an ASK the handler left
  * unanswered, or one whose body does not decode.  Its frame is freed
  * only after the handler returned (troupe_link_done): env points into
@@ -319,6 +331,10 @@ deliver(struct troupe_ctx *ctx, const struct tp_env *env)
 		send_error(ctx, &ctx->c_msg, bad ? TROUPE_ERR_BAD_REQUEST :
 		    TROUPE_ERR_NO_REPLY, bad ? "body does not decode" :
 		    "no reply");
+	else if (bad && bad_body_news(ctx))
+		fprintf(stderr, "troupe: %s: dropped a message from %s whose "
+		    "body does not decode (%llu so far)\n", ctx->c_to,
+		    ctx->c_from, (unsigned long long)ctx->c_bad_bodies);
 	ctx->c_in_ask = false;
 	troupe_link_done(ctx->c_link);
 	return troupe_link_fatal(ctx->c_link) ? TP_ECLOSED : 0;

@@ -203,6 +203,13 @@ on_answer(struct troupe_client *c, const struct tp_env *env)
 		return 0;
 	if (env->e_kind == TP_K_ERROR)
 		code = error_of(c, env, msg, sizeof(msg));
+	else if (tp_env_body_check(env, NULL) != 0) {
+		/* an actor replied with bytes that are no msgpack value: the
+		 * link skims (a bad body is refused alone, not its frame) */
+		snprintf(msg, sizeof(msg), "the reply's body does not decode");
+		return resolve(c, s, TROUPE_ERR_BAD_REQUEST, msg, NULL, 0) <
+		    0 ? TP_ENOMEM : 0;
+	}
 	return resolve(c, s, code, code != 0 ? msg : NULL, env->e_body,
 	    env->e_body_len) < 0 ? TP_ENOMEM : 0;
 }
@@ -530,7 +537,8 @@ dial_link(struct troupe_client *c, const char *link, int timeout_ms)
 	static const uint8_t hello[] = { 0x81, 0xa2, 'o', 'p', 0xa5, 'h',
 	    'e', 'l', 'l', 'o' };
 	struct tp_link_conf lc = { .lc_block = true, .lc_lim = &c->c_lim,
-	    .lc_max_bytes = CLIENT_FRAME_BYTES, .lc_cache = &c->c_fcache };
+	    .lc_max_bytes = CLIENT_FRAME_BYTES, .lc_cache = &c->c_fcache,
+	    .lc_skim = true };
 	struct tp_env env = { .e_kind = TP_K_CONTROL, .e_body = hello,
 	    .e_body_len = sizeof(hello) };
 	struct tp_sockopts o = tp_sockopts_default;

@@ -64,6 +64,29 @@ repack(msgpack_sbuffer *sb, const struct tp_env *envs, uint32_t n,
 			fuzz_fail("pack envelope", NULL);
 }
 
+/* The direct packer (typed putters) writes exactly msgpack-c's bytes. */
+static void
+check_pack_buf(const struct tp_env *env)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t len = tp_env_size(env);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (buf == NULL)
+		return;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (tp_env_pack(&pk, env) != 0 || tp_env_pack_buf(env, buf, len) != 0)
+		fuzz_fail("pack", NULL);
+	if (sb.size != len || memcmp(sb.data, buf, len) != 0)
+		fuzz_fail("tp_env_pack_buf differs from tp_env_pack", NULL);
+	if (len > 1 && tp_env_pack_buf(env, buf, len - 1) == 0)
+		fuzz_fail("tp_env_pack_buf took a short buffer", NULL);
+	msgpack_sbuffer_destroy(&sb);
+	free(buf);
+}
+
 static void
 check_round_trip(const struct tp_env *envs, uint32_t n, int batch)
 {
@@ -74,6 +97,9 @@ check_round_trip(const struct tp_env *envs, uint32_t n, int batch)
 	uint32_t i = 0;
 	int rv;
 
+	for (i = 0; i < n; i++)
+		check_pack_buf(&envs[i]);
+	i = 0;
 	msgpack_sbuffer_init(&sb);
 	repack(&sb, envs, n, batch);
 	if (tp_frame_open(&fr, sb.data, sb.size, &fuzz_lim, &err) != 0)

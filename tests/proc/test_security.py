@@ -3,8 +3,10 @@ request (a CLI run as `nobody`), the run dir and socket modes that go with
 node.allow_uids, and the peer pid check on mailbox sockets."""
 import json
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -120,3 +122,43 @@ class MailboxPidTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+BADBODY = os.path.join(os.path.dirname(binpath("troupe")), "..", "tests",
+                       "bin", "badbody")
+
+
+@unittest.skipUnless(os.path.exists(BADBODY), "build/tests/bin/badbody "
+                     "not built (make test builds it)")
+class BadBodyTest(BrokerTest):
+    """Issue 16: the broker forwards a version 2 body without walking it,
+    so an actor that sends bytes that are no msgpack must not disturb
+    the one that receives them: the bad SEND is dropped there, the bad
+    ASK gets ERROR 4, a good ASK right behind them is answered, and the
+    receiver keeps its pid with no restart."""
+
+    def test_bad_bodies_refused_by_the_reader_alone(self):
+        out = os.path.join(tempfile.mkdtemp(prefix="troupe-badbody-"),
+                           "answers.txt")
+        self.addCleanup(shutil.rmtree, os.path.dirname(out), True)
+        b = self.start("[actor echo]\nexec = troupe-echo\n\n"
+                       "[actor bad]\nexec = %s -t echo -o %s\n"
+                       % (os.path.abspath(BADBODY), out))
+        pid = b.actors()["echo"]["pid"]
+
+        def answers():
+            try:
+                with open(out) as f:
+                    lines = f.read().splitlines()
+                return lines if len(lines) == 2 else None
+            except OSError:
+                return None
+        got = wait_for(answers, 15)
+        self.assertEqual(got, ["ask1 error 4", "ask2 reply"], b.logtext())
+        echo = b.actors()["echo"]
+        self.assertEqual((echo["pid"], echo["restarts"]), (pid, 0), echo)
+        r = b.cli("ask", "echo", '"still here"')
+        self.assertEqual(r.stdout.strip(), '"still here"')
+        # the dropped SEND is said once, by the one who read it
+        self.assertTrue(wait_for(lambda: "dropped a message from bad@t1 "
+                                 in b.logtext(), 5), b.logtext())
