@@ -4,13 +4,13 @@
 A three-node local cluster (multicast on 127.0.0.1): n1 holds a
 non-durable consumer, n2 a durable one under fsync=batch, n3 a durable
 one under fsync=always.  Consumers are troupe-logger actors (one JSON line
-per message).  Producers run the real CLI on n1, `troupe send --confirm
-ACTOR@NODE -`: each printed id is one message the broker holding the
-mailbox accepted (queued; on disk for a durable mailbox), and since the
-CLI sends one line at a time and stops at the first error, the first K
-lines a CLI process read are exactly the confirmed ones.  A CLI that
-stops (its target's node was killed) is started again with the next
-numbers.
+per message).  Producers run the real CLI on n1, `troupe --json send
+--confirm ACTOR@NODE -`: each {"line": L, "id": I} it prints is line L
+accepted by the broker holding the mailbox (queued; on disk for a
+durable mailbox); a failed line is printed with its error, and the CLI
+goes on (so the line number, not the count of ids, names the message).
+A CLI that stops (its target's node was killed) is started again with
+the next numbers.
 
 Meanwhile the driver kill -9s random consumer actors (pids from `troupe
 actors --json`, checked to be children of their trouped) on every node,
@@ -299,16 +299,19 @@ class Target:
 
 
 class _Cli:
-    """One `troupe send --confirm ADDR -` process and the numbers written
-    to it, in order: the k-th id it prints confirms nums[k-1]."""
+    """One `troupe --json send --confirm ADDR -` process and the numbers
+    written to it, in order: a printed {"line": L, "id": ...} confirms
+    nums[L-1].  The streaming CLI keeps going after a line fails (a
+    later line may be confirmed when an earlier one was not), so the
+    line number, not the count of ids, says which message it was."""
 
     def __init__(self, via, addr, target):
         self.t = target
         self.nums = []
         self.ids = 0
         self.proc = subprocess.Popen(
-            [os.path.join(via.bin, "troupe"), "send", "--confirm", addr,
-             "-"], env=via.env, stdin=subprocess.PIPE,
+            [os.path.join(via.bin, "troupe"), "--json", "send",
+             "--confirm", addr, "-"], env=via.env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # ids are read as they come, so a long run never fills the pipe
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -316,9 +319,12 @@ class _Cli:
 
     def _read(self):
         for line in self.proc.stdout:
-            if line.strip():
-                self.t.confirmed.add(self.nums[self.ids])
-                self.ids += 1
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            if "id" in rec:
+                self.t.confirmed.add(self.nums[rec["line"] - 1])
+            self.ids = max(self.ids, rec["line"])
 
     def write(self, n):
         self.nums.append(n)
@@ -326,7 +332,7 @@ class _Cli:
         self.proc.stdin.flush()
 
     def ahead(self):
-        """Lines written and not confirmed yet (alive or not)."""
+        """Lines written and not answered yet (alive or not)."""
         return len(self.nums) - self.ids
 
     def close(self, timeout):
