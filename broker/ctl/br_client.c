@@ -24,6 +24,8 @@
 
 /* A client must dial and say hello within this long after asking. */
 #define HELLO_GRACE_MS	10000
+#define CLIENT_RECV_SLACK 64	/* frames beyond the window: controls */
+#define NNG_RECVBUF_MAX	8192	/* nng's own limit for NNG_OPT_RECVBUF */
 /* One client's burst must not starve the others (level-triggered fd). */
 #define RECV_BUDGET	256
 #define SLOT_BITS	16
@@ -471,7 +473,19 @@ open_socket(struct br *br, struct br_client *c, struct tp_err *err)
 
 	o.o_max_frame = br->b_lim.l_max_frame;
 	o.o_sendbuf = 64;
-	o.o_recvbuf = 64;
+	/*
+	 * Room for every frame a client may have out (its window, one
+	 * message a frame at worst, and its controls): nng 1.5.2's pair1
+	 * holds a frame that finds the queue full in the pipe's receive,
+	 * and a pipe torn down in that state can leave nng's reaper waiting
+	 * forever, and every later nng_close with it (gdb: pipe_destroy in
+	 * nni_task_wait; a client killed while flooding).  Known limit: a
+	 * client that floods frames past its window (each answered ERROR 8)
+	 * faster than the loop reads them can still fill it.
+	 */
+	o.o_recvbuf = (int)(br->b_conf->c_client_window + CLIENT_RECV_SLACK >
+	    NNG_RECVBUF_MAX ? NNG_RECVBUF_MAX : br->b_conf->c_client_window +
+	    CLIENT_RECV_SLACK);
 	snprintf(c->c_url, sizeof(c->c_url), "ipc://%s/cli/%u.sock",
 	    br->b_run_dir, c->c_idx);
 	unlink(c->c_url + 6);
