@@ -389,7 +389,7 @@ case_b1(struct bn_run *r, struct bn_broker *b)
 		snprintf(what, sizeof(what), "actor -> trouped -> actor, "
 		    "%zu B", sizes[i]);
 		row_rate(r, "B1", what, rate, sizes[i], sizes[i] == 128 ?
-		    "(required >= 3, goal >= 13)" : NULL);
+		    "(required >= 6, goal >= 12)" : NULL);
 		if (sizes[i] == 128) {
 			r->r_b1_128_msgs_s = rate;
 			row_b1z(r);
