@@ -571,9 +571,11 @@ br_actor_owe_credit(struct br_actor *a, uint32_t n)
  * was given (some in flight) and fewer than an eighth of its window wait,
  * they wait for its ACK (which marks it dirty again) instead of leaving
  * as a frame of a few.  An idle actor (nothing in flight) gets them at
- * once, so a lone message or an ask is never held; one fast sender to
- * many actors (B4 fan-out) gives each a frame of many instead of one
- * frame per sender frame, and per-frame costs were what bound it.
+ * once, so a message to an idle actor is never held, and a busy one
+ * would only have queued them behind its work; answers and credit are
+ * never held.  One fast sender to many actors (B4 fan-out) gives each a
+ * frame of many instead of one per sender frame: per-frame costs were
+ * what bound it.
  */
 static bool
 hold_back(const struct br_actor *a)
