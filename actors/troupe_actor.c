@@ -89,14 +89,11 @@ troupe_flush(struct troupe_ctx *ctx)
 static int
 check_body(struct troupe_ctx *ctx, const void *body, size_t len)
 {
-	size_t off = 0;
-
 	if (len == 0)
 		return 0;
 	if (body == NULL || len > ctx->c_lim->l_max_body)
 		return TP_EINVAL;
-	if (tp_mpck_walk(body, len, &off, ctx->c_lim->l_max_depth, NULL) != 0
-	    || off != len)
+	if (tp_mpck_walk_one(body, len, ctx->c_lim->l_max_depth, NULL) != 0)
 		return TP_EINVAL;
 	return 0;
 }

@@ -367,7 +367,6 @@ put(struct troupe_client *c, uint32_t kind, const char *to,
 	struct tp_env env = { .e_kind = kind, .e_body = body,
 	    .e_body_len = len };
 	struct slot *s;
-	size_t off = 0;
 	int rv;
 
 	if (!name_ok(to) || (len > 0 && body == NULL))
@@ -380,8 +379,8 @@ put(struct troupe_client *c, uint32_t kind, const char *to,
 	}
 	if (env.e_body_len > c->c_lim.l_max_body)
 		return TP_ETOOBIG;
-	if (tp_mpck_walk(env.e_body, env.e_body_len, &off,
-	    c->c_lim.l_max_depth, NULL) != 0 || off != env.e_body_len)
+	if (tp_mpck_walk_one(env.e_body, env.e_body_len, c->c_lim.l_max_depth,
+	    NULL) != 0)
 		return TP_EINVAL;
 	if ((rv = wait_for(c, can_send, NULL, deadline)) != 0)
 		return rv;

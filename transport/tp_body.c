@@ -20,12 +20,8 @@ tp_body_unpack(const void *buf, size_t len, unsigned max_depth,
 		obj->type = MSGPACK_OBJECT_NIL;
 		return 0;
 	}
-	if ((rv = tp_mpck_walk(buf, len, &off, max_depth, err)) != 0)
+	if ((rv = tp_mpck_walk_one(buf, len, max_depth, err)) != 0)
 		return rv;
-	if (off != len)
-		return tp_err_set(err, TP_ETRAILING, "%zu bytes after the "
-		    "msgpack value", len - off);
-	off = 0;
 	switch (msgpack_unpack(buf, len, &off, zone, obj)) {
 	case MSGPACK_UNPACK_SUCCESS:
 		return 0;

@@ -157,18 +157,12 @@ static int
 walk_body(const uint8_t *p, size_t len, unsigned depth, struct tp_err *err)
 {
 	const uint8_t *ptr;
-	size_t off = 0, n;
+	size_t n;
 	bool bin;
-	int rv;
 
 	if (body_is_bytes(p, len, &bin, &ptr, &n))
 		return 0;
-	if ((rv = tp_mpck_walk(p, len, &off, depth, err)) != 0)
-		return rv;
-	if (off != len)
-		return tp_err_set(err, TP_ETRAILING, "body: %zu bytes after "
-		    "its value", len - off);
-	return 0;
+	return tp_mpck_walk_one(p, len, depth, err);
 }
 
 /* A v1 body is the value itself: its extent is found by walking it. */
@@ -592,9 +586,8 @@ tp_env_body(const struct tp_env *env, msgpack_zone *zone,
 		obj->type = MSGPACK_OBJECT_NIL;
 		return 0;
 	}
-	if ((rv = tp_env_body_check(env, err)) != 0)
-		return rv;
-	/* what msgpack_unpack makes of one str or bin, without a context */
+	/* what msgpack_unpack makes of one str or bin, without a context;
+	 * its head bounds it, so a skimmed one needs no walk either */
 	if (body_is_bytes(env->e_body, env->e_body_len, &bin, &ptr, &n) &&
 	    n <= UINT32_MAX) {
 		memset(obj, 0, sizeof(*obj));
@@ -603,6 +596,8 @@ tp_env_body(const struct tp_env *env, msgpack_zone *zone,
 		obj->via.bin.size = (uint32_t)n;
 		return 0;
 	}
+	if ((rv = tp_env_body_check(env, err)) != 0)
+		return rv;
 	if (msgpack_unpack((const char *)env->e_body, env->e_body_len, &off,
 	    zone, obj) != MSGPACK_UNPACK_SUCCESS || off != env->e_body_len)
 		return tp_err_set(err, TP_ETYPE, "body does not unpack");

@@ -139,6 +139,21 @@ walk_value(struct walk *w, unsigned depth)
 }
 
 int
+tp_mpck_walk_one(const uint8_t *buf, size_t len, unsigned max_depth,
+    struct tp_err *err)
+{
+	size_t off = 0;
+	int rv;
+
+	if ((rv = tp_mpck_walk(buf, len, &off, max_depth, err)) != 0)
+		return rv;
+	if (off != len)
+		return tp_err_set(err, TP_ETRAILING, "%zu bytes after the "
+		    "msgpack value", len - off);
+	return 0;
+}
+
+int
 tp_mpck_walk(const uint8_t *buf, size_t len, size_t *off, unsigned max_depth,
     struct tp_err *err)
 {

@@ -33,6 +33,11 @@
 int tp_mpck_walk(const uint8_t *buf, size_t len, size_t *off,
     unsigned max_depth, struct tp_err *err);
 
+/* tp_mpck_walk of exactly one value filling all len bytes: TP_ETRAILING
+ * (with the count in err) when bytes follow it. */
+int tp_mpck_walk_one(const uint8_t *buf, size_t len, unsigned max_depth,
+    struct tp_err *err);
+
 /*
  * Typed getters over untrusted bytes (OpenSMTPD's m_get_* style): each
  * reads one value of the one type it names at r->r_off, checks that it
