@@ -45,6 +45,9 @@ enum tp_kind {
 enum tp_flag {
 	TP_F_REDELIVERED = 1u << 0,	/* delivered before, not acknowledged */
 	TP_F_CONFIRM = 1u << 1,		/* sender wants an ACK once queued */
+	TP_F_TOPIC = 1u << 2,		/* SEND: e_to is a topic, published to
+					 * every subscriber (docs/ARCHITECTURE.md
+					 * "Topics"); set on the copies too */
 };
 
 /* A counted string that points into someone else's buffer. */
