@@ -55,7 +55,8 @@ static const char *const bad_names[] = {
 Test(topic, good_names)
 {
 	for (size_t i = 0; i < sizeof(good_names) / sizeof(*good_names); i++) {
-		cr_assert(name_ok(good_names[i]), "'%s' refused", good_names[i]);
+		cr_assert(name_ok(good_names[i]), "'%s' refused",
+		    good_names[i]);
 		cr_assert(pattern_ok(good_names[i]), "name '%s' no pattern",
 		    good_names[i]);
 	}
