@@ -125,11 +125,10 @@ int troupe_send(struct troupe_ctx *ctx, const char *to, const void *body,
  * Publishes body to topic (docs/ARCHITECTURE.md "Topics"): exactly like
  * troupe_send (one credit, batched, the same returns), but the SEND's
  * "to" is the topic and its flags carry TP_F_TOPIC; the broker places a
- * copy in the mailbox of every actor subscribed to a matching pattern
- * (none: the message is dropped).  A subscriber sees m_to = the topic
- * and TP_F_TOPIC in m_flags.  TP_EINVAL for a topic that is no name
- * (dot-separated words of [A-Za-z0-9_-], at most 255 bytes and 32
- * words) or a bad body.
+ * copy in the mailbox of every actor subscribed to a matching pattern.
+ * A subscriber sees m_to = the topic and TP_F_TOPIC in m_flags.
+ * TP_EINVAL for a topic that is no name (dot-separated words of
+ * [A-Za-z0-9_-], at most 255 bytes and 32 words) or a bad body.
  */
 int troupe_publish(struct troupe_ctx *ctx, const char *topic,
     const void *body, size_t len);
@@ -362,8 +361,7 @@ int troupe_client_send(struct troupe_client *c, const char *to,
 /*
  * Publishes body to topic (see troupe_publish) as troupe_client_send
  * does: windowed, its result to the callback with tag.  The broker
- * ACKs once every local subscriber's copy is placed (0 subscribers: at
- * once).  Returns as troupe_client_send; TP_EINVAL for a topic that is
+ * ACKs it once every local subscriber's copy is placed.  Returns as troupe_client_send; TP_EINVAL for a topic that is
  * no name.
  */
 int troupe_client_publish(struct troupe_client *c, const char *topic,
