@@ -361,8 +361,8 @@ int troupe_client_send(struct troupe_client *c, const char *to,
 /*
  * Publishes body to topic (see troupe_publish) as troupe_client_send
  * does: windowed, its result to the callback with tag.  The broker
- * ACKs it once every local subscriber's copy is placed.  Returns as troupe_client_send; TP_EINVAL for a topic that is
- * no name.
+ * ACKs it once every local subscriber's copy is placed.  Returns as
+ * troupe_client_send; TP_EINVAL for a topic that is no name.
  */
 int troupe_client_publish(struct troupe_client *c, const char *topic,
     const void *body, size_t len, void *tag, uint64_t *id);
