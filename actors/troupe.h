@@ -122,6 +122,36 @@ int troupe_send(struct troupe_ctx *ctx, const char *to, const void *body,
     size_t len);
 
 /*
+ * Publishes body to topic (docs/ARCHITECTURE.md "Topics"): exactly like
+ * troupe_send (one credit, batched, the same returns), but the SEND's
+ * "to" is the topic and its flags carry TP_F_TOPIC; the broker places a
+ * copy in the mailbox of every actor subscribed to a matching pattern.
+ * A subscriber sees m_to = the topic and TP_F_TOPIC in m_flags.
+ * TP_EINVAL for a topic that is no name (dot-separated words of
+ * [A-Za-z0-9_-], at most 255 bytes and 32 words) or a bad body.
+ */
+int troupe_publish(struct troupe_ctx *ctx, const char *topic,
+    const void *body, size_t len);
+
+/*
+ * Subscribes this actor to pattern: a topic name whose words may be "*"
+ * (any one word) and whose last word may be ">" (one or more words).
+ * Fire and forget: a CONTROL on the mailbox link, no credit spent, no
+ * answer; the link is ordered, so the broker applies it before anything
+ * this actor sends later.  The broker holds at most 64 subscriptions
+ * per actor: more are refused and logged by the broker, not reported
+ * here.  A subscription made at run time lasts until this process
+ * exits: a restarted instance starts with its config's `subscribe =`
+ * list only, so an actor that subscribes itself does it in init().
+ * Returns 0, TP_EINVAL (not a pattern) or a transport error.
+ */
+int troupe_subscribe(struct troupe_ctx *ctx, const char *pattern);
+
+/* Ends a subscription made with pattern (the same text), as
+ * troupe_subscribe: fire and forget, TP_EINVAL for no pattern. */
+int troupe_unsubscribe(struct troupe_ctx *ctx, const char *pattern);
+
+/*
  * Like troupe_send, then waits up to timeout_ms (< 0: forever) until the
  * broker holding the mailbox of "to" has accepted the message: queued,
  * and on disk by its fsync policy for a durable mailbox (across nodes,
@@ -326,6 +356,15 @@ void troupe_client_set_cb(struct troupe_client *c, troupe_client_cb *cb,
  * name or body), TP_ETOOBIG, TP_ECLOSED.
  */
 int troupe_client_send(struct troupe_client *c, const char *to,
+    const void *body, size_t len, void *tag, uint64_t *id);
+
+/*
+ * Publishes body to topic (see troupe_publish) as troupe_client_send
+ * does: windowed, its result to the callback with tag.  The broker
+ * ACKs it once every local subscriber's copy is placed.  Returns as
+ * troupe_client_send; TP_EINVAL for a topic that is no name.
+ */
+int troupe_client_publish(struct troupe_client *c, const char *topic,
     const void *body, size_t len, void *tag, uint64_t *id);
 
 /* Sends and waits up to timeout_ms (< 0: forever) for its result: 0

@@ -1,7 +1,8 @@
 /*
  * troupe_actor — the actor library's main loop and its API: send, ask,
- * reply, and the handing of deliveries to receive().  The link itself
- * (hello, credits, ACKs, the deliveries' queue, bye) is troupe_link's;
+ * reply, publish and subscribe, and the handing of deliveries to
+ * receive().  The link itself (hello, credits, ACKs, the deliveries'
+ * queue, bye) is troupe_link's;
  * frames and batching are tp_link's.
  *
  * The main loop hands the queued deliveries to receive() in order; a
@@ -23,6 +24,7 @@
 
 #include "tp_env.h"
 #include "tp_mpck.h"
+#include "tp_topic.h"
 #include "troupe.h"
 #include "troupe_link.h"
 
@@ -107,6 +109,19 @@ check_out(struct troupe_ctx *ctx, const char *to, const void *body,
 	return check_body(ctx, body, len);
 }
 
+/* A SEND (checked) that spends one credit, waiting for it. */
+static int
+send_flags(struct troupe_ctx *ctx, const char *to, uint32_t flags,
+    const void *body, size_t len)
+{
+	int rv;
+
+	if ((rv = troupe_link_take_credit(ctx->c_link, -1)) != 0)
+		return rv;
+	return troupe_link_send(ctx->c_link, TP_K_SEND, ctx->c_next_id++, to,
+	    0, flags, body, len);
+}
+
 int
 troupe_send(struct troupe_ctx *ctx, const char *to, const void *body,
     size_t len)
@@ -115,10 +130,42 @@ troupe_send(struct troupe_ctx *ctx, const char *to, const void *body,
 
 	if ((rv = check_out(ctx, to, body, len)) != 0)
 		return rv;
-	if ((rv = troupe_link_take_credit(ctx->c_link, -1)) != 0)
+	return send_flags(ctx, to, 0, body, len);
+}
+
+int
+troupe_publish(struct troupe_ctx *ctx, const char *topic, const void *body,
+    size_t len)
+{
+	int rv;
+
+	if (topic == NULL || !tp_topic_name_ok(topic, strlen(topic)))
+		return TP_EINVAL;
+	if ((rv = check_body(ctx, body, len)) != 0)
 		return rv;
-	return troupe_link_send(ctx->c_link, TP_K_SEND, ctx->c_next_id++, to,
-	    0, 0, body, len);
+	return send_flags(ctx, topic, TP_F_TOPIC, body, len);
+}
+
+/* subscribe and unsubscribe: fire and forget on the ordered link. */
+static int
+topic_op(struct troupe_ctx *ctx, const char *op, const char *pattern)
+{
+	if (pattern == NULL || !tp_topic_pattern_ok(pattern,
+	    strlen(pattern)))
+		return TP_EINVAL;
+	return troupe_link_topic_op(ctx->c_link, op, pattern);
+}
+
+int
+troupe_subscribe(struct troupe_ctx *ctx, const char *pattern)
+{
+	return topic_op(ctx, "subscribe", pattern);
+}
+
+int
+troupe_unsubscribe(struct troupe_ctx *ctx, const char *pattern)
+{
+	return topic_op(ctx, "unsubscribe", pattern);
 }
 
 static int

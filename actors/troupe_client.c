@@ -23,6 +23,7 @@
 #include "tp_link.h"
 #include "tp_mpck.h"
 #include "tp_nng.h"
+#include "tp_topic.h"
 #include "troupe.h"
 #include "troupe_cgrant.h"
 #include "troupe_link.h"
@@ -356,24 +357,32 @@ name_ok(const char *to)
 	    n <= 2 * TROUPE_NAME_MAX + 1;
 }
 
+/* What a send, publish or ask puts on the link. */
+struct out {
+	uint32_t	 o_kind;
+	uint32_t	 o_flags;	/* TP_F_TOPIC for a publish */
+	const char	*o_to;
+	const void	*o_body;
+	size_t		 o_len;
+};
+
 /* Takes a credit and a slot (waiting while the window is full), then
  * queues the envelope.  *sp: the slot, for a blocking call. */
 static int
-put(struct troupe_client *c, uint32_t kind, const char *to,
-    const void *body, size_t len, void *tag, int timeout_ms, bool sync,
-    int64_t deadline, struct slot **sp)
+put(struct troupe_client *c, const struct out *m, void *tag,
+    int timeout_ms, bool sync, int64_t deadline, struct slot **sp)
 {
 	static const uint8_t nil = 0xc0;
-	struct tp_env env = { .e_kind = kind, .e_body = body,
-	    .e_body_len = len };
+	struct tp_env env = { .e_kind = m->o_kind, .e_flags = m->o_flags,
+	    .e_body = m->o_body, .e_body_len = m->o_len };
 	struct slot *s;
 	int rv;
 
-	if (!name_ok(to) || (len > 0 && body == NULL))
+	if (!name_ok(m->o_to) || (m->o_len > 0 && m->o_body == NULL))
 		return TP_EINVAL;
 	if (c->c_fatal)
 		return TP_ECLOSED;
-	if (len == 0) {
+	if (m->o_len == 0) {
 		env.e_body = &nil;
 		env.e_body_len = 1;
 	}
@@ -386,13 +395,13 @@ put(struct troupe_client *c, uint32_t kind, const char *to,
 		return rv;
 	env.e_id = c->c_next_id++;
 	env.e_from = tp_slice_str(c->c_self);
-	env.e_to = tp_slice_str(to);
+	env.e_to = tp_slice_str(m->o_to);
 	if ((rv = tp_link_put(c->c_link, &env, 0)) != 0)
 		return rv == TP_ETOOBIG ? rv : fatal(c);
 	tp_link_credit_take(c->c_link);
 	s = &c->c_ring[env.e_id & c->c_mask];
-	*s = (struct slot){ .s_id = env.e_id, .s_kind = kind, .s_sync = sync,
-	    .s_tag = tag };
+	*s = (struct slot){ .s_id = env.e_id, .s_kind = m->o_kind,
+	    .s_sync = sync, .s_tag = tag };
 	if (timeout_ms >= 0)
 		s->s_deadline = troupe_link_now_ms() + timeout_ms;
 	c->c_pending++;
@@ -400,15 +409,15 @@ put(struct troupe_client *c, uint32_t kind, const char *to,
 	return 0;
 }
 
-int
-troupe_client_send(struct troupe_client *c, const char *to,
-    const void *body, size_t len, void *tag, uint64_t *id)
+/* An asynchronous send, publish or ask: its result to the callback. */
+static int
+put_async(struct troupe_client *c, const struct out *m, int timeout_ms,
+    void *tag, uint64_t *id)
 {
 	struct slot *s;
 	int rv;
 
-	if ((rv = put(c, TP_K_SEND, to, body, len, tag, -1, false, -1,
-	    &s)) != 0)
+	if ((rv = put(c, m, tag, timeout_ms, false, -1, &s)) != 0)
 		return rv;
 	if (id != NULL)
 		*id = s->s_id;
@@ -416,18 +425,34 @@ troupe_client_send(struct troupe_client *c, const char *to,
 }
 
 int
+troupe_client_send(struct troupe_client *c, const char *to,
+    const void *body, size_t len, void *tag, uint64_t *id)
+{
+	struct out m = { TP_K_SEND, 0, to, body, len };
+
+	return put_async(c, &m, -1, tag, id);
+}
+
+/* A SEND to the topic, flagged: the broker copies it to the
+ * subscribers and ACKs it like a send once every copy is placed. */
+int
+troupe_client_publish(struct troupe_client *c, const char *topic,
+    const void *body, size_t len, void *tag, uint64_t *id)
+{
+	struct out m = { TP_K_SEND, TP_F_TOPIC, topic, body, len };
+
+	if (topic == NULL || !tp_topic_name_ok(topic, strlen(topic)))
+		return TP_EINVAL;
+	return put_async(c, &m, -1, tag, id);
+}
+
+int
 troupe_client_ask_async(struct troupe_client *c, const char *to,
     const void *body, size_t len, int timeout_ms, void *tag, uint64_t *id)
 {
-	struct slot *s;
-	int rv;
+	struct out m = { TP_K_ASK, 0, to, body, len };
 
-	if ((rv = put(c, TP_K_ASK, to, body, len, tag, timeout_ms, false,
-	    -1, &s)) != 0)
-		return rv;
-	if (id != NULL)
-		*id = s->s_id;
-	return 0;
+	return put_async(c, &m, timeout_ms, tag, id);
 }
 
 /* A blocking call: its slot is waited for, then freed here (a late
@@ -437,12 +462,12 @@ call(struct troupe_client *c, uint32_t kind, const char *to,
     const void *body, size_t len, int timeout_ms, struct troupe_reply *out)
 {
 	int64_t deadline = deadline_of(timeout_ms);
+	struct out m = { kind, 0, to, body, len };
 	struct slot *s;
 	int rv;
 
 	/* the timeout covers the wait for room in the window too */
-	if ((rv = put(c, kind, to, body, len, NULL, -1, true, deadline,
-	    &s)) != 0)
+	if ((rv = put(c, &m, NULL, -1, true, deadline, &s)) != 0)
 		return rv;
 	if ((rv = wait_for(c, slot_done, s, deadline)) == 0) {
 		rv = s->s_code;

@@ -26,6 +26,8 @@
 #define DIAL_PAUSE_MS	20
 #define SHUTDOWN_SEND_MS 1000
 #define SMALL_BODY	256		/* ACK, hello, bye bodies */
+/* {"op":"unsubscribe","topic":P}: a 255-byte pattern and the keys */
+#define TOPIC_BODY	320
 #define BYE_MS		1000		/* see troupe_link_close */
 #define BYE_POLL_MS	5
 /* An actor's frames leave at 64 KiB: the broker routes the start of a
@@ -172,7 +174,10 @@ link_env(void *arg, const struct tp_env *env)
 	case TP_K_ACK:		/* a confirmed send was accepted */
 		return on_answer(l, env);
 	case TP_K_CONTROL:	/* the broker's answer to our bye */
-		l->tl_bye = true;
+		/* only once it was sent: an answer to anything else (a
+		 * subscribe) must not cut the bye's wait short */
+		if (l->tl_closing)
+			l->tl_bye = true;
 		return 0;
 	default:		/* nothing the actor asked for */
 		return 0;
@@ -486,6 +491,16 @@ link_dial(struct troupe_link *l)
 	return 0;
 }
 
+/* {"op":op, ...}: the head of every CONTROL body the actor sends, with
+ * room for npairs - 1 more pairs. */
+static void
+pack_op(msgpack_packer *pk, const char *op, uint32_t npairs)
+{
+	msgpack_pack_map(pk, npairs);
+	msgpack_pack_str_with_body(pk, "op", 2);
+	msgpack_pack_str_with_body(pk, op, strlen(op));
+}
+
 static int
 send_op(struct troupe_link *l, const char *op, bool pid)
 {
@@ -494,13 +509,29 @@ send_op(struct troupe_link *l, const char *op, bool pid)
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, &sb, tp_fixbuf_write);
-	msgpack_pack_map(&pk, pid ? 2 : 1);
-	msgpack_pack_str_with_body(&pk, "op", 2);
-	msgpack_pack_str_with_body(&pk, op, strlen(op));
+	pack_op(&pk, op, pid ? 2 : 1);
 	if (pid) {
 		msgpack_pack_str_with_body(&pk, "pid", 3);
 		msgpack_pack_int64(&pk, getpid());
 	}
+	return troupe_link_send(l, TP_K_CONTROL, 0, "", 0, 0, sb.fb_buf,
+	    sb.fb_len);
+}
+
+int
+troupe_link_topic_op(struct troupe_link *l, const char *op,
+    const char *pattern)
+{
+	uint8_t sbuf[TOPIC_BODY];
+	struct tp_fixbuf sb = { sbuf, sizeof(sbuf), 0 };
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &sb, tp_fixbuf_write);
+	pack_op(&pk, op, 2);
+	msgpack_pack_str_with_body(&pk, "topic", 5);
+	/* the packer reports a body over the buffer: never sent cut */
+	if (msgpack_pack_str_with_body(&pk, pattern, strlen(pattern)) != 0)
+		return TP_ETOOBIG;
 	return troupe_link_send(l, TP_K_CONTROL, 0, "", 0, 0, sb.fb_buf,
 	    sb.fb_len);
 }

@@ -78,6 +78,13 @@ int troupe_link_send(struct troupe_link *l, uint32_t kind, uint64_t id,
     const char *to, uint64_t corr, uint32_t flags, const void *body,
     size_t len);
 
+/* Queues CONTROL {"op":op,"topic":pattern} (subscribe, unsubscribe;
+ * pattern checked by the caller, at most 255 bytes).  No credit: the
+ * broker applies it before anything queued later.  0, TP_ETOOBIG
+ * (pattern too long, nothing sent) or an error (fatal). */
+int troupe_link_topic_op(struct troupe_link *l, const char *op,
+    const char *pattern);
+
 /* Sends the ACK owed and what is queued.  0 or an error (fatal). */
 int troupe_link_flush(struct troupe_link *l);
 

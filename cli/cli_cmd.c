@@ -19,6 +19,7 @@
 #include "tp_body.h"
 #include "tp_env.h"
 #include "tp_nng.h"
+#include "tp_topic.h"
 
 #define FRAME_MAX (16u << 20)
 #define MSG_MAX 512		/* bytes of a broker error we print */
@@ -42,6 +43,7 @@ struct cli_conn {
 	char		 c_url[CLI_URL_MAX];
 	char		 c_from[300];
 	uint64_t	 c_next_id;
+	uint32_t	 c_flags;	/* on every SEND: TP_F_TOPIC */
 };
 
 struct cli_answer {
@@ -326,6 +328,8 @@ conn_request(struct cli_conn *c, uint32_t kind, const char *to,
 	/* the ACK then comes from the broker holding the mailbox */
 	if (kind == TP_K_SEND && c->c_opts->o_confirm)
 		env.e_flags = TP_F_CONFIRM;
+	if (kind == TP_K_SEND)
+		env.e_flags |= c->c_flags;
 	env.e_from = tp_slice_str(c->c_from);
 	env.e_to = tp_slice_str(to);
 	env.e_body = (const uint8_t *)body->data;
@@ -376,8 +380,9 @@ send_one(struct cli_conn *c, const char *actor, const msgpack_sbuffer *sb)
 	return cli_print_id(c->c_opts, a.a_id);
 }
 
-int
-cli_cmd_send(const struct cli_opts *o, char **args)
+/* send and publish: one SEND to args[0] with flags, its id printed. */
+static int
+send_cmd(const struct cli_opts *o, char **args, uint32_t flags)
 {
 	struct cli_conn c;
 	msgpack_sbuffer sb;
@@ -389,11 +394,44 @@ cli_cmd_send(const struct cli_opts *o, char **args)
 		goto out_free_body;
 	if ((rv = conn_open(&c, o)) != 0)
 		goto out_free_body;
+	c.c_flags = flags;
 	rv = send_one(&c, args[0], &sb);
 	conn_close(&c);
 out_free_body:
 	msgpack_sbuffer_destroy(&sb);
 	return rv;
+}
+
+int
+cli_cmd_send(const struct cli_opts *o, char **args)
+{
+	return send_cmd(o, args, 0);
+}
+
+int
+cli_check_topic(const char *topic)
+{
+	char shown[TP_TOPIC_MAX + 2];
+
+	if (tp_topic_name_ok(topic, strlen(topic)))
+		return 0;
+	snprintf(shown, sizeof(shown), "%s", topic);
+	cli_print_flatten(shown);
+	cli_warn("publish: invalid topic '%s'%s (dot-separated words of "
+	    "A-Z a-z 0-9 _ -, at most %d bytes and %d words)", shown,
+	    strlen(topic) >= sizeof(shown) ? "..." : "", TP_TOPIC_MAX,
+	    TP_TOPIC_WORDS);
+	return EX_USAGE;
+}
+
+int
+cli_cmd_publish(const struct cli_opts *o, char **args)
+{
+	int rv;
+
+	if ((rv = cli_check_topic(args[0])) != 0)
+		return rv;
+	return send_cmd(o, args, TP_F_TOPIC);
 }
 
 int
@@ -585,7 +623,8 @@ args_str(const json_t *obj, const char *key)
 	return s != NULL ? s : "?";
 }
 
-/* spawn, stop, restart answer with the actor: "NAME STATE". */
+/* spawn, stop, restart and scale answer with the actor: "NAME
+ * STATE". */
 static int
 lifecycle(const struct cli_opts *o, json_t *req)
 {
@@ -626,14 +665,17 @@ cli_cmd_spawn(const struct cli_opts *o, char **args)
 	if (o->o_exec == NULL || *o->o_exec == '\0') {
 		cli_warn("spawn: --exec PATH is required");
 		fprintf(stderr, "usage: troupe [OPTIONS] spawn NAME --exec "
-		    "PATH [--restart R] [--mailbox N] [--overflow P]\n");
+		    "PATH [--restart R] [--mailbox N] [--overflow P] "
+		    "[--instances N] [--subscribe P1,P2]\n");
 		return EX_USAGE;
 	}
 	req = json_pack("{s:s, s:s}", "op", "spawn", "name", args[0]);
 	if (req != NULL && (set_opt(req, "exec", o->o_exec) != 0 ||
 	    set_opt(req, "restart", o->o_restart) != 0 ||
 	    set_opt(req, "mailbox", o->o_mailbox) != 0 ||
-	    set_opt(req, "overflow", o->o_overflow) != 0)) {
+	    set_opt(req, "overflow", o->o_overflow) != 0 ||
+	    set_opt(req, "instances", o->o_instances) != 0 ||
+	    set_opt(req, "subscribe", o->o_subscribe) != 0)) {
 		json_decref(req);
 		req = NULL;
 	}
@@ -652,4 +694,35 @@ cli_cmd_restart(const struct cli_opts *o, char **args)
 {
 	return lifecycle(o, json_pack("{s:s, s:s}", "op", "restart", "name",
 	    args[0]));
+}
+
+int
+cli_parse_instances(const char *s, unsigned *n)
+{
+	unsigned long v;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > CLI_INSTANCES_MAX)
+		return -1;
+	*n = (unsigned)v;
+	return 0;
+}
+
+int
+cli_cmd_scale(const struct cli_opts *o, char **args)
+{
+	unsigned n;
+
+	if (cli_parse_instances(args[1], &n) != 0) {
+		cli_warn("scale: instances must be a whole number from 1 to "
+		    "%d, not '%s'", CLI_INSTANCES_MAX, args[1]);
+		fprintf(stderr, "usage: troupe [OPTIONS] scale NAME N\n");
+		return EX_USAGE;
+	}
+	return lifecycle(o, json_pack("{s:s, s:s, s:I}", "op", "scale",
+	    "name", args[0], "instances", (json_int_t)n));
 }

@@ -56,6 +56,15 @@ int cli_error_body(const struct tp_env *env, int64_t *code, char *msg,
  * control link; `send ACTOR -` is cli_stream's). */
 int cli_cmd_send(const struct cli_opts *o, char **args);
 
+/* publish TOPIC JSON: args[0] topic, args[1] JSON text; one SEND to the
+ * topic flagged TP_F_TOPIC, its id printed as send prints it (`publish
+ * TOPIC -` is cli_stream's). */
+int cli_cmd_publish(const struct cli_opts *o, char **args);
+
+/* 0 when topic is a topic name (tp_topic), else EX_USAGE after one
+ * stderr line naming it. */
+int cli_check_topic(const char *topic);
+
 /* ask ACTOR JSON: prints the reply body as compact JSON. */
 int cli_cmd_ask(const struct cli_opts *o, char **args);
 
@@ -77,6 +86,17 @@ int cli_cmd_spawn(const struct cli_opts *o, char **args);
 int cli_cmd_stop(const struct cli_opts *o, char **args);
 /* restart NAME: stops and starts an actor, reviving a failed group. */
 int cli_cmd_restart(const struct cli_opts *o, char **args);
+
+/* The most instances a pool may have (the broker's bound too). */
+#define CLI_INSTANCES_MAX 64
+
+/* Parses a pool size: a decimal 1..CLI_INSTANCES_MAX, nothing else.
+ * 0 with *n set, or -1. */
+int cli_parse_instances(const char *s, unsigned *n);
+
+/* scale NAME N: resizes pool NAME to N instances; prints "NAME STATE"
+ * of the answer (the pool's object with --json). */
+int cli_cmd_scale(const struct cli_opts *o, char **args);
 
 struct json_t;
 

@@ -25,6 +25,8 @@ struct cli_opts {
 	const char	*o_restart;	/* spawn: --restart TYPE */
 	const char	*o_mailbox;	/* spawn: --mailbox N */
 	const char	*o_overflow;	/* spawn: --overflow POLICY */
+	const char	*o_instances;	/* spawn: --instances N (a pool) */
+	const char	*o_subscribe;	/* spawn: --subscribe P1,P2 */
 	const char	*o_prefix;	/* cluster: --prefix P, NULL = "n" */
 };
 

@@ -4,6 +4,7 @@
  * "key: value" lines.  Each returns 0 or EX_OSERR (out of memory, one
  * line already on stderr).
  */
+#define _GNU_SOURCE		/* asprintf */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,10 @@ struct col {
 	char		*(*col_text)(const json_t *row);
 };
 
+static char *actor_name(const json_t *actor);
+
 static const struct col table_cols[NCOLS] = {
-	{ "NAME", "name", NULL }, { "NODE", "node", NULL },
+	{ "NAME", "name", actor_name }, { "NODE", "node", NULL },
 	{ "PID", "pid", NULL }, { "STATE", "state", NULL },
 	{ "RESTARTS", "restarts", NULL }, { "MAILBOX", "mailbox", NULL },
 	{ "IN", "received", NULL }, { "OUT", "delivered", NULL },
@@ -100,6 +103,33 @@ node_state(const json_t *node)
 	    0 && json_is_false(r))
 		return strdup("alive/linking");
 	return cell_text(st);
+}
+
+/* A pool's head row reads "NAME (pool of N)" and its instances follow
+ * it indented ("  NAME#1"), so the pool shows as one block.  An actor
+ * map without "pool" or "instances" (an older broker) prints as it
+ * always did. */
+static char *
+actor_name(const json_t *actor)
+{
+	const json_t *name = json_object_get(actor, "name");
+	const char *pool = json_string_value(json_object_get(actor, "pool"));
+	json_int_t n = json_integer_value(json_object_get(actor,
+	    "instances"));
+	char *s, *cell;
+	int rv;
+
+	if ((s = cell_text(name)) == NULL || !json_is_string(name))
+		return s;
+	if (n > 0)
+		rv = asprintf(&cell, "%s (pool of %" JSON_INTEGER_FORMAT ")",
+		    s, n);
+	else if (pool != NULL && *pool != '\0')
+		rv = asprintf(&cell, "  %s", s);
+	else
+		return s;
+	free(s);
+	return rv < 0 ? NULL : cell;
 }
 
 static bool

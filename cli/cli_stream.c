@@ -1,5 +1,6 @@
 /*
- * cli_stream — `troupe send ACTOR -` on one client link.
+ * cli_stream — `troupe send ACTOR -` and `troupe publish TOPIC -` on one
+ * client link.
  *
  * Line K's result waits in slot (K - 1) % CLI_CLIENT_WINDOW of a ring
  * until every line before it is printed: results come in any order (a
@@ -43,7 +44,8 @@ struct sline {
 
 struct stream {
 	const struct cli_opts *st_opts;
-	const char	*st_actor;
+	const char	*st_actor;	/* or the topic */
+	bool		 st_topic;	/* each line a publish to st_actor */
 	struct cli_pipe	 st_p;
 	uint64_t	 st_head;	/* the oldest line not printed */
 	uint64_t	 st_tail;	/* the next line read */
@@ -141,7 +143,8 @@ take_line(struct stream *st, enum cli_feed_line kind, char *p, size_t n)
 	}
 	if (owed(st) == 1)
 		st->st_since = now_ms();	/* the first result owed */
-	if ((rv = troupe_client_send(st->st_p.p_c, st->st_actor, sb->data,
+	if ((rv = (st->st_topic ? troupe_client_publish :
+	    troupe_client_send)(st->st_p.p_c, st->st_actor, sb->data,
 	    sb->size, sl, &sl->sl_id)) == TP_ETOOBIG)
 		line_fail(st, sl, rv, "message of %zu bytes is over the "
 		    "broker's limit", sb->size);
@@ -255,7 +258,7 @@ run(struct stream *st)
 }
 
 int
-cli_stream_send(const struct cli_opts *o, const char *actor)
+cli_stream_send(const struct cli_opts *o, const char *actor, bool topic)
 {
 	struct stream *st;
 	int rv;
@@ -266,6 +269,7 @@ cli_stream_send(const struct cli_opts *o, const char *actor)
 	}
 	st->st_opts = o;
 	st->st_actor = actor;
+	st->st_topic = topic;
 	st->st_head = st->st_tail = 1;
 	if ((rv = cli_pipe_open(&st->st_p, o, on_result, st)) != 0)
 		goto out_free;

@@ -1,5 +1,6 @@
 /*
- * cli_stream — `troupe send ACTOR -`: one JSON document per line of
+ * cli_stream — `troupe send ACTOR -` (and `troupe publish TOPIC -`, the
+ * same with each line published to TOPIC): one JSON document per line of
  * stdin, each sent to ACTOR on one client link, CLI_CLIENT_WINDOW lines
  * in flight at most.  stdout gets one message id per accepted line, in
  * input order.  The first failed line (bad JSON: 65; refused by the
@@ -14,9 +15,14 @@
 #ifndef CLI_STREAM_H
 #define CLI_STREAM_H
 
+#include <stdbool.h>
+
 #include "cli_opts.h"
 
-/* Streams stdin to actor; returns the exit status (errors printed). */
-int cli_stream_send(const struct cli_opts *o, const char *actor);
+/* Streams stdin to actor, or publishes each line to the topic actor
+ * names when topic (`troupe publish TOPIC -`, checked by the caller);
+ * returns the exit status (errors printed). */
+int cli_stream_send(const struct cli_opts *o, const char *actor,
+    bool topic);
 
 #endif

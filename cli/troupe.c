@@ -45,6 +45,7 @@ struct args {
 
 static int run_send(const struct cli_opts *, char **);
 static int run_ask(const struct cli_opts *, char **);
+static int run_publish(const struct cli_opts *, char **);
 
 static const struct cmd cmds[] = {
 	{ "send", NULL, 1, 2, "send ACTOR[@NODE] JSON|- [--confirm] | send -",
@@ -78,6 +79,21 @@ static const struct cmd cmds[] = {
 	  "code 4 and the next one is read.  stdout is flushed whenever it\n"
 	  "waits.  Exit 0 when every line was ok, else 1.\n",
 	  run_send },
+	{ "publish", NULL, 2, 2, "publish TOPIC JSON|-",
+	  "publish to a topic's subscribers; prints ids",
+	  "Publishes JSON to TOPIC: one message, placed in the mailbox of\n"
+	  "every actor subscribed to a pattern that matches TOPIC, and\n"
+	  "prints its id once every copy is placed ({\"id\":N} with\n"
+	  "--json).\n"
+	  "TOPIC is dot-separated words of A-Z a-z 0-9 _ - (at most 255\n"
+	  "bytes, 32 words); anything else exits 64.  A subscriber sees\n"
+	  "the message as a send whose \"to\" is TOPIC.\n"
+	  "\n"
+	  "publish TOPIC -: one JSON document per line of stdin, each\n"
+	  "published to TOPIC, streamed on one client link exactly as\n"
+	  "`send ACTOR -` streams (ids in input order, the first failed\n"
+	  "line stops the reading, the same exit statuses and --json).\n",
+	  run_publish },
 	{ "ask", NULL, 1, 2, "ask ACTOR[@NODE] JSON [--timeout DUR] | ask -",
 	  "request/reply; prints the reply",
 	  "Sends JSON as a request and prints the actor's reply as compact\n"
@@ -96,6 +112,8 @@ static const struct cmd cmds[] = {
 	  "list actors and mailboxes (alias ls)",
 	  "Lists the actors: NAME NODE PID STATE RESTARTS MAILBOX IN OUT\n"
 	  "(MAILBOX = queued messages, IN = received, OUT = delivered).\n"
+	  "A pool shows as its row \"NAME (pool of N)\" followed by its\n"
+	  "instances, indented: \"  NAME#0\", \"  NAME#1\"...\n"
 	  "With --json prints the broker's array of actor objects.\n"
 	  "Actors of other nodes of the cluster are listed too (NODE);\n"
 	  "--node NODE lists only those of NODE.  Alias: ls.\n",
@@ -130,16 +148,25 @@ static const struct cmd cmds[] = {
 	  "nothing once it stops.\n",
 	  cli_cmd_watch },
 	{ "spawn", NULL, 1, 1, "spawn NAME --exec PATH [--restart R] "
-	  "[--mailbox N] [--overflow P]",
+	  "[--mailbox N] [--overflow P] [--instances N] [--subscribe P,...]",
 	  "start a new supervised actor",
 	  "Starts actor NAME running PATH (words split on blanks) under\n"
 	  "the root supervisor.  --restart permanent|transient|temporary\n"
 	  "(default permanent), --mailbox N messages (default 1024),\n"
 	  "--overflow block|drop-newest|drop-oldest|reject (default\n"
-	  "block), checked as the config file would be.  Prints NAME and\n"
-	  "its state (the actor object with --json).  A SIGHUP reload\n"
-	  "keeps spawned actors.\n",
+	  "block), --instances N: a pool of N instances NAME#0.. sharing\n"
+	  "one mailbox (1 to 64), --subscribe P1,P2: topic patterns the\n"
+	  "actor is subscribed to from its start (words, * for any one\n"
+	  "word, a last > for the rest); all checked as the config file\n"
+	  "would be.  Prints NAME and its state (the actor\n"
+	  "object with --json).  A SIGHUP reload keeps spawned actors.\n",
 	  cli_cmd_spawn },
+	{ "scale", NULL, 2, 2, "scale NAME N",
+	  "resize a worker pool",
+	  "Sets pool NAME to N instances (1 to 64; anything else exits\n"
+	  "64): the broker starts or stops instances to match.  Prints\n"
+	  "NAME and its state (the pool's object with --json).\n",
+	  cli_cmd_scale },
 	{ "stop", NULL, 1, 1, "stop NAME",
 	  "stop an actor for good",
 	  "Stops actor NAME (SIGTERM, SIGKILL after its shutdown time)\n"
@@ -275,6 +302,10 @@ spawn_opt(struct args *a, const char *name)
 		return &a->a_opts.o_mailbox;
 	if (strcmp(name, "--overflow") == 0)
 		return &a->a_opts.o_overflow;
+	if (strcmp(name, "--instances") == 0)
+		return &a->a_opts.o_instances;
+	if (strcmp(name, "--subscribe") == 0)
+		return &a->a_opts.o_subscribe;
 	if (strcmp(name, "--prefix") == 0)
 		return &a->a_opts.o_prefix;
 	return NULL;
@@ -427,7 +458,7 @@ run_message(const struct cli_opts *o, char **args, bool ask)
 	if (args[1] == NULL)
 		return cli_copro_run(o, ask);
 	if (!ask && strcmp(args[1], "-") == 0)
-		return cli_stream_send(o, args[0]);
+		return cli_stream_send(o, args[0], false);
 	return ask ? cli_cmd_ask(o, args) : cli_cmd_send(o, args);
 }
 
@@ -441,6 +472,20 @@ static int
 run_ask(const struct cli_opts *o, char **args)
 {
 	return run_message(o, args, true);
+}
+
+/* publish TOPIC JSON on the control socket, publish TOPIC - streamed as
+ * send ACTOR - is; a bad TOPIC is refused before either. */
+static int
+run_publish(const struct cli_opts *o, char **args)
+{
+	int rv;
+
+	if ((rv = cli_check_topic(args[0])) != 0)
+		return rv;
+	if (strcmp(args[1], "-") == 0)
+		return cli_stream_send(o, args[0], true);
+	return cli_cmd_publish(o, args);
 }
 
 static int

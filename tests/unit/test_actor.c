@@ -104,6 +104,44 @@ relay_run(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 	troupe_body_free(&b);
 }
 
+/* {"op":"topics"}: bad names and patterns first (each must be
+ * TP_EINVAL and send nothing), then a subscribe, a publish and an
+ * unsubscribe that must leave in that order; answered {"bad":B,"ok":K}
+ * (how many calls returned TP_EINVAL, 0). */
+static void
+tally(int rv, int64_t *bad, int64_t *ok)
+{
+	*bad += rv == TP_EINVAL;
+	*ok += rv == 0;
+}
+
+static void
+relay_topics(struct troupe_ctx *ctx, const struct troupe_msg *msg)
+{
+	struct troupe_body b;
+	int64_t bad = 0, ok = 0;
+
+	/* one call per statement: an initializer list has no order */
+	tally(troupe_subscribe(ctx, "a..b"), &bad, &ok);
+	tally(troupe_subscribe(ctx, "a.>.b"), &bad, &ok);
+	tally(troupe_subscribe(ctx, NULL), &bad, &ok);
+	tally(troupe_unsubscribe(ctx, ""), &bad, &ok);
+	tally(troupe_publish(ctx, "a.*", "\x01", 1), &bad, &ok);
+	tally(troupe_publish(ctx, "a b", "\x01", 1), &bad, &ok);
+	tally(troupe_publish(ctx, "ok", "\xc1", 1), &bad, &ok);
+	tally(troupe_subscribe(ctx, "orders.*.eu"), &bad, &ok);
+	tally(troupe_publish(ctx, "orders.new.eu", "\x2a", 1), &bad, &ok);
+	tally(troupe_unsubscribe(ctx, "orders.>"), &bad, &ok);
+	troupe_body_init(&b);
+	troupe_body_map(&b, 2);
+	troupe_body_str(&b, "bad");
+	troupe_body_int(&b, bad);
+	troupe_body_str(&b, "ok");
+	troupe_body_int(&b, ok);
+	troupe_reply(ctx, msg, troupe_body_data(&b), troupe_body_len(&b));
+	troupe_body_free(&b);
+}
+
 static void
 relay_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 {
@@ -113,6 +151,8 @@ relay_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 
 	if (troupe_obj_str_eq(op, "relay"))
 		relay_run(ctx, msg);
+	else if (troupe_obj_str_eq(op, "topics"))
+		relay_topics(ctx, msg);
 	else if (troupe_obj_str_eq(op, "note"))
 		r->r_notes++;
 	else if (troupe_obj_str_eq(op, "notes")) {
@@ -680,6 +720,46 @@ Test(actor, send_blocks_on_credit_and_queues_deliveries)
 	cr_assert_eq(tb_body().via.u64, 3);
 	tb_stop();
 	tb_wait_acks(5);	/* the last ACK survives the exit */
+}
+
+static void
+expect_topic_op(const char *op, const char *topic)
+{
+	msgpack_object o;
+
+	tb_expect(TP_K_CONTROL);
+	o = tb_body();
+	cr_assert(troupe_obj_str_eq(troupe_obj_map_get(&o, "op"), op),
+	    "want op %s", op);
+	cr_assert(troupe_obj_str_eq(troupe_obj_map_get(&o, "topic"), topic),
+	    "want topic %s", topic);
+	cr_assert_eq(o.via.map.size, 2, "only op and topic");
+}
+
+/* Bad topics and patterns are refused with TP_EINVAL before anything
+ * leaves; good ones leave in call order: subscribe as a CONTROL, the
+ * publish as a SEND to the topic flagged TOPIC (one credit), then the
+ * unsubscribe. */
+Test(actor, topics_checked_and_sent_in_order)
+{
+	struct troupe_body b;
+
+	tb_handshake("relay", NULL, "relay", 1);
+	body_op(&b, "topics");
+	tb_send(TP_K_ASK, 800, troupe_body_data(&b), troupe_body_len(&b));
+	troupe_body_free(&b);
+	expect_topic_op("subscribe", "orders.*.eu");
+	tb_expect(TP_K_SEND);
+	cr_assert_eq(tb.tb_env.e_to.s_len, strlen("orders.new.eu"));
+	cr_assert(memcmp(tb.tb_env.e_to.s_ptr, "orders.new.eu", 13) == 0);
+	cr_assert_eq(tb.tb_env.e_flags, TP_F_TOPIC);
+	cr_assert_eq(tb_body().via.u64, 42);
+	expect_topic_op("unsubscribe", "orders.>");
+	tb_expect(TP_K_REPLY);
+	cr_assert_eq(tb.tb_env.e_corr, 800);
+	cr_assert_eq(reply_int("bad"), 7);
+	cr_assert_eq(reply_int("ok"), 3);
+	tb_stop();
 }
 
 Test(actor, sigterm_while_waiting_for_credit_exits_0)

@@ -1,0 +1,103 @@
+/*
+ * twork — a pool worker for the process tests and benchmarks (never
+ * installed).
+ *   TWORK_OUT       a file: one line "PID BODYJSON\n" per message,
+ *                   appended with one write(2) each (O_APPEND: all the
+ *                   pool's instances may share it)
+ *   TWORK_DELAY_US  sleep that long per message (a slow worker)
+ *   TWORK_SPIN_US   instead, burn that much CPU per message (a
+ *                   CPU-bound handler: what a pool spreads over cores)
+ * An ASK is answered with the worker's pid (a msgpack int), so a test
+ * sees which instance took it.
+ */
+#define _GNU_SOURCE		/* asprintf */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "troupe.h"
+
+struct twork {
+	unsigned long	 tw_delay_us;
+	unsigned long	 tw_spin_us;
+	int		 tw_fd;
+};
+
+/* Busy until us microseconds of this process's CPU time went by. */
+static void
+spin(unsigned long us)
+{
+	struct timespec ts;
+	long long start, now;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	start = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	do {
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	} while (now - start < (long long)us);
+}
+
+static void
+note(const struct twork *w, const struct troupe_msg *msg)
+{
+	char *json = NULL, *line = NULL;
+	int len;
+
+	if (troupe_obj_to_json(&msg->m_obj, &json) != 0 ||
+	    (len = asprintf(&line, "%ld %s\n", (long)getpid(), json)) < 0 ||
+	    write(w->tw_fd, line, (size_t)len) != len)
+		abort();	/* a test that lost a line must not pass */
+	free(line);
+	free(json);
+}
+
+static void
+twork_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
+{
+	struct twork *w = troupe_arg(ctx);
+	struct troupe_body b;
+
+	if (w->tw_spin_us > 0)
+		spin(w->tw_spin_us);
+	else if (w->tw_delay_us > 0)
+		usleep(w->tw_delay_us);
+	if (w->tw_fd >= 0)
+		note(w, msg);
+	if (msg->m_kind != TROUPE_ASK)
+		return;
+	troupe_body_init(&b);
+	troupe_body_int(&b, getpid());
+	troupe_reply(ctx, msg, troupe_body_data(&b), troupe_body_len(&b));
+	troupe_body_free(&b);
+}
+
+static int
+twork_init(struct troupe_ctx *ctx)
+{
+	struct twork *w = troupe_arg(ctx);
+	const char *s;
+
+	if ((s = getenv("TWORK_DELAY_US")) != NULL)
+		w->tw_delay_us = strtoul(s, NULL, 10);
+	if ((s = getenv("TWORK_SPIN_US")) != NULL)
+		w->tw_spin_us = strtoul(s, NULL, 10);
+	if ((s = getenv("TWORK_OUT")) != NULL && *s != '\0' &&
+	    (w->tw_fd = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0600)) < 0)
+		return -1;
+	return 0;
+}
+
+int
+main(void)
+{
+	static const struct troupe_actor_ops ops = {
+		.init = twork_init,
+		.receive = twork_receive,
+	};
+	struct twork w = { .tw_fd = -1 };
+
+	return troupe_actor_main(&ops, &w);
+}
