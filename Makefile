@@ -156,7 +156,7 @@ $(BUILD)/tests/test_pend: $(OBJ)/tests/unit/test_pend.o $(OBJ)/broker/route/br_p
 # the proof that br_supfsm's ops are its only way out.
 SUP_UNIT_OBJ := $(addprefix $(OBJ)/broker/,actor/br_supfsm.o \
 	actor/br_supgrp.o core/br_conf.o core/br_confval.o core/br_log.o \
-	core/br_daemon.o)
+	core/br_daemon.o) $(OBJ)/transport/tp_topic.o
 $(BUILD)/tests/test_sup: $(OBJ)/tests/unit/test_sup.o $(SUP_UNIT_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(PKG_LIBS)

@@ -37,6 +37,7 @@ struct br_await;
 struct br_pends;
 struct sup_tree;
 struct br_metrics;
+struct br_topics;
 
 struct br_stats {
 	uint64_t	 st_routed;
@@ -50,6 +51,9 @@ struct br_stats {
 	uint64_t	 st_spawns;
 	uint64_t	 st_exits;
 	uint64_t	 st_clients;	/* client links opened */
+	uint64_t	 st_published;	/* messages published to a topic */
+	uint64_t	 st_topic_copies;	/* copies placed in mailboxes */
+	uint64_t	 st_topic_forwarded;	/* copies sent to peer nodes */
 };
 
 struct br {
@@ -87,6 +91,7 @@ struct br {
 	struct br_clients *b_clients;	/* br_client: client links */
 	struct br_await	*b_await;	/* br_await: requests held until the
 					 * cluster can route them */
+	struct br_topics *b_topics;	/* br_topic: subscriptions */
 };
 
 /* A new broker-unique id (envelopes, pending slots). */

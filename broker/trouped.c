@@ -31,6 +31,7 @@
 #include "br_peer.h"
 #include "br_metrics.h"
 #include "br_sup.h"
+#include "br_topic.h"
 #include "tp_nng.h"
 #include "tp_run.h"
 
@@ -274,8 +275,8 @@ reload(struct br *br)
 	    sizeof(err)) != 0)
 		log_error("reload failed, config unchanged", "error=\"%s\"",
 		    err);
-	else
-		sup_reload(br, conf);
+	else if (sup_reload(br, conf) == 0)
+		br_topic_sync_conf(br);
 	br_sd_notify("READY=1");
 }
 
@@ -376,9 +377,11 @@ set_limits(struct br *br)
 /* The actor table tells the modules above it through these: the actor
  * link protocol, supervision, and routing for what a removed actor left
  * undelivered. */
+/* A process's run-time subscriptions end with it. */
 static void
 actor_exited(void *arg, struct br_actor *a, int status)
 {
+	br_topic_forget(arg, br_actor_index(a));
 	sup_exited(a, status);
 }
 
@@ -415,7 +418,8 @@ start(struct br *br)
 	    br_loop_add(&br->b_loop, br->b_timerfd, on_timer, br, NULL) != 0 ||
 	    (br->b_zone = msgpack_zone_new(4096)) == NULL ||
 	    tp_frame_cache_init(&br->b_fcache, BR_FRAME_CACHE) != 0 ||
-	    br_route_init(br) != 0 || br_actors_init(br) != 0 ||
+	    br_route_init(br) != 0 || br_topic_init(br) != 0 ||
+	    br_actors_init(br) != 0 ||
 	    sup_init(br) != 0 || br_ctl_open(br) != 0 ||
 	    br_clients_init(br) != 0 ||
 	    br_tap_open(&br->b_tap, br->b_run_dir, br->b_node, &br->b_lim) ||
@@ -428,6 +432,7 @@ start(struct br *br)
 	for (size_t i = 0; i < br->b_conf->c_nactors; i++)
 		if (br_actor_add(br, &br->b_conf->c_actors[i]) != 0)
 			return -1;
+	br_topic_sync_conf(br);
 	return sup_start_all(br);
 }
 
@@ -446,6 +451,7 @@ stop(struct br *br)
 	br_actors_fini(br);
 	br_dur_fini(br);
 	sup_fini(br);
+	br_topic_fini(br);
 	br_route_fini(br);
 	if (br->b_zone != NULL)
 		msgpack_zone_free(br->b_zone);

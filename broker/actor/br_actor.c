@@ -1,12 +1,11 @@
 /*
- * br_actor — the actor table: name index, mailbox sockets, posix_spawn,
+ * br_actor — the actor table: name index, mailbox sockets,
  * exits and windowed delivery.  Loop thread only.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,7 @@
 #include <unistd.h>
 
 #include "br.h"
-#include "br_actor.h"
+#include "br_actor_int.h"
 #include "br_answer.h"
 #include "br_durable.h"
 #include "br_guard.h"
@@ -23,10 +22,7 @@
 #include "tp_link.h"
 #include "tp_nng.h"
 
-extern char **environ;
-
 #define HOLD_FRACTION 8		/* see hold_back */
-#define ENV_OWN 7		/* TROUPE_* variables set for each actor */
 
 /* Who hears of frames, exits and link drops (br_actors_set_ops). */
 static const struct br_actor_ops *ops;
@@ -100,17 +96,25 @@ br_actor_ready(struct br_actor *a)
 	a->a_state = BR_A_RUNNING;
 	br_actor_owe_credit(a, a->a_br->b_conf->c_send_window);
 	log_debug("actor ready", "actor=%s", a->a_conf.ca_name);
+	if (a->a_pool != NULL) {
+		br_actor_pool_state(a->a_pool);
+		br_actor_pool_fill(a->a_pool);
+	}
 	return 0;
 }
 
 uint32_t
 br_actor_acked(struct br_actor *a, uint32_t n)
 {
+	struct br_actor *h = br_actor_home(a);
 	uint32_t done;
 
-	br_dur_acked(a->a_dur, n);
+	/* a pool's log is its head's; the records are the instance's */
+	br_dur_acked_from(h->a_dur, mbx_inflight_head(&a->a_mbx), n);
 	done = mbx_ack(&a->a_mbx, n);
 	br_actor_mark_dirty(a);
+	if (h != a)
+		br_actor_pool_fill(h);
 	return done;
 }
 
@@ -336,150 +340,76 @@ close_mailbox(struct br_actor *a)
 	unlink(a->a_url + 6);
 }
 
-int
-br_actor_add(struct br *br, const struct br_conf_actor *ca)
+/* What an instance sends is from its pool: answers to it go to the pool. */
+static void
+set_from(struct br_actor *a, const struct br_actor *pool)
+{
+	const char *name = pool != NULL ? pool->a_conf.ca_name :
+	    a->a_conf.ca_name;
+
+	a->a_from_len = (uint32_t)snprintf(a->a_from, sizeof(a->a_from),
+	    "%.*s@%.*s", BR_NAME_MAX, name, BR_NAME_MAX, a->a_br->b_node);
+}
+
+/* A head has a mailbox but no socket and no gate: nothing dials it. */
+static int
+slot_open(struct br *br, struct br_actor *a, const struct br_conf_actor *ca)
+{
+	bool head = ca->ca_instances > 0;
+
+	if (head && (a->a_insts = calloc(BR_POOL_MAX,
+	    sizeof(*a->a_insts))) == NULL)
+		return -1;
+	if (!head && (a->a_gate = br_gate_new(link_wfd, a->a_idx,
+	    BR_GS_MAILBOX)) == NULL)
+		return -1;
+	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
+	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
+	    br_dur_attach(br, &a->a_dur, ca, &a->a_mbx) != 0)
+		return -1;
+	return head ? 0 : open_mailbox(br, a);
+}
+
+struct br_actor *
+br_actor_slot_new(struct br *br, const struct br_conf_actor *ca,
+    struct br_actor *pool)
 {
 	struct br_actor *a;
 
 	if (br->b_nactors >= BR_MAX_ACTORS ||
 	    (a = calloc(1, sizeof(*a))) == NULL)
-		return -1;
+		return NULL;
 	a->a_br = br;
 	a->a_idx = br->b_nactors;
 	a->a_conf = *ca;
+	a->a_pool = pool;
 	a->a_name_len = (uint32_t)strnlen(ca->ca_name, BR_NAME_MAX);
-	a->a_from_len = (uint32_t)snprintf(a->a_from, sizeof(a->a_from),
-	    "%.*s@%.*s", (int)a->a_name_len, ca->ca_name, BR_NAME_MAX,
-	    br->b_node);
+	set_from(a, pool);
 	a->a_fd = -1;
-	if ((a->a_gate = br_gate_new(link_wfd, a->a_idx, BR_GS_MAILBOX)) == NULL ||
-	    mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
-	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
-	    br_dur_attach(br, &a->a_dur, ca, &a->a_mbx) != 0 ||
-	    open_mailbox(br, a) != 0) {
+	if (slot_open(br, a, ca) != 0) {
 		br_dur_detach(&a->a_dur);
 		mbx_fini(&a->a_mbx);
 		br_gate_free(a->a_gate);
 		tp_link_free(a->a_link);
+		free(a->a_insts);
 		free(a);
-		return -1;
+		return NULL;
 	}
 	br->b_actors[br->b_nactors++] = a;
-	index_name(br, a);
-	return 0;
-}
-
-/* A bare program name is looked up next to trouped first (the built-in
- * actors are installed there), then in PATH by posix_spawnp. */
-static const char *
-resolve_prog(struct br *br, const char *prog, char *buf, size_t len)
-{
-	if (strchr(prog, '/') != NULL)
-		return prog;
-	snprintf(buf, len, "%s/%s", br->b_bin_dir, prog);
-	return access(buf, X_OK) == 0 ? buf : prog;
-}
-
-/* The child's environment: ours minus stale TROUPE_ actor variables,
- * plus its own.  envbuf holds the strings; returns NULL-ended envp. */
-static char **
-build_env(struct br_actor *a, char (*vars)[BR_PATH_MAX + BR_NAME_MAX + 64])
-{
-	static const char *own[] = { "TROUPE_MAILBOX=", "TROUPE_ACTOR=",
-	    "TROUPE_NODE=", "TROUPE_BROKER_PID=", "TROUPE_RUN_DIR=",
-	    "TROUPE_INFLIGHT=", "TROUPE_SPIN_US=" };
-	size_t n = 0, k = 0;
-	char **envp;
-
-	while (environ[n] != NULL)
-		n++;
-	if ((envp = calloc(n + ENV_OWN + 1, sizeof(*envp))) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		bool skip = false;
-
-		for (size_t j = 0; j < ENV_OWN; j++)
-			skip |= strncmp(environ[i], own[j],
-			    strlen(own[j])) == 0;
-		if (!skip)
-			envp[k++] = environ[i];
-	}
-	snprintf(vars[0], sizeof(vars[0]), "TROUPE_MAILBOX=%s", a->a_url);
-	snprintf(vars[1], sizeof(vars[1]), "TROUPE_ACTOR=%s",
-	    a->a_conf.ca_name);
-	snprintf(vars[2], sizeof(vars[2]), "TROUPE_NODE=%s", a->a_br->b_node);
-	snprintf(vars[3], sizeof(vars[3]), "TROUPE_BROKER_PID=%ld",
-	    (long)getpid());
-	snprintf(vars[4], sizeof(vars[4]), "TROUPE_RUN_DIR=%s",
-	    a->a_br->b_run_dir);
-	snprintf(vars[5], sizeof(vars[5]), "TROUPE_INFLIGHT=%u",
-	    a->a_conf.ca_inflight);
-	snprintf(vars[6], sizeof(vars[6]), "TROUPE_SPIN_US=%u",
-	    a->a_br->b_conf->c_spin_us);
-	for (size_t j = 0; j < ENV_OWN; j++)
-		envp[k++] = vars[j];
-	envp[k] = NULL;
-	return envp;
-}
-
-/* The broker blocks its signals for the signalfd; the child must start
- * with a clean mask and default dispositions, in its own process group
- * (a terminal's ^C goes to the broker, which then stops actors in order). */
-static int
-spawn_attrs(posix_spawnattr_t *at)
-{
-	sigset_t none, all;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (posix_spawnattr_init(at) != 0)
-		return -1;
-	posix_spawnattr_setsigmask(at, &none);
-	posix_spawnattr_setsigdefault(at, &all);
-	posix_spawnattr_setpgroup(at, 0);
-	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	return 0;
+	if (pool == NULL)
+		index_name(br, a);
+	return a;
 }
 
 int
-br_actor_spawn(struct br_actor *a)
+br_actor_add(struct br *br, const struct br_conf_actor *ca)
 {
-	char cmd[BR_PATH_MAX], path[BR_PATH_MAX * 2];
-	char vars[ENV_OWN][BR_PATH_MAX + BR_NAME_MAX + 64];
-	char *argv[BR_MAX_ARGV];
-	posix_spawnattr_t at;
-	const char *prog;
-	char **envp;
-	pid_t pid;
-	int rv;
+	struct br_actor *a = br_actor_slot_new(br, ca, NULL);
 
-	if (br_conf_split_exec(a->a_conf.ca_exec, cmd, sizeof(cmd),
-	    argv) <= 0 || spawn_attrs(&at) != 0)
+	if (a == NULL)
 		return -1;
-	if ((envp = build_env(a, vars)) == NULL) {
-		posix_spawnattr_destroy(&at);
-		return -1;
-	}
-	prog = resolve_prog(a->a_br, argv[0], path, sizeof(path));
-	br_gate_expect(a->a_gate, BR_GATE_SPAWNING);
-	rv = posix_spawnp(&pid, prog, NULL, &at, argv, envp);
-	posix_spawnattr_destroy(&at);
-	free(envp);
-	br_gate_expect(a->a_gate, rv == 0 ? pid : 0);
-	if (rv != 0) {
-		log_error("cannot start actor", "actor=%s exec=\"%s\" "
-		    "error=\"%s\"", a->a_conf.ca_name, prog, strerror(rv));
-		snprintf(a->a_last_exit, sizeof(a->a_last_exit),
-		    "spawn failed: %s", strerror(rv));
-		return -1;
-	}
-	a->a_pid = pid;
-	a->a_state = BR_A_STARTING;
-	a->a_started_ms = br_now_ms();
-	a->a_br->b_stats.st_spawns++;
-	log_info("actor started", "actor=%s pid=%ld", a->a_conf.ca_name,
-	    (long)pid);
+	if (ca->ca_instances > 0)
+		return br_actor_pool_resize(a, ca->ca_instances);
 	return 0;
 }
 
@@ -521,16 +451,24 @@ br_actor_exited(struct br *br, pid_t pid, int status)
 	}
 	a->a_pid = 0;
 	exit_reason(a->a_last_exit, sizeof(a->a_last_exit), status);
-	mbx_requeue_inflight(&a->a_mbx);
+	if (a->a_pool != NULL)
+		br_actor_pool_give_back(a);
+	else
+		mbx_requeue_inflight(&a->a_mbx);
 	log_info("actor exited", "actor=%s pid=%ld reason=\"%s\"",
 	    a->a_conf.ca_name, (long)pid, a->a_last_exit);
 	if (ops != NULL)
 		ops->ao_exited(ops_arg, a, status);
 }
 
+/* New work or room at a pool goes to its instances at once. */
 void
 br_actor_mark_dirty(struct br_actor *a)
 {
+	if (a->a_insts != NULL) {
+		br_actor_pool_fill(a);
+		return;
+	}
 	if (a->a_dirty)
 		return;
 	a->a_dirty = true;
@@ -669,6 +607,12 @@ take_waiters(struct br_actor *a, struct mbx_item *list)
 	while ((w = br_wait_pop(&a->a_waitq)) != NULL) {
 		struct br_origin o = { w->w_origin, NULL, 0 };
 
+		if (w->w_hold != NULL) {	/* a topic copy: it is lost */
+			mbx_item_free(w->w_item);
+			br_wait_unhold(w->w_hold);
+			free(w);
+			continue;
+		}
 		if (w->w_origin != BR_ORIGIN_CLI && (w->w_flags &
 		    TP_F_CONFIRM) && w->w_pend == 0)
 			br_answer_error(a->a_br, &o, w->w_id,
@@ -689,7 +633,19 @@ br_actor_retire(struct br_actor *a)
 {
 	struct mbx_item *list;
 
+	if (a->a_retired)
+		return;
+	a->a_retired = true;
 	close_mailbox(a);
+	if (a->a_pool != NULL) {	/* its messages are the pool's */
+		br_actor_pool_give_back(a);
+		a->a_state = BR_A_STOPPED;
+		a->a_removed = true;
+		log_info("pool instance removed", "actor=%s",
+		    a->a_conf.ca_name);
+		br_actor_pool_state(a->a_pool);
+		return;
+	}
 	list = take_waiters(a, mbx_take_all(&a->a_mbx));
 	ops->ao_dropped(ops_arg, list);
 	br_dur_detach(&a->a_dur);	/* its records come back if it is revived */
@@ -702,6 +658,8 @@ void
 br_actor_set_state(struct br_actor *a, enum br_astate st)
 {
 	a->a_state = st;
+	if (a->a_pool != NULL)
+		br_actor_pool_state(a->a_pool);
 }
 
 void
@@ -716,18 +674,26 @@ br_actor_reconf(struct br_actor *a, const struct br_conf_actor *ca)
 	a->a_conf = *ca;
 	mbx_set_limits(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight);
-	return br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx) != 0 ? -1 : 0;
+	if (br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx) != 0)
+		return -1;
+	return a->a_insts != NULL ? br_actor_pool_reconf(a) : 0;
 }
 
 int
 br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca)
 {
+	struct mbx_stats keep;
+
 	a->a_conf = *ca;
 	a->a_removed = false;
-	if (a->a_fd >= 0)	/* removed, re-added before it was gone */
+	a->a_retired = false;
+	if (a->a_fd >= 0 || a->a_insts != NULL)	/* removed, re-added
+						 * before it was gone; or a
+						 * pool: no socket */
 		return mbx_set_limits(&a->a_mbx, ca->ca_mailbox,
 		    ca->ca_mailbox_bytes, ca->ca_overflow, ca->ca_inflight) ||
 		    br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx);
+	keep = *mbx_stats(&a->a_mbx);	/* its counters go on */
 	if (mbx_init(&a->a_mbx, ca->ca_mailbox, ca->ca_mailbox_bytes,
 	    ca->ca_overflow, ca->ca_inflight) != MBX_OK ||
 	    br_dur_attach(a->a_br, &a->a_dur, ca, &a->a_mbx) != 0 ||
@@ -735,6 +701,7 @@ br_actor_revive(struct br_actor *a, const struct br_conf_actor *ca)
 		a->a_removed = true;
 		return -1;
 	}
+	a->a_mbx.mb_stats = keep;
 	return 0;
 }
 
@@ -751,9 +718,10 @@ br_actors_fini(struct br *br)
 		br_dur_close(&a->a_dur);	/* synced: queued records stay */
 		tp_link_free(a->a_link);
 		mbx_fini(&a->a_mbx);
-		if (!a->a_removed)
+		if (!a->a_removed && a->a_url[0] != '\0')
 			unlink(a->a_url + 6);
 		br_gate_free(a->a_gate);	/* its socket is closed */
+		free(a->a_insts);
 		free(a);
 	}
 	free(br->b_actors);

@@ -43,6 +43,7 @@ struct br_actor {
 	enum br_astate	 a_state;
 	uint64_t	 a_started_ms;
 	bool		 a_removed;	/* gone by reload; slot kept */
+	bool		 a_retired;	/* br_actor_retire ran (revive clears) */
 	char		 a_last_exit[64];
 	struct mbx	 a_mbx;
 	struct br_waitq	 a_waitq;	/* block policy: waiting senders
@@ -53,6 +54,16 @@ struct br_actor {
 	bool		 a_dirty;
 	struct br_actor	*a_dirty_next;
 	struct br_dactor *a_dur;	/* br_durable: NULL = not durable */
+	/* Worker pools (br_apool.c): the pool is a head with no process of
+	 * its own holding the shared mailbox, the wait list and the durable
+	 * log; its instances are actors of the table named NAME#k, each
+	 * with a mailbox of its window only, out of the name index. */
+	struct br_actor	*a_pool;	/* an instance: its pool's head */
+	uint32_t	 a_inst;	/* an instance: its k */
+	struct br_actor	**a_insts;	/* a head: BR_POOL_MAX slots */
+	uint32_t	 a_nslots;	/* a head: slots made so far */
+	uint32_t	 a_ninst;	/* a head: instances wanted */
+	uint32_t	 a_rr;		/* a head: next slot offered work */
 };
 
 /*
@@ -122,6 +133,13 @@ br_actor_running(const struct br_actor *a)
 	return a->a_state == BR_A_RUNNING;
 }
 
+/* a's process lives and has said hello: its ACKs are its own. */
+static inline bool
+br_actor_has_process(const struct br_actor *a)
+{
+	return a->a_pid > 0 && a->a_state != BR_A_STARTING;
+}
+
 static inline void
 br_actor_count_sent(struct br_actor *a)
 {
@@ -147,5 +165,51 @@ void br_actor_retire(struct br_actor *a);
 /* Like br_actor_find, also returns removed actors. */
 struct br_actor *br_actor_lookup(struct br *br, const char *name,
     size_t len);
+
+/* ---- worker pools (br_apool.c) ---- */
+
+static inline bool
+br_actor_is_pool(const struct br_actor *a)
+{
+	return a->a_insts != NULL;
+}
+
+/* Whose mailbox a's work comes from: its pool's for an instance. */
+static inline struct br_actor *
+br_actor_home(struct br_actor *a)
+{
+	return a->a_pool != NULL ? a->a_pool : a;
+}
+
+/* Instance slot k of pool h (k < h->a_nslots), or NULL. */
+static inline struct br_actor *
+br_actor_pool_slot(const struct br_actor *h, uint32_t k)
+{
+	return k < h->a_nslots ? h->a_insts[k] : NULL;
+}
+
+/*
+ * Makes pool h's instance slots 0..n-1 usable (n <= BR_POOL_MAX): new
+ * slots are added to the table, removed ones revived with the pool's
+ * config; slots from n on are marked removed (they take no new work and
+ * are retired once down, their messages going back to the pool).  The
+ * caller (supervision) starts and stops them.  Returns 0, or -1 when a
+ * slot could not be made (the pool keeps the slots made).
+ */
+int br_actor_pool_resize(struct br_actor *h, uint32_t n);
+/* Hands pool h's queued messages to instances with room in their
+ * window, one at a time round the instances, so the least busy get
+ * more; called whenever work or room appears. */
+void br_actor_pool_fill(struct br_actor *h);
+/* Pool h's state is the liveliest of its instances' (RUNNING when any
+ * runs); a removed pool whose instances are all down is retired. */
+void br_actor_pool_state(struct br_actor *h);
+/* Sums of h's instances' counters: delivered, acknowledged,
+ * redelivered, in flight. */
+struct br_pool_sums {
+	uint64_t	 ps_delivered, ps_acknowledged, ps_redelivered;
+	uint32_t	 ps_inflight, ps_running;
+};
+void br_actor_pool_sums(const struct br_actor *h, struct br_pool_sums *s);
 
 #endif

@@ -445,6 +445,33 @@ mbx_take_all(struct mbx *mb)
 	return all.ml_head;
 }
 
+struct mbx_item *
+mbx_move_head(struct mbx *from, struct mbx *to)
+{
+	struct mbx_item *it;
+
+	if ((it = list_pop_head(&from->mb_queue)) == NULL)
+		return NULL;
+	from->mb_stats.mst_delivered++;
+	it->mi_seq = ++to->mb_seq;
+	list_push_tail(&to->mb_queue, it);
+	to->mb_stats.mst_received++;
+	note_high_water(to);
+	return it;
+}
+
+uint32_t
+mbx_give_back(struct mbx *from, struct mbx *to)
+{
+	uint32_t n;
+
+	mbx_requeue_inflight(from);
+	n = from->mb_queue.ml_count;
+	list_splice_head(&to->mb_queue, &from->mb_queue);
+	note_high_water(to);
+	return n;
+}
+
 bool
 mbx_has_room(const struct mbx *mb, size_t len)
 {

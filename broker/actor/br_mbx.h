@@ -233,6 +233,25 @@ uint32_t mbx_requeue_inflight(struct mbx *mb);
 struct mbx_item *mbx_take_all(struct mbx *mb);
 
 /*
+ * Worker pools: the pool's mailbox (from) holds the queue, each
+ * instance's (to) what was handed to it.  mbx_move_head moves from's
+ * queue head to to's queue tail whatever to's capacity (the caller
+ * checks the instance's window) and returns it (borrowed), or NULL when
+ * from's queue is empty; counted delivered in from, received in to.
+ */
+struct mbx_item *mbx_move_head(struct mbx *from, struct mbx *to);
+
+/*
+ * An instance went (crash, scale down): everything it held goes back
+ * before the pool's queue head, in order: its in-flight items first,
+ * flagged and patched REDELIVERED as mbx_requeue_inflight does, then
+ * what it had not been given yet.  The pool's capacity may be exceeded
+ * until deliveries bring it below (they were counted before).  Returns
+ * how many went back.
+ */
+uint32_t mbx_give_back(struct mbx *from, struct mbx *to);
+
+/*
  * Sets TP_F_REDELIVERED in the flags field of the one encoded envelope in
  * buf (trusted: encoded by the broker, but still bounds-checked).
  * Returns MBX_OK, or MBX_EINVAL when buf is not an 8-field envelope whose

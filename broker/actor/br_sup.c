@@ -18,6 +18,7 @@
 #include "br_log.h"
 #include "br_sup.h"
 #include "br_supfsm.h"
+#include "br_topic.h"
 
 struct sup_tree {
 	struct br	*t_br;
@@ -90,10 +91,14 @@ op_now(void *arg)
 	return br_now_ms();
 }
 
+/* A pool instance drains with its pool: the queue is the pool's. */
 static uint64_t
 op_depth(void *arg, uint32_t k)
 {
-	return mbx_depth(&kid(arg, k)->a_mbx);
+	struct br_actor *a = kid(arg, k);
+	uint64_t n = mbx_depth(&a->a_mbx);
+
+	return a->a_pool != NULL ? n + mbx_queued(&a->a_pool->a_mbx) : n;
 }
 
 static uint32_t
@@ -156,20 +161,45 @@ sup_fini(struct br *br)
 	br->b_sup = NULL;
 }
 
-/* a joins the core (again) under its configured group. */
+/* a joins the core (again) under its configured group.  A pool's head
+ * is no child (it has no process): its instances are, one by one. */
 static void
 adopt(struct br *br, struct br_actor *a)
 {
+	if (br_actor_is_pool(a))
+		return;
 	supfsm_add(fsm_of(br), a->a_idx);
 	supfsm_set_group(fsm_of(br), a->a_idx, a->a_conf.ca_supervisor);
+}
+
+/* The children behind a: itself, or a pool's live instances. */
+#define EACH_KID(a, k, c) \
+	for (uint32_t k = 0; k < (br_actor_is_pool(a) ? (a)->a_ninst : 1); \
+	    k++) \
+		for (struct br_actor *c = br_actor_is_pool(a) ? \
+		    br_actor_pool_slot(a, k) : (a); c != NULL; c = NULL)
+
+/* Starts (restarts) every child behind a; dyn marks `troupe spawn`'s. */
+static void
+start_kids(struct br *br, struct br_actor *a, bool dyn)
+{
+	EACH_KID(a, k, c) {
+		adopt(br, c);
+		if (dyn)
+			supfsm_set_dynamic(fsm_of(br), c->a_idx, true);
+		supfsm_start(fsm_of(br), c->a_idx);
+	}
 }
 
 int
 sup_start_all(struct br *br)
 {
 	for (uint32_t i = 0; i < br->b_nactors; i++) {
-		adopt(br, br->b_actors[i]);
-		supfsm_start(fsm_of(br), i);
+		struct br_actor *a = br->b_actors[i];
+
+		adopt(br, a);
+		if (!br_actor_is_pool(a))
+			supfsm_start(fsm_of(br), i);
 	}
 	return 0;
 }
@@ -225,15 +255,20 @@ spawn_conf(struct br *br, const char *name, const char *sup,
 }
 
 /* A removed (or stopped) slot is revived, else a new one is added;
- * returns the actor or NULL. */
+ * returns the actor or NULL.  A slot is a pool or not for good. */
 static struct br_actor *
 take_slot(struct br *br, struct br_actor *a, const struct br_conf_actor *ca)
 {
-	if (a != NULL)
-		return br_actor_revive(a, ca) == 0 ? a : NULL;
-	if (br_actor_add(br, ca) != 0)
+	uint32_t n = br->b_nactors;
+
+	if (a != NULL && br_actor_is_pool(a) != (ca->ca_instances > 0))
 		return NULL;
-	return br->b_actors[br->b_nactors - 1];
+	if (a != NULL)
+		return br_actor_revive(a, ca) == 0 && (ca->ca_instances == 0 ||
+		    br_actor_pool_resize(a, ca->ca_instances) == 0) ? a : NULL;
+	if (br_actor_add(br, ca) != 0)
+		return n < br->b_nactors ? br->b_actors[n] : NULL;
+	return br->b_actors[n];
 }
 
 int
@@ -256,9 +291,8 @@ sup_spawn(struct br *br, const char *name, const char *sup,
 	if ((a = take_slot(br, a, &ca)) == NULL)
 		return snprintf(err, len, "cannot add actor '%s'", name),
 		    BR_E_BUSY;
-	adopt(br, a);
-	supfsm_set_dynamic(fsm_of(br), a->a_idx, true);
-	supfsm_start(fsm_of(br), a->a_idx);
+	start_kids(br, a, true);
+	br_topic_sync_conf(br);		/* its `subscribe =` list */
 	*out = a;
 	return 0;
 }
@@ -270,7 +304,8 @@ sup_stop(struct br_actor *a, char *err, size_t len)
 
 	if ((rc = refuse_stopping(a->a_br, err, len)) != 0)
 		return rc;
-	supfsm_stop(fsm_of(a->a_br), a->a_idx);
+	EACH_KID(a, k, c)
+		supfsm_stop(fsm_of(a->a_br), c->a_idx);
 	return 0;
 }
 
@@ -281,7 +316,65 @@ sup_restart(struct br_actor *a, char *err, size_t len)
 
 	if ((rc = refuse_stopping(a->a_br, err, len)) != 0)
 		return rc;
-	supfsm_restart(fsm_of(a->a_br), a->a_idx);
+	EACH_KID(a, k, c)
+		supfsm_restart(fsm_of(a->a_br), c->a_idx);
+	return 0;
+}
+
+/* Instances from n on stop and are retired once down; their messages go
+ * back to the pool (br_apool.c), so a scale down loses nothing. */
+static void
+shrink(struct br *br, struct br_actor *h, uint32_t from)
+{
+	for (uint32_t k = from; k < h->a_nslots; k++) {
+		struct br_actor *c = br_actor_pool_slot(h, k);
+
+		br_actor_mark_removed(c);	/* no new work as it stops */
+		if (!c->a_retired)
+			supfsm_remove(fsm_of(br), c->a_idx);
+	}
+}
+
+/* Pool h to n instances: new ones start, removed ones stop. */
+static int
+scale_to(struct br *br, struct br_actor *h, uint32_t n)
+{
+	uint32_t was = h->a_ninst;
+	int rv = br_actor_pool_resize(h, n);
+
+	shrink(br, h, h->a_ninst);
+	for (uint32_t k = was; k < h->a_ninst; k++) {
+		struct br_actor *c = br_actor_pool_slot(h, k);
+
+		adopt(br, c);
+		if (supfsm_dynamic(fsm_of(br), br_actor_pool_slot(h,
+		    0)->a_idx))
+			supfsm_set_dynamic(fsm_of(br), c->a_idx, true);
+		supfsm_start(fsm_of(br), c->a_idx);
+	}
+	return rv;
+}
+
+int
+sup_scale(struct br_actor *h, uint32_t n, char *err, size_t len)
+{
+	int rc;
+
+	if ((rc = refuse_stopping(h->a_br, err, len)) != 0)
+		return rc;
+	if (!br_actor_is_pool(h))
+		return snprintf(err, len, "actor '%s' is not a pool (give it "
+		    "instances = N in its config, or spawn it with "
+		    "--instances N)", h->a_conf.ca_name), BR_E_BADREQ;
+	if (n < 1 || n > BR_POOL_MAX)
+		return snprintf(err, len, "instances must be in 1..%d",
+		    BR_POOL_MAX), BR_E_BADREQ;
+	h->a_conf.ca_instances = n;
+	if (scale_to(h->a_br, h, n) != 0)
+		return snprintf(err, len, "pool '%s': only %u instances could "
+		    "be made", h->a_conf.ca_name, h->a_ninst), BR_E_BUSY;
+	log_info("pool scaled", "actor=%s instances=%u", h->a_conf.ca_name,
+	    n);
 	return 0;
 }
 
@@ -300,9 +393,57 @@ count_new(struct br *br, const struct br_conf *nc)
 		const char *name = nc->c_actors[i].ca_name;
 
 		if (br_actor_lookup(br, name, strlen(name)) == NULL)
-			n++;
+			n += 1 + nc->c_actors[i].ca_instances;
 	}
 	return n;
+}
+
+/* A pool the new config may have dropped, changed, resized or kept. */
+static void
+reload_pool(struct br *br, struct br_actor *h, const struct br_conf_actor *ca,
+    struct reload_counts *rc)
+{
+	struct supfsm *f = fsm_of(br);
+	uint32_t k0 = br_actor_pool_slot(h, 0)->a_idx;
+	struct br_conf_actor same;
+
+	if (ca == NULL && supfsm_dynamic(f, k0))
+		return;
+	if (ca == NULL || ca->ca_instances == 0) {
+		if (ca != NULL)
+			log_warn("reload: a pool becomes one actor only when "
+			    "it is removed and added again", "actor=%s",
+			    ca->ca_name);
+		br_actor_mark_removed(h);	/* retired when all are down */
+		rc->r_removed++;
+		shrink(br, h, 0);
+		br_actor_pool_state(h);
+		return;
+	}
+	EACH_KID(h, k, c) {
+		supfsm_set_group(f, c->a_idx, ca->ca_supervisor);
+		supfsm_set_dynamic(f, c->a_idx, false);
+	}
+	same = *ca;
+	same.ca_instances = h->a_conf.ca_instances;
+	if (br_conf_actor_same(&h->a_conf, &same)) {
+		if (ca->ca_instances != h->a_conf.ca_instances) {
+			h->a_conf.ca_instances = ca->ca_instances;
+			scale_to(br, h, ca->ca_instances);
+			rc->r_changed++;
+		} else
+			rc->r_same++;
+		return;
+	}
+	rc->r_changed++;
+	if (br_actor_reconf(h, ca) != 0) {
+		EACH_KID(h, k, c)
+			supfsm_stop(f, c->a_idx);
+		return;
+	}
+	scale_to(br, h, ca->ca_instances);
+	EACH_KID(h, k, c)
+		supfsm_start(f, c->a_idx);
 }
 
 /* One actor the new config may have dropped, changed or kept. */
@@ -314,6 +455,17 @@ reload_one(struct br *br, struct br_actor *a, const struct br_conf *nc,
 	const struct br_conf_actor *ca = br_conf_actor(nc, a->a_conf.ca_name);
 	uint32_t k = a->a_idx;
 
+	if (a->a_pool != NULL)
+		return;		/* with its pool */
+	if (br_actor_is_pool(a)) {
+		reload_pool(br, a, ca, rc);
+		return;
+	}
+	if (ca != NULL && ca->ca_instances > 0) {
+		log_warn("reload: an actor becomes a pool only when it is "
+		    "removed and added again", "actor=%s", ca->ca_name);
+		return;
+	}
 	if (ca == NULL && supfsm_dynamic(f, k)) {
 		supfsm_set_group(f, k, a->a_conf.ca_supervisor);
 		return;
@@ -355,9 +507,8 @@ reload_added(struct br *br, const struct br_conf *nc,
 			    ca->ca_name);
 			continue;
 		}
-		adopt(br, a);
 		rc->r_added++;
-		supfsm_start(fsm_of(br), a->a_idx);
+		start_kids(br, a, false);
 	}
 }
 
@@ -392,21 +543,39 @@ sup_reload(struct br *br, struct br_conf *nc)
 
 /* ---- inspection ---- */
 
+/* A pool answers for its first instance (all share the group). */
+static uint32_t
+kid_index(const struct br_actor *a)
+{
+	const struct br_actor *c = br_actor_is_pool(a) ?
+	    br_actor_pool_slot(a, 0) : a;
+
+	return c != NULL ? c->a_idx : a->a_idx;
+}
+
 size_t
 sup_chain(const struct br_actor *a, const char **names, size_t max)
 {
-	return supfsm_chain(fsm_of(a->a_br), a->a_idx, names, max);
+	return supfsm_chain(fsm_of(a->a_br), kid_index(a), names, max);
 }
 
 const char *
 sup_group_state(const struct br_actor *a)
 {
-	return supfsm_group_failed(fsm_of(a->a_br), a->a_idx) ? "failed" :
-	    "running";
+	return supfsm_group_failed(fsm_of(a->a_br), kid_index(a)) ?
+	    "failed" : "running";
 }
 
+/* A pool's: the sum of its instances'. */
 uint32_t
 sup_restarts(const struct br_actor *a)
 {
-	return supfsm_restarts(fsm_of(a->a_br), a->a_idx);
+	uint32_t n = 0;
+
+	if (!br_actor_is_pool(a))
+		return supfsm_restarts(fsm_of(a->a_br), a->a_idx);
+	for (uint32_t k = 0; k < a->a_nslots; k++)
+		n += supfsm_restarts(fsm_of(a->a_br),
+		    br_actor_pool_slot(a, k)->a_idx);
+	return n;
 }

@@ -54,6 +54,9 @@ int sup_spawn(struct br *br, const char *name, const char *sup,
     char *err, size_t len);
 int sup_stop(struct br_actor *a, char *err, size_t len);
 int sup_restart(struct br_actor *a, char *err, size_t len);
+/* Pool h to n instances (1..BR_POOL_MAX): new ones start under the
+ * pool's group, removed ones stop and give their messages back. */
+int sup_scale(struct br_actor *h, uint32_t n, char *err, size_t len);
 
 /*
  * SIGHUP: applies conf (already loaded and validated; ownership passes

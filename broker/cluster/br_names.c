@@ -11,7 +11,9 @@
 #include "br_disc.h"
 #include "br_kv.h"
 #include "br_names.h"
+#include "br_topic.h"
 #include "tp_body.h"
+#include "tp_topic.h"
 
 uint64_t
 br_names_hash(struct br *br)
@@ -32,7 +34,14 @@ br_names_hash(struct br *br)
 		h = (h ^ (uint64_t)a->a_pid ^ a->a_removed) *
 		    1099511628211ull;
 	}
-	return h;
+	return (h ^ br_topic_hash(br)) * 1099511628211ull;
+}
+
+/* A pool goes by its name: its instances are nobody's address. */
+static bool
+gossiped(const struct br_actor *a)
+{
+	return !a->a_removed && a->a_pool == NULL;
 }
 
 static uint32_t
@@ -41,7 +50,7 @@ live_actors(const struct br *br)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < br->b_nactors; i++)
-		n += !br->b_actors[i]->a_removed;
+		n += gossiped(br->b_actors[i]);
 	return n;
 }
 
@@ -65,13 +74,51 @@ br_names_pack_table(struct br *br, msgpack_sbuffer *sb)
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 2);
+	msgpack_pack_map(&pk, 3);
 	br_kv_str(&pk, "op", "names");
 	msgpack_pack_str_with_body(&pk, "names", 5);
 	msgpack_pack_array(&pk, live_actors(br));
 	for (uint32_t i = 0; i < br->b_nactors; i++)
-		if (!br->b_actors[i]->a_removed)
+		if (gossiped(br->b_actors[i]))
 			pack_actor(&pk, br->b_actors[i]);
+	msgpack_pack_str_with_body(&pk, "subs", 4);
+	br_topic_pack_union(br, &pk);
+}
+
+/* The peer's patterns; a bad one is skipped, a list too long ignored
+ * whole (the old one stays). */
+static void
+subs_on(struct br_rtable *rt, const msgpack_object *arr)
+{
+	struct tp_body list;
+	const char *p;
+	size_t len;
+	uint32_t n = 0;
+	char (*t)[256];
+
+	if (arr == NULL || tp_body_open_array(&list, arr, 0,
+	    BR_NAMES_SUBS_MAX, "subs", NULL) != 0 ||
+	    (t = calloc(arr->via.array.size + 1, sizeof(*t))) == NULL)
+		return;
+	while (tp_body_str(&list, NULL, TP_BODY_OPT, TP_TOPIC_MAX, &p,
+	    &len) == 0)
+		if (tp_topic_pattern_ok(p, len)) {
+			memcpy(t[n], p, len);
+			t[n++][len] = '\0';
+		}
+	free(rt->rt_subs);
+	rt->rt_subs = t;
+	rt->rt_nsubs = n;
+}
+
+bool
+br_names_wants(const struct br_rtable *t, const char *topic, size_t len)
+{
+	for (uint32_t i = 0; i < t->rt_nsubs; i++)
+		if (tp_topic_match(t->rt_subs[i], strlen(t->rt_subs[i]),
+		    topic, len))
+			return true;
+	return false;
 }
 
 static int
@@ -100,13 +147,14 @@ rname_fill(struct br_rname *r, struct tp_body *e)
 int
 br_names_on(struct br_rtable *rt, const msgpack_object *body)
 {
-	const msgpack_object *arr;
+	const msgpack_object *arr, *subs = NULL;
 	struct tp_body b, list, e;
 	struct br_rname *t;
 	uint32_t n = 0;
 
 	tp_body_open(&b, body, 0, "names", NULL);
 	tp_body_skip(&b, "op");
+	tp_body_value(&b, "subs", TP_BODY_OPT, &subs);
 	if (tp_body_value(&b, "names", 0, &arr) != 0 ||
 	    tp_body_end(&b) != 0 || tp_body_open_array(&list, arr, 0,
 	    BR_MAX_ACTORS, "names", NULL) != 0 ||
@@ -120,6 +168,7 @@ br_names_on(struct br_rtable *rt, const msgpack_object *body)
 	rt->rt_names = t;
 	rt->rt_n = n;
 	rt->rt_rx = true;
+	subs_on(rt, subs);
 	return (int)n;
 }
 
@@ -127,7 +176,8 @@ void
 br_names_clear(struct br_rtable *t)
 {
 	free(t->rt_names);
-	*t = (struct br_rtable){ NULL, 0, false };
+	free(t->rt_subs);
+	*t = (struct br_rtable){ NULL, 0, false, NULL, 0 };
 }
 
 bool

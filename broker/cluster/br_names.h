@@ -26,10 +26,17 @@ struct br_rname {
 };
 
 /* A peer's actor table; zeroed = empty.  Fields are br_names'. */
+/* Patterns a peer's actors subscribe to, as its gossip said (at most
+ * BR_NAMES_SUBS_MAX distinct ones): its copy of a topic crosses the link
+ * once when any matches. */
+#define BR_NAMES_SUBS_MAX 4096
+
 struct br_rtable {
 	struct br_rname	*rt_names;	/* sorted by name; owned */
 	uint32_t	 rt_n;
 	bool		 rt_rx;		/* the peer's table arrived */
+	char		(*rt_subs)[256];	/* owned; NUL-terminated */
+	uint32_t	 rt_nsubs;
 };
 
 /* A hash of this node's actor table (names, states, pids): a change
@@ -45,6 +52,9 @@ void br_names_pack_table(struct br *br, msgpack_sbuffer *sb);
 int br_names_on(struct br_rtable *t, const msgpack_object *body);
 /* True when t has actor name. */
 bool br_names_has(const struct br_rtable *t, const char *name, size_t len);
+/* True when a pattern of t's peer matches topic (a valid name). */
+bool br_names_wants(const struct br_rtable *t, const char *topic,
+    size_t len);
 /* Packs t's actors as maps name, node, pid, state, remote=true. */
 void br_names_pack(const struct br_rtable *t, const char *node,
     msgpack_packer *pk);

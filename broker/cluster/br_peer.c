@@ -13,7 +13,9 @@
 #include "br.h"
 #include "br_disc.h"
 #include "br_log.h"
+#include "br_names.h"
 #include "br_peer.h"
+#include "br_plink.h"
 #include "tp_link.h"
 #include "tp_nng.h"
 #include "tp_sec.h"
@@ -83,6 +85,20 @@ br_peer_pick(struct br *br, const char *name, size_t len)
 	return NULL;
 }
 
+size_t
+br_peer_topic_links(struct br *br, const char *topic, size_t len,
+    struct br_link **out, size_t max)
+{
+	struct br_peers *p = br->b_peers;
+	size_t n = 0;
+
+	for (uint32_t k = 0; p != NULL && k < p->p_nlinks && n < max; k++)
+		if (br_plink_is_up(p->p_links[k]) && br_names_wants(
+		    br_plink_names(p->p_links[k]), topic, len))
+			out[n++] = p->p_links[k];
+	return n;
+}
+
 struct br_link *
 br_peer_by_node(struct br *br, const char *name, size_t len)
 {
@@ -108,7 +124,7 @@ br_peer_actor_count(struct br *br, const char *filter, size_t flen)
 
 	for (uint32_t i = 0; p != NULL && i < p->p_nlinks; i++)
 		if (node_match(p->p_links[i], filter, flen))
-			n += br_plink_nnames(p->p_links[i]);
+			n += br_plink_names(p->p_links[i])->rt_n;
 	return n;
 }
 

@@ -53,6 +53,10 @@ struct br_link *br_peer_link(struct br *br, uint32_t idx);
 struct br_link *br_peer_link_of(struct br *br, uint32_t o);
 /* An UP link whose node has actor name, round-robin over such nodes. */
 struct br_link *br_peer_pick(struct br *br, const char *name, size_t len);
+/* The links up whose peer subscribes to topic: up to max into out;
+ * returns how many (a published message crosses each once). */
+size_t br_peer_topic_links(struct br *br, const char *topic, size_t len,
+    struct br_link **out, size_t max);
 
 /* Remote actors (of node filter, or all when filter is NULL): count and
  * pack as actor maps (name, node, pid, state, remote=true). */

@@ -123,10 +123,10 @@ br_plink_has_name(const struct br_link *l, const char *name, size_t len)
 	return br_names_has(&l->l_names, name, len);
 }
 
-uint32_t
-br_plink_nnames(const struct br_link *l)
+const struct br_rtable *
+br_plink_names(const struct br_link *l)
 {
-	return l->l_names.rt_n;
+	return &l->l_names;
 }
 
 void

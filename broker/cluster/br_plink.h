@@ -24,7 +24,8 @@
 
 struct br;
 struct br_node;
-struct br_link;		/* opaque */
+struct br_link;
+struct br_rtable;
 struct tp_link;
 
 #define BR_LINK_WINDOW 1024	/* SEND/ASK in flight per direction */
@@ -143,7 +144,8 @@ uint32_t br_plink_index(const struct br_link *l);
 bool br_plink_names_in(const struct br_link *l);
 bool br_plink_has_name(const struct br_link *l, const char *name,
     size_t len);
-uint32_t br_plink_nnames(const struct br_link *l);
+/* The peer's actors and subscriptions as its gossip said (borrowed). */
+const struct br_rtable *br_plink_names(const struct br_link *l);
 /* Packs l's actors as maps name, node, pid, state, remote=true. */
 void br_plink_pack_names(const struct br_link *l, msgpack_packer *pk);
 uint64_t br_plink_rtt(const struct br_link *l);

@@ -465,11 +465,33 @@ ps_check_sup(struct br_ps *ps, size_t i)
 	    "parent cycle (via '%s')", s->cs_name, s->cs_parent);
 }
 
+static size_t
+count_items(const char *list)
+{
+	size_t n = list[0] != '\0';
+
+	for (; *list != '\0'; list++)
+		n += *list == ',';
+	return n;
+}
+
 static int
 ps_check_actor(struct br_ps *ps, size_t i)
 {
-	const struct br_conf_actor *a = &ps->ps_conf->c_actors[i];
+	struct br_conf_actor *a = &ps->ps_conf->c_actors[i];
 
+	/* a pool's instances are NAME#k: the name leaves room for "#63" */
+	if (a->ca_instances > 0 && strlen(a->ca_name) > BR_NAME_MAX - 5)
+		return ps_fail(ps, a->ca_line, ps->ps_aovr[i], "actor '%s': "
+		    "a pool's name has at most %d characters", a->ca_name,
+		    BR_NAME_MAX - 5);
+	if (count_items(a->ca_subscribe) > BR_SUBS_MAX)
+		return ps_fail(ps, a->ca_line, ps->ps_aovr[i], "actor '%s': "
+		    "at most %d subscriptions", a->ca_name, BR_SUBS_MAX);
+	/* a pool instance holds at most its window: a small one keeps a
+	 * slow instance from sitting on work the others could do */
+	if (a->ca_inflight == 0)
+		a->ca_inflight = a->ca_instances > 0 ? BR_POOL_INFLIGHT : 1024;
 	if (a->ca_exec[0] == '\0')
 		return ps_fail(ps, a->ca_line, ps->ps_aovr[i], "actor '%s': "
 		    "exec is missing", a->ca_name);
@@ -706,7 +728,9 @@ br_conf_actor_same(const struct br_conf_actor *a,
 	    a->ca_overflow == b->ca_overflow &&
 	    a->ca_inflight == b->ca_inflight &&
 	    a->ca_shutdown_ms == b->ca_shutdown_ms &&
-	    a->ca_durable == b->ca_durable;
+	    a->ca_durable == b->ca_durable &&
+	    a->ca_instances == b->ca_instances &&
+	    strcmp(a->ca_subscribe, b->ca_subscribe) == 0;
 }
 
 bool

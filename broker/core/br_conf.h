@@ -18,6 +18,10 @@
 #define BR_SPIN_US_MAX 1000	/* spin_us: at most 1 ms of busy-poll */
 #define BR_PATH_MAX 256
 #define BR_MAX_ACTORS 4096
+#define BR_POOL_MAX 64		/* instances of one pool */
+#define BR_POOL_INFLIGHT 16	/* a pool instance's default window */
+#define BR_SUBS_TEXT 1024	/* an actor's `subscribe =` list */
+#define BR_SUBS_MAX 64		/* subscriptions per actor */
 #define BR_MAX_SUPS 256
 #define BR_MAX_ARGV 32
 
@@ -40,6 +44,9 @@ struct br_conf_actor {
 	uint32_t	 ca_inflight;		/* default 256 */
 	uint64_t	 ca_shutdown_ms;	/* default 5000 */
 	unsigned int	 ca_durable;		/* 0 false (default), 1 true */
+	uint32_t	 ca_instances;		/* 0: one actor (default); 1..
+						 * BR_POOL_MAX: a pool of them */
+	char		 ca_subscribe[BR_SUBS_TEXT];	/* "a.*, b" or "" */
 	int		 ca_line;		/* where it was defined, 0 = built in */
 };
 

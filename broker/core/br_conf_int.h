@@ -19,7 +19,7 @@
  * VT_U32..VT_ENUM are numbers printed bare; the rest are strings. */
 enum br_vt { VT_NAME, VT_URL, VT_PATH, VT_EXEC, VT_U32, VT_DUR, VT_SIZE,
     VT_ENUM, VT_WORD, VT_GROUP, VT_IPV4, VT_SEEDS, VT_HTTP, VT_UIDS,
-    VT_OPTNAME, VT_OPTURL };
+    VT_OPTNAME, VT_OPTURL, VT_TOPICS };
 
 /* One key of a section: where its value lives in the section's struct
  * (offset and size) and the bounds or words it accepts. */

@@ -11,6 +11,7 @@
 
 #include "br_conf.h"
 #include "br_conf_int.h"
+#include "tp_topic.h"
 
 static const char *const ovf_words[] = { "block", "drop-newest",
     "drop-oldest", "reject", NULL };
@@ -100,6 +101,10 @@ const struct br_key br_confval_actor_keys[] = {
 	    NULL },
 	{ "durable", VT_ENUM, KS(br_conf_actor, ca_durable), 0, 0,
 	    bool_words },
+	{ "instances", VT_U32, KS(br_conf_actor, ca_instances), 0,
+	    BR_POOL_MAX, NULL },
+	{ "subscribe", VT_TOPICS, KS(br_conf_actor, ca_subscribe), 0, 0,
+	    NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -266,6 +271,13 @@ uid_ok(const char *s, size_t len)
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	return v < UINT32_MAX;
+}
+
+/* A subscription pattern (tp_topic: words, `*`, a last `>`). */
+static bool
+topic_ok(const char *s, size_t len)
+{
+	return tp_topic_pattern_ok(s, len);
 }
 
 /* Checks a list "a, b" of items that ok accepts and stores it as "a, b"
@@ -456,6 +468,12 @@ key_msg(const struct br_key *k, const char *v, char *msg, size_t len)
 		snprintf(msg, len, "expected uid[, uid...] (numbers), got "
 		    "'%s'", q);
 		break;
+	case VT_TOPICS:
+		snprintf(msg, len, "expected topic patterns \"a.b, c.*, d.>\" "
+		    "(words of A-Z a-z 0-9 _ -, `*` one word, a last `>` the "
+		    "rest; %d at most, %d bytes in all), got '%s'", BR_SUBS_MAX,
+		    BR_SUBS_TEXT - 1, q);
+		break;
 	case VT_NAME:
 	case VT_OPTNAME:
 		snprintf(msg, len, "'%s' is not a valid name (1-63 of "
@@ -513,6 +531,10 @@ br_confval_set(const struct br_key *k, void *obj, const char *v,
 		break;
 	case VT_UIDS:
 		rc = list_set(v, dst, k->k_size, uid_ok);
+		break;
+	case VT_TOPICS:
+		rc = v[0] == '\0' ? (dst[0] = '\0', 0) :
+		    list_set(v, dst, k->k_size, topic_ok);
 		break;
 	default:
 		if (strlen(v) >= k->k_size) {
@@ -605,7 +627,7 @@ br_confval_actor_defaults(struct br_conf_actor *a, const char *name,
 	a->ca_mailbox = 4096;
 	a->ca_mailbox_bytes = 8 << 20;
 	a->ca_overflow = BR_OVF_BLOCK;
-	a->ca_inflight = 1024;
+	a->ca_inflight = 0;	/* br_conf: 1024, or BR_POOL_INFLIGHT */
 	a->ca_shutdown_ms = 5 * BR_SEC_MS;
 	a->ca_line = line;
 }

@@ -21,6 +21,7 @@
 #include "br_peer.h"
 #include "br_stat.h"
 #include "br_sup.h"
+#include "br_topic.h"
 #include "tp_body.h"
 #include "tp_nng.h"
 
@@ -102,7 +103,7 @@ out_free:
 	return -1;
 }
 
-#define ACTOR_FIELDS 28
+#define ACTOR_FIELDS 31
 #define CHAIN_MAX 16
 
 /* "-", "45s", "3m12s", "2h5m", "1d3h": what the UPTIME column shows. */
@@ -139,10 +140,43 @@ pack_chain(msgpack_packer *pk, const struct br_actor *a)
 		msgpack_pack_str_with_body(pk, names[i], strlen(names[i]));
 }
 
+/* What the pool or actor was handed: a pool's are its instances'. */
+static void
+pack_flow(msgpack_packer *pk, const struct br_actor *a)
+{
+	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
+	struct br_pool_sums ps = { st->mst_delivered, st->mst_acknowledged,
+	    st->mst_redelivered, mbx_inflight(&a->a_mbx), 0 };
+
+	if (br_actor_is_pool(a))
+		br_actor_pool_sums(a, &ps);
+	br_kv_uint(pk, "inflight", ps.ps_inflight);
+	br_kv_uint(pk, "window", a->a_conf.ca_inflight);
+	br_kv_uint(pk, "waiting_senders", br_wait_count(&a->a_waitq));
+	br_kv_uint(pk, "received", st->mst_received);
+	br_kv_uint(pk, "delivered", ps.ps_delivered);
+	br_kv_uint(pk, "acknowledged", ps.ps_acknowledged);
+	br_kv_uint(pk, "dropped", st->mst_dropped);
+	br_kv_uint(pk, "rejected", st->mst_rejected);
+	br_kv_uint(pk, "redelivered", ps.ps_redelivered);
+	br_kv_uint(pk, "high_water", st->mst_high_water);
+}
+
+/* "pool": an instance's pool, "instances": a pool's size, "subscribe":
+ * the topics it takes (a pool's instances take them as the pool). */
+static void
+pack_pool(struct br *br, msgpack_packer *pk, const struct br_actor *a)
+{
+	br_kv_str(pk, "pool", a->a_pool != NULL ?
+	    a->a_pool->a_conf.ca_name : "");
+	br_kv_uint(pk, "instances", br_actor_is_pool(a) ? a->a_ninst : 0);
+	msgpack_pack_str_with_body(pk, "subscribe", 9);
+	br_topic_pack_subs(br, pk, br_actor_index(a));
+}
+
 static void
 pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 {
-	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
 	uint64_t now = br_now_ms();
 	char up[32];
 
@@ -157,16 +191,7 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_uint(pk, "bytes", mbx_bytes(&a->a_mbx));
 	br_kv_uint(pk, "capacity_bytes", a->a_conf.ca_mailbox_bytes);
 	br_kv_str(pk, "overflow", br_overflow_name(a->a_conf.ca_overflow));
-	br_kv_uint(pk, "inflight", mbx_inflight(&a->a_mbx));
-	br_kv_uint(pk, "window", a->a_conf.ca_inflight);
-	br_kv_uint(pk, "waiting_senders", br_wait_count(&a->a_waitq));
-	br_kv_uint(pk, "received", st->mst_received);
-	br_kv_uint(pk, "delivered", st->mst_delivered);
-	br_kv_uint(pk, "acknowledged", st->mst_acknowledged);
-	br_kv_uint(pk, "dropped", st->mst_dropped);
-	br_kv_uint(pk, "rejected", st->mst_rejected);
-	br_kv_uint(pk, "redelivered", st->mst_redelivered);
-	br_kv_uint(pk, "high_water", st->mst_high_water);
+	pack_flow(pk, a);
 	br_kv_uint(pk, "sent", a->a_sent);
 	br_kv_uint(pk, "uptime_ms", a->a_pid > 0 ? now - a->a_started_ms : 0);
 	br_kv_str(pk, "last_exit", a->a_last_exit);
@@ -176,7 +201,18 @@ pack_actor(struct br *br, msgpack_packer *pk, const struct br_actor *a)
 	br_kv_str(pk, "restart", br_restart_name(a->a_conf.ca_restart));
 	pack_chain(pk, a);
 	br_kv_str(pk, "supervisor_state", sup_group_state(a));
+	pack_pool(br, pk, a);
 	br_dur_pack(pk, a->a_dur);
+}
+
+/* A pool's row, then its instances' (those not scaled away). */
+static void
+pack_listed(struct br *br, msgpack_packer *pk, const struct br_actor *a)
+{
+	pack_actor(br, pk, a);
+	for (uint32_t k = 0; br_actor_is_pool(a) && k < a->a_nslots; k++)
+		if (!br_actor_pool_slot(a, k)->a_removed)
+			pack_actor(br, pk, br_actor_pool_slot(a, k));
 }
 
 static void
@@ -211,7 +247,8 @@ ctl_end(struct tp_body *b, const char *op, size_t oplen, char *msg,
 }
 
 static const char *const spawn_keys[] = { "exec", "restart", "mailbox",
-    "mailbox_bytes", "overflow", "inflight", "shutdown", "durable" };
+    "mailbox_bytes", "overflow", "inflight", "shutdown", "durable",
+    "instances", "subscribe" };
 #define SPAWN_KEYS (sizeof(spawn_keys) / sizeof(spawn_keys[0]))
 
 /* spawn {name, exec, ...}: the fields (strings, or numbers as their text)
@@ -253,13 +290,14 @@ ctl_spawn(struct br *br, struct tp_body *b, const char *name,
 	return 0;
 }
 
-/* spawn, stop, restart: answered with the actor's map. */
+/* spawn, stop, restart, scale: answered with the actor's map. */
 static int
 ctl_life(struct br *br, struct tp_body *b, const char *op, size_t oplen,
     msgpack_packer *pk, char *msg, size_t len, const struct tp_err *err)
 {
 	char name[BR_NAME_MAX];
 	struct br_actor *a;
+	uint64_t n = 0;
 	int rc;
 
 	if (tp_body_text(b, "name", TP_BODY_NONEMPTY, name,
@@ -268,13 +306,18 @@ ctl_life(struct br *br, struct tp_body *b, const char *op, size_t oplen,
 		    op), BR_E_BADREQ;
 	if (tp_body_streq(op, oplen, "spawn"))
 		return ctl_spawn(br, b, name, pk, msg, len, err);
+	if (tp_body_streq(op, oplen, "scale") && tp_body_uint(b, "instances",
+	    0, 1, BR_POOL_MAX, &n) != 0)
+		return snprintf(msg, len, "scale needs \"instances\" in "
+		    "1..%d", BR_POOL_MAX), BR_E_BADREQ;
 	if (ctl_end(b, op, oplen, msg, len, err) != 0)
 		return BR_E_BADREQ;
 	if ((a = br_actor_find(br, name, strlen(name))) == NULL)
 		return snprintf(msg, len, "unknown actor '%s'", name),
 		    BR_E_UNKNOWN_ACTOR;
 	rc = tp_body_streq(op, oplen, "stop") ? sup_stop(a, msg, len) :
-	    sup_restart(a, msg, len);
+	    tp_body_streq(op, oplen, "scale") ? sup_scale(a, (uint32_t)n,
+	    msg, len) : sup_restart(a, msg, len);
 	if (rc == 0)
 		pack_actor(br, pk, a);
 	return rc;
@@ -300,8 +343,9 @@ ctl_actors(struct br *br, struct tp_body *b, msgpack_packer *pk, char *msg,
 		n += !br->b_actors[i]->a_removed;
 	msgpack_pack_array(pk, n + br_peer_actor_count(br, f, flen));
 	for (uint32_t i = 0; i < br->b_nactors && n > 0; i++)
-		if (!br->b_actors[i]->a_removed)
-			pack_actor(br, pk, br->b_actors[i]);
+		if (!br->b_actors[i]->a_removed &&
+		    br->b_actors[i]->a_pool == NULL)
+			pack_listed(br, pk, br->b_actors[i]);
 	br_peer_pack_actors(br, pk, f, flen);
 	return 0;
 }
@@ -353,7 +397,8 @@ ctl_dispatch(struct br *br, const msgpack_object *body, nng_pipe pipe,
 	if (tp_body_streq(op, oplen, "inspect"))
 		return ctl_inspect(br, &b, pk, msg, len, &err);
 	if (tp_body_streq(op, oplen, "spawn") || tp_body_streq(op, oplen,
-	    "stop") || tp_body_streq(op, oplen, "restart"))
+	    "stop") || tp_body_streq(op, oplen, "restart") ||
+	    tp_body_streq(op, oplen, "scale"))
 		return ctl_life(br, &b, op, oplen, pk, msg, len, &err);
 	if (!tp_body_streq(op, oplen, "nodes") && !tp_body_streq(op, oplen,
 	    "stats") && !tp_body_streq(op, oplen, "watch") &&

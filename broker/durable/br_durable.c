@@ -407,10 +407,11 @@ ack_items(struct br_dactor *d, const struct mbx_item *it, uint32_t n)
 }
 
 void
-br_dur_acked(struct br_dactor *d, uint32_t n)
+br_dur_acked_from(struct br_dactor *d, const struct mbx_item *head,
+    uint32_t n)
 {
 	if (d != NULL)
-		ack_items(d, mbx_inflight_head(d->d_mbx), n);
+		ack_items(d, head, n);
 }
 
 void

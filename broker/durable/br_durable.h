@@ -9,7 +9,7 @@
  *            |   not yet (batch) --> waits in the actor's FIFO until the
  *            |                       group commit (timer, fsync_interval)
  *            |                       --> the confirm hook (routing's) confirms it
- *   actor ACK n --> br_dur_acked (ACK record lo..hi, compaction)
+ *   actor ACK n --> br_dur_acked_from (ACK record lo..hi, compaction)
  *   start: dlog_open recovers the unacknowledged records into the
  *          mailbox (mbx_restore: flagged redelivered); a torn or corrupt
  *          tail is cut and logged.
@@ -83,9 +83,11 @@ int br_dur_append(struct br_dactor *d, struct mbx_item *it);
 int br_dur_wait(struct br_dactor *d, uint64_t seq, uint32_t origin,
     uint64_t pend, uint64_t id, uint32_t flags);
 
-/* The actor acknowledged its first n in-flight items: marks their log
- * records done.  Call before mbx_ack(n). */
-void br_dur_acked(struct br_dactor *d, uint32_t n);
+/* The actor acknowledged the first n in-flight items of list head
+ * (borrowed: its mailbox's, or a pool instance's, whose log is the
+ * pool's): marks their log records done.  Call before mbx_ack(n). */
+void br_dur_acked_from(struct br_dactor *d, const struct mbx_item *head,
+    uint32_t n);
 
 /* Items that left a's mailbox without delivery (drop-oldest): their
  * records are done too.  list is mi_next-linked, still the caller's. */

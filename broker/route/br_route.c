@@ -12,6 +12,7 @@
 #include "br_answer.h"
 #include "br_pend.h"
 #include "br_route.h"
+#include "br_route_int.h"
 #include "br_wait.h"
 #include "br_await.h"
 #include "br_disc.h"
@@ -43,8 +44,8 @@ peer_credit(void *arg, const struct br_origin *o)
 static const struct br_answer_ops peer_ops = { peer_send, peer_credit,
     NULL };
 
-static struct br_pend *
-pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
+struct br_pend *
+br_route_pend_alloc(struct br *br, const struct br_origin *o, uint32_t kind,
     uint64_t orig_id)
 {
 	return br_pend_alloc(br->b_pend, o, kind, orig_id,
@@ -84,8 +85,8 @@ origin_name(const struct br *br, const struct br_origin *o, char *buf)
 /* The envelope as the target will see it: `from` is who really sent it,
  * never what the sender claimed.  Packed straight into an item of its
  * exact size: one allocation, no copy. */
-static struct mbx_item *
-encode_item(struct br *br, const struct br_origin *o,
+struct mbx_item *
+br_route_encode(struct br *br, const struct br_origin *o,
     const struct tp_env *in, uint64_t id)
 {
 	char from[BR_NAME_MAX * 2 + 2];
@@ -97,8 +98,9 @@ encode_item(struct br *br, const struct br_origin *o,
 	if (!BR_IS_PEER(o->o_actor))
 		env.e_from = origin_name(br, o, from);
 	env.e_id = id;
-	/* CONFIRM asks the broker holding the mailbox for an ACK */
-	env.e_flags = in->e_flags & TP_F_CONFIRM;
+	/* CONFIRM asks the broker holding the mailbox for an ACK; TOPIC
+	 * tells a subscriber (and a peer broker) that `to` is a topic */
+	env.e_flags = in->e_flags & (TP_F_CONFIRM | TP_F_TOPIC);
 	len = tp_env_size(&env);
 	if ((it = mbx_item_alloc(len)) == NULL)
 		return NULL;
@@ -190,8 +192,8 @@ resolve(struct br *br, const struct br_origin *o, const struct tp_env *env,
 
 /* The sender's message has been placed (queued, dropped or rejected): an
  * actor gets its credit back, a CLI SEND its ACK. */
-static void
-placed(struct br *br, const struct br_origin *o, uint32_t kind,
+void
+br_route_placed(struct br *br, const struct br_origin *o, uint32_t kind,
     uint64_t id, bool acked)
 {
 	/* an actor sender's credit directly: once per routed message */
@@ -219,7 +221,7 @@ confirm_now(struct br *br, const struct br_origin *o, struct br_pend *p,
 	}
 	if (o->o_actor == BR_ORIGIN_CLI && o->o_hdr == NULL)
 		return;		/* nobody left to answer */
-	placed(br, o, TP_K_SEND, id, true);
+	br_route_placed(br, o, TP_K_SEND, id, true);
 	if ((flags & TP_F_CONFIRM) && o->o_actor != BR_ORIGIN_CLI)
 		br_answer(br, o, TP_K_ACK, id, NULL, 0);
 }
@@ -251,7 +253,7 @@ not_logged(struct br *br, struct br_actor *t, struct mbx_item *it,
 	} else
 		br_answer_error(br, o, id, BR_E_REJECTED, "cannot write the "
 		    "durable mailbox of '%s'", t->a_conf.ca_name);
-	placed(br, o, TP_K_SEND, id, false);
+	br_route_placed(br, o, TP_K_SEND, id, false);
 }
 
 /*
@@ -276,7 +278,7 @@ accepted(struct br *br, struct br_actor *t, struct mbx_item *it,
 		return;
 	}
 	if (o->o_actor == BR_ORIGIN_CLI && p == NULL &&
-	    (p = pend_alloc(br, o, TP_K_SEND, id)) != NULL)
+	    (p = br_route_pend_alloc(br, o, TP_K_SEND, id)) != NULL)
 		br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
 	if (o->o_actor == BR_ORIGIN_CLI && p == NULL) {
 		/* queued and logged, but nowhere to remember the CLI */
@@ -335,12 +337,12 @@ place(struct br *br, struct br_actor *t, struct mbx_item *it,
 		if (kind == TP_K_SEND)
 			accepted(br, t, it, o, id, flags, 0);
 		else
-			placed(br, o, kind, id, true);
+			br_route_placed(br, o, kind, id, true);
 		return;
 	}
 	if (rc == MBX_FULL_BLOCK) {
 		if (o->o_actor == BR_ORIGIN_CLI && kind == TP_K_SEND) {
-			if ((p = pend_alloc(br, o, kind, id)) == NULL)
+			if ((p = br_route_pend_alloc(br, o, kind, id)) == NULL)
 				goto busy;
 			br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
 			pend = p->p_id;
@@ -370,7 +372,7 @@ out_free:
 	if ((p = br_pend_get(br->b_pend, pend)) != NULL && kind == TP_K_ASK)
 		br_pend_release(br->b_pend, p);
 	mbx_item_free(it);
-	placed(br, o, kind, id, false);
+	br_route_placed(br, o, kind, id, false);
 }
 
 /*
@@ -387,11 +389,11 @@ place_remote(struct br *br, struct br_link *l, struct mbx_item *it,
 
 	if (q->wq_head == NULL && br_plink_try_send(l, it) == 0) {
 		/* pend: an ASK, or a confirmed SEND acked by the peer */
-		placed(br, o, kind, id, pend == 0);
+		br_route_placed(br, o, kind, id, pend == 0);
 		return;
 	}
 	if (o->o_actor == BR_ORIGIN_CLI && kind == TP_K_SEND && pend == 0) {
-		if ((p = pend_alloc(br, o, kind, id)) == NULL)
+		if ((p = br_route_pend_alloc(br, o, kind, id)) == NULL)
 			goto busy;
 		br_pend_set_deadline(br->b_pend, p, UINT64_MAX);
 		p->p_target = br_plink_origin(l);
@@ -408,7 +410,7 @@ busy:
 	if ((p = br_pend_get(br->b_pend, pend)) != NULL && kind == TP_K_ASK)
 		br_pend_release(br->b_pend, p);
 	mbx_item_free(it);
-	placed(br, o, kind, id, false);
+	br_route_placed(br, o, kind, id, false);
 }
 
 void
@@ -424,22 +426,26 @@ br_route_env(struct br *br, const struct br_origin *o,
 	if (br->b_stopping) {
 		br_answer_error(br, o, env->e_id, BR_E_SHUTDOWN, "broker "
 		    "'%s' is shutting down", br->b_node);
-		placed(br, o, env->e_kind, env->e_id, false);
+		br_route_placed(br, o, env->e_kind, env->e_id, false);
+		return;
+	}
+	if (env->e_flags & TP_F_TOPIC) {
+		br_route_publish(br, o, env);
 		return;
 	}
 	if ((rv = resolve(br, o, env, &t)) != 0) {
 		if (rv < 0)	/* held (1): its credit stays out */
-			placed(br, o, env->e_kind, env->e_id, false);
+			br_route_placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
 	/* a confirmed SEND to another node waits for that node's ACK */
 	if (env->e_kind == TP_K_ASK || (t.t_link != NULL &&
 	    (env->e_flags & TP_F_CONFIRM))) {
-		if ((p = pend_alloc(br, o, env->e_kind, env->e_id)) == NULL) {
+		if ((p = br_route_pend_alloc(br, o, env->e_kind, env->e_id)) == NULL) {
 			br->b_stats.st_busy++;
 			br_answer_error(br, o, env->e_id, BR_E_BUSY, "broker "
 			    "busy: too many asks pending");
-			placed(br, o, env->e_kind, env->e_id, false);
+			br_route_placed(br, o, env->e_kind, env->e_id, false);
 			return;
 		}
 		p->p_target = t.t_actor != NULL ? t.t_actor->a_idx :
@@ -448,11 +454,11 @@ br_route_env(struct br *br, const struct br_origin *o,
 		p->p_confirm = env->e_kind == TP_K_SEND;
 		br->b_stats.st_asks += env->e_kind == TP_K_ASK;
 	}
-	if ((it = encode_item(br, o, env, id)) == NULL) {
+	if ((it = br_route_encode(br, o, env, id)) == NULL) {
 		if (p != NULL)
 			br_pend_release(br->b_pend, p);
 		br_answer_error(br, o, env->e_id, BR_E_BUSY, "out of memory");
-		placed(br, o, env->e_kind, env->e_id, false);
+		br_route_placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
 	br->b_stats.st_routed++;
@@ -476,7 +482,7 @@ held_fail(void *arg, const struct br_origin *o, uint32_t kind, uint64_t id,
     int code, const char *text)
 {
 	br_answer_error(arg, o, id, code, "%s", text);
-	placed(arg, o, kind, id, false);
+	br_route_placed(arg, o, kind, id, false);
 }
 
 static const struct br_await_ops await_ops = { held_route, held_fail };
@@ -496,7 +502,7 @@ admitted(struct br *br, struct br_wait *w)
 		br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
 		br_pend_release(br->b_pend, p);
 	} else if (w->w_origin != BR_ORIGIN_CLI)
-		placed(br, &o, TP_K_SEND, w->w_id, true);
+		br_route_placed(br, &o, TP_K_SEND, w->w_id, true);
 }
 
 void
@@ -516,6 +522,13 @@ br_route_room(struct br_actor *t)
 		rc = mbx_put(&t->a_mbx, w->w_item, &dropped);
 		br_dur_dropped(t->a_dur, dropped);
 		br_route_dropped(br, dropped);
+		if (w->w_hold != NULL) {	/* a topic copy */
+			if (rc != MBX_OK)
+				mbx_item_free(w->w_item);
+			br_route_copy_in(br, w, rc);
+			br_actor_mark_dirty(t);
+			continue;
+		}
 		p = br_pend_get(br->b_pend, w->w_pend);
 		o.o_actor = w->w_origin;
 		if (rc == MBX_OK && (p == NULL || p->p_kind == TP_K_SEND))
@@ -576,8 +589,12 @@ br_route_link_room(struct br *br, struct br_link *l)
 	while (br_plink_can_send(l) &&
 	    (w = br_wait_pop(q)) != NULL) {
 		br_plink_try_send(l, w->w_item);
-		admitted(br, w);
-		free(w);
+		if (w->w_hold != NULL)
+			br_route_copy_in(br, w, MBX_OK);
+		else {
+			admitted(br, w);
+			free(w);
+		}
 	}
 }
 
@@ -593,6 +610,11 @@ fail_link_waiters(struct br *br, struct br_link *l)
 		struct br_origin o = { w->w_origin, NULL, 0 };
 		struct br_pend *p = br_pend_get(br->b_pend, w->w_pend);
 
+		if (w->w_hold != NULL) {	/* that node's copy is lost */
+			mbx_item_free(w->w_item);
+			br_route_copy_in(br, w, MBX_DROPPED_NEW);
+			continue;
+		}
 		mbx_item_free(w->w_item);
 		if (p != NULL && p->p_kind == TP_K_SEND) {
 			struct br_origin po = br_pend_origin(p);
@@ -606,7 +628,7 @@ fail_link_waiters(struct br *br, struct br_link *l)
 			    "node '%s' is unreachable (link down)",
 			    br_plink_node_name(l));
 		if (w->w_origin != BR_ORIGIN_CLI)
-			placed(br, &o, TP_K_SEND, w->w_id, false);
+			br_route_placed(br, &o, TP_K_SEND, w->w_id, false);
 		free(w);
 	}
 }

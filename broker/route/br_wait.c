@@ -24,6 +24,23 @@ br_wait_push(struct br_waitq *q, struct mbx_item *it, uint32_t origin,
 	return 0;
 }
 
+int
+br_wait_push_held(struct br_waitq *q, struct mbx_item *it, struct br_hold *h)
+{
+	if (br_wait_push(q, it, 0, 0, 0, 0) != 0)
+		return -1;
+	q->wq_tail->w_hold = h;
+	h->h_refs++;
+	return 0;
+}
+
+void
+br_wait_unhold(struct br_hold *h)
+{
+	if (--h->h_refs == 0)
+		h->h_done(h->h_arg, h);
+}
+
 struct br_wait *
 br_wait_pop(struct br_waitq *q)
 {
@@ -57,6 +74,8 @@ br_wait_clear(struct br_waitq *q)
 
 	while ((w = br_wait_pop(q)) != NULL) {
 		mbx_item_free(w->w_item);
+		if (w->w_hold != NULL && --w->w_hold->h_refs == 0)
+			free(w->w_hold);
 		free(w);
 	}
 }

@@ -4,6 +4,7 @@
  *                  init() (the link is ordered: they hold before any
  *                  publish sent after the actor is up)
  *   TSUB_DELAY_US  sleep that long per message (a slow subscriber)
+ *   (arguments KEY=VALUE set any of these for this actor alone)
  *   TSUB_OUT       a file: one line "TO FROM BODYJSON\n" per message,
  *                  appended with one write(2) each (O_APPEND, no stdio
  *                  buffering), so a test reads what came in what order
@@ -76,8 +77,10 @@ tsub_init(struct troupe_ctx *ctx)
 	return 0;
 }
 
+/* Arguments KEY=VALUE set those variables first: the actors of one
+ * broker share its environment, their exec lines are their own. */
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const struct troupe_actor_ops ops = {
 		.init = tsub_init,
@@ -85,5 +88,13 @@ main(void)
 	};
 	struct tsub t = { .ts_fd = -1 };
 
+	for (int i = 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (eq != NULL) {
+			*eq = '\0';
+			setenv(argv[i], eq + 1, 1);
+		}
+	}
 	return troupe_actor_main(&ops, &t);
 }

@@ -5,6 +5,8 @@
  *                   appended with one write(2) each (O_APPEND: all the
  *                   pool's instances may share it)
  *   TWORK_DELAY_US  sleep that long per message (a slow worker)
+ *   TWORK_SLOW      NAME#k:US: only instance NAME#k sleeps US per message
+ *   (arguments KEY=VALUE set any of these for this actor alone)
  *   TWORK_SPIN_US   instead, burn that much CPU per message (a
  *                   CPU-bound handler: what a pool spreads over cores)
  * An ASK is answered with the worker's pid (a msgpack int), so a test
@@ -13,6 +15,7 @@
 #define _GNU_SOURCE		/* asprintf */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +86,12 @@ twork_init(struct troupe_ctx *ctx)
 		w->tw_delay_us = strtoul(s, NULL, 10);
 	if ((s = getenv("TWORK_SPIN_US")) != NULL)
 		w->tw_spin_us = strtoul(s, NULL, 10);
+	/* TWORK_SLOW=NAME#k:US: that one instance sleeps US per message */
+	if ((s = getenv("TWORK_SLOW")) != NULL && getenv("TROUPE_ACTOR") &&
+	    strncmp(s, getenv("TROUPE_ACTOR"), strcspn(s, ":")) == 0 &&
+	    getenv("TROUPE_ACTOR")[strcspn(s, ":")] == '\0' &&
+	    s[strcspn(s, ":")] == ':')
+		w->tw_delay_us = strtoul(s + strcspn(s, ":") + 1, NULL, 10);
 	if ((s = getenv("TWORK_OUT")) != NULL && *s != '\0' &&
 	    (w->tw_fd = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0600)) < 0)
@@ -90,8 +99,10 @@ twork_init(struct troupe_ctx *ctx)
 	return 0;
 }
 
+/* Arguments KEY=VALUE set those variables first: the actors of one
+ * broker share its environment, their exec lines are their own. */
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const struct troupe_actor_ops ops = {
 		.init = twork_init,
@@ -99,5 +110,13 @@ main(void)
 	};
 	struct twork w = { .tw_fd = -1 };
 
+	for (int i = 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (eq != NULL) {
+			*eq = '\0';
+			setenv(argv[i], eq + 1, 1);
+		}
+	}
 	return troupe_actor_main(&ops, &w);
 }

@@ -46,6 +46,16 @@ def alive(pid):
     return state not in ("Z", "X")
 
 
+def has_mark(pid, name, value):
+    """True when pid lives and its environment holds name=value."""
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            env = f.read().split(b"\0")
+    except OSError:
+        return False
+    return ("%s=%s" % (name, value)).encode() in env and alive(pid)
+
+
 def marked_pids(name, value):
     """Live pids whose environment holds name=value (from /proc: finds
     double-forked daemons and orphaned actors too; a process of another
@@ -298,10 +308,15 @@ class Broker:
         """Stops trouped and anything it left behind, by pid only: its
         children, the actor pids seen, and whatever still carries this
         broker's mark (an actor orphaned by a kill -9 of trouped)."""
+        kids = set()
         if self.proc is not None and self.proc.poll() is None:
-            self.actor_pids |= set(children_of(self.pid))
+            kids = set(children_of(self.pid))
             terminate(self.proc, timeout, sig)
-        for pid in self.actor_pids:
+        # a pid seen long ago may be another process's by now (a test
+        # that kills instances makes many): only ours, by their mark,
+        # and the children trouped had a moment ago
+        for pid in kids | {p for p in self.actor_pids
+                           if has_mark(p, "TROUPE_TEST_BROKER", self.tag)}:
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
