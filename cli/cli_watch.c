@@ -43,9 +43,10 @@ struct watch {
 /* One decoded record; strings point into the received message. */
 struct record {
 	msgpack_object	 r_obj;
-	struct tp_slice	 r_kind, r_from, r_to, r_node;
+	struct tp_slice	 r_kind, r_from, r_to, r_node, r_via;
 	const msgpack_object *r_body;
-	uint64_t	 r_id, r_size;
+	uint64_t	 r_id, r_size, r_fanout;
+	bool		 r_noted;	/* a pool's deliver, a publish */
 	bool		 r_truncated;
 };
 
@@ -135,6 +136,10 @@ record_decode(struct watch *w, const void *buf, size_t len,
 	tp_body_uint(&b, "id", TP_BODY_OPT, 0, UINT64_MAX, &r->r_id);
 	tp_body_uint(&b, "size", TP_BODY_OPT, 0, UINT64_MAX, &r->r_size);
 	tp_body_bool(&b, "truncated", TP_BODY_OPT, &r->r_truncated);
+	r->r_noted = tp_body_uint(&b, "fanout", TP_BODY_OPT, 0, UINT32_MAX,
+	    &r->r_fanout) == 0;
+	tp_body_str(&b, "via", TP_BODY_OPT, SIZE_MAX, &r->r_via.s_ptr,
+	    &r->r_via.s_len);
 	return tp_body_end(&b) == 0 ? 0 : -1;
 }
 
@@ -159,7 +164,8 @@ record_wanted(const struct watch *w, const struct record *r)
 	if (w->w_actors[0] == NULL)
 		return true;
 	for (char **a = w->w_actors; *a != NULL; a++)
-		if (name_is(r->r_from, *a) || name_is(r->r_to, *a))
+		if (name_is(r->r_from, *a) || name_is(r->r_to, *a) ||
+		    name_is(r->r_via, *a))
 			return true;
 	return false;
 }
@@ -196,6 +202,12 @@ print_record_json(const struct record *r)
 	    "id", (json_int_t)r->r_id, "size", (json_int_t)r->r_size,
 	    "body", body != NULL ? body : json_null(),
 	    "truncated", r->r_truncated || body == NULL);
+	if (j != NULL && r->r_noted && (json_object_set_new(j, "via",
+	    str_json(r->r_via)) != 0 || json_object_set_new(j, "fanout",
+	    json_integer((json_int_t)r->r_fanout)) != 0)) {
+		json_decref(j);
+		j = NULL;
+	}
 	if (j == NULL || (s = cli_json_dump(j)) == NULL) {
 		json_decref(j);
 		cli_warn("out of memory");
@@ -240,15 +252,21 @@ print_body(const struct record *r, size_t room)
 static int
 print_record(const struct watch *w, const struct record *r)
 {
-	char head[1024];
+	char head[1024], extra[320] = "";
 	int n;
 
 	if (w->w_opts->o_json)
 		return print_record_json(r);
-	n = snprintf(head, sizeof(head), "%.*s %.*s -> %.*s id=%" PRIu64
+	if (r->r_noted && r->r_via.s_len > 0)
+		snprintf(extra, sizeof(extra), " via %.*s",
+		    (int)r->r_via.s_len, r->r_via.s_ptr);
+	else if (r->r_noted)
+		snprintf(extra, sizeof(extra), " fanout=%" PRIu64,
+		    r->r_fanout);
+	n = snprintf(head, sizeof(head), "%.*s %.*s -> %.*s%s id=%" PRIu64
 	    " size=%" PRIu64 " body=", (int)r->r_kind.s_len,
 	    r->r_kind.s_ptr, (int)r->r_from.s_len, r->r_from.s_ptr,
-	    (int)r->r_to.s_len, r->r_to.s_ptr, r->r_id, r->r_size);
+	    (int)r->r_to.s_len, r->r_to.s_ptr, extra, r->r_id, r->r_size);
 	if (n < 0)
 		return 1;
 	flatten(head);

@@ -45,6 +45,8 @@ void
 br_actor_pool_fill(struct br_actor *h)
 {
 	uint32_t n = h->a_ninst < h->a_nslots ? h->a_ninst : h->a_nslots;
+	struct br_tap_note note = { "deliver", "", 1 };
+	const struct mbx_item *it;
 	uint32_t miss = 0;
 
 	while (n > 0 && miss < n && mbx_peek(&h->a_mbx) != NULL) {
@@ -54,7 +56,9 @@ br_actor_pool_fill(struct br_actor *h)
 			miss++;
 			continue;
 		}
-		mbx_move_head(&h->a_mbx, &a->a_mbx);
+		it = mbx_move_head(&h->a_mbx, &a->a_mbx);
+		note.tn_via = a->a_conf.ca_name;
+		br_tap_noted(&h->a_br->b_tap, it->mi_data, it->mi_len, &note);
 		br_actor_mark_dirty(a);
 		miss = 0;
 	}

@@ -18,6 +18,7 @@
 #include "br_metrics.h"
 #include "br_stat.h"
 #include "br_sup.h"	/* sup_restarts */
+#include "br_topic.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -90,23 +91,29 @@ struct actor_family {
 	enum af_value	 af_value;
 };
 
+/* A pool's series are the pool's: what its instances were handed is
+ * summed over them (their own series carry NAME#k). */
 static uint64_t
 actor_value(const struct br_actor *a, enum af_value v)
 {
 	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
+	struct br_pool_sums ps = { st->mst_delivered, st->mst_acknowledged,
+	    st->mst_redelivered, mbx_inflight(&a->a_mbx), 0 };
 
+	if (br_actor_is_pool(a))
+		br_actor_pool_sums(a, &ps);
 	switch (v) {
 	case AF_DEPTH:		return mbx_depth(&a->a_mbx);
 	case AF_BYTES:		return mbx_bytes(&a->a_mbx);
 	case AF_CAPACITY:	return a->a_conf.ca_mailbox;
-	case AF_INFLIGHT:	return mbx_inflight(&a->a_mbx);
+	case AF_INFLIGHT:	return ps.ps_inflight;
 	case AF_WAITING:	return br_wait_count(&a->a_waitq);
 	case AF_RECEIVED:	return st->mst_received;
-	case AF_DELIVERED:	return st->mst_delivered;
-	case AF_ACKED:		return st->mst_acknowledged;
+	case AF_DELIVERED:	return ps.ps_delivered;
+	case AF_ACKED:		return ps.ps_acknowledged;
 	case AF_DROPPED:	return st->mst_dropped;
 	case AF_REJECTED:	return st->mst_rejected;
-	case AF_REDELIVERED:	return st->mst_redelivered;
+	case AF_REDELIVERED:	return ps.ps_redelivered;
 	case AF_SENT:		return a->a_sent;
 	case AF_RESTARTS:	return sup_restarts(a);
 	}
@@ -158,6 +165,46 @@ render_actors(struct br_mx *mx, const struct br *br)
 			    br->b_actors[i]->a_conf.ca_name,
 			    actor_value(br->b_actors[i], f->af_value));
 	}
+}
+
+/* Per pool its size and running instances; per distinct subscription
+ * pattern the copies it brought (topics as configured or subscribed,
+ * never every published name: bounded by the subscription limits). */
+static void
+render_pools(struct br_mx *mx, const struct br *br)
+{
+	static const char *const fam[2][2] = {
+	    { "troupe_pool_instances", "Instances a pool is to run." },
+	    { "troupe_pool_running", "Instances of a pool running." } };
+	struct br_pool_sums ps;
+
+	for (int k = 0; k < 2; k++) {
+		br_mx_family(mx, fam[k][0], "gauge", fam[k][1]);
+		for (uint32_t i = 0; i < br->b_nactors; i++) {
+			const struct br_actor *a = br->b_actors[i];
+
+			if (!br_actor_is_pool(a) || a->a_removed)
+				continue;
+			br_actor_pool_sums(a, &ps);
+			br_mx_sample(mx, fam[k][0], "actor", a->a_conf.ca_name,
+			    k == 0 ? a->a_ninst : ps.ps_running);
+		}
+	}
+}
+
+static void
+topic_sample(void *arg, const char *pat, uint64_t copies)
+{
+	br_mx_sample(arg, "troupe_subscription_copies_total", "topic", pat,
+	    copies);
+}
+
+static void
+render_topics(struct br_mx *mx, const struct br *br)
+{
+	br_mx_family(mx, "troupe_subscription_copies_total", "counter",
+	    "Copies of published messages a subscription pattern brought.");
+	br_topic_each(br, topic_sample, mx);
 }
 
 /* One series per actor: troupe_actor_state{actor,state} 1 for its state
@@ -213,6 +260,8 @@ render_sections(struct br_mx *mx, const struct br *br, uint64_t now)
 	br_stat_each(br, now, render_row, &w);
 	render_actors(mx, br);
 	render_states(mx, br);
+	render_pools(mx, br);
+	render_topics(mx, br);
 }
 
 /* --- snapshots ----------------------------------------------------------- */

@@ -78,14 +78,18 @@ br_tap_lease(struct br_tap *t, msgpack_packer *pk)
 
 static void
 pack_record(msgpack_packer *pk, const struct br_tap *t,
-    const struct tp_env *e)
+    const struct tp_env *e, const struct br_tap_note *n)
 {
 	bool small = e->e_body_len <= BR_TAP_BODY_MAX;
+	const char *kind = n != NULL ? n->tn_kind : tp_kind_name(e->e_kind);
 
-	msgpack_pack_map(pk, 10);
+	msgpack_pack_map(pk, n != NULL ? 12 : 10);
+	if (n != NULL) {
+		kv_str(pk, "via", n->tn_via, strlen(n->tn_via));
+		kv_uint(pk, "fanout", n->tn_fanout);
+	}
 	kv_str(pk, "node", t->t_node, strlen(t->t_node));
-	kv_str(pk, "kind", tp_kind_name(e->e_kind),
-	    strlen(tp_kind_name(e->e_kind)));
+	kv_str(pk, "kind", kind, strlen(kind));
 	kv_str(pk, "from", e->e_from.s_ptr, e->e_from.s_len);
 	kv_str(pk, "to", e->e_to.s_ptr, e->e_to.s_len);
 	kv_uint(pk, "id", e->e_id);
@@ -108,6 +112,13 @@ pack_record(msgpack_packer *pk, const struct br_tap *t,
 void
 br_tap_publish(struct br_tap *t, const uint8_t *buf, size_t len)
 {
+	br_tap_publish_note(t, buf, len, NULL);
+}
+
+void
+br_tap_publish_note(struct br_tap *t, const uint8_t *buf, size_t len,
+    const struct br_tap_note *note)
+{
 	msgpack_packer pk;
 	struct tp_env env;
 	nng_msg *msg;
@@ -121,7 +132,7 @@ br_tap_publish(struct br_tap *t, const uint8_t *buf, size_t len)
 	    nng_msg_alloc(&msg, 0) != 0)
 		return;
 	tp_packer_init_msg(&pk, msg);
-	pack_record(&pk, t, &env);
+	pack_record(&pk, t, &env, note);
 	/* pub0 never blocks: a slow watcher loses records, not the loop */
 	if (nng_sendmsg(t->t_sock, msg, NNG_FLAG_NONBLOCK) != 0)
 		nng_msg_free(msg);

@@ -15,6 +15,9 @@
  *    "body": raw msgpack bytes (bin) or nil, "truncated": bool}
  * where body holds the message body when it is at most BR_TAP_BODY_MAX
  * bytes (a cut msgpack value would not decode), else nil with truncated.
+ * A pool's hand-off to an instance is a record of kind "deliver" with
+ * "via": the instance (NAME#k); a publish one of kind "publish" with
+ * "fanout": the copies made (local mailboxes plus peer links).
  */
 #ifndef BR_TAP_H
 #define BR_TAP_H
@@ -60,6 +63,26 @@ void br_tap_lease(struct br_tap *t, msgpack_packer *pk);
 /* Publishes the record of one routed envelope (already encoded as the
  * target will see it); drops it when the lease ran out.  Never blocks. */
 void br_tap_publish(struct br_tap *t, const uint8_t *env, size_t len);
+
+/* What a "deliver" or "publish" record adds (static strings, borrowed). */
+struct br_tap_note {
+	const char	*tn_kind;
+	const char	*tn_via;	/* "" when none */
+	uint32_t	 tn_fanout;
+};
+
+/* Like br_tap_publish, with the note's kind and fields. */
+void br_tap_publish_note(struct br_tap *t, const uint8_t *env, size_t len,
+    const struct br_tap_note *note);
+
+/* The hook of pools and topics: free unless someone holds a lease. */
+static inline void
+br_tap_noted(struct br_tap *t, const uint8_t *env, size_t len,
+    const struct br_tap_note *note)
+{
+	if (t->t_until_ms != 0)
+		br_tap_publish_note(t, env, len, note);
+}
 
 /* The routing hook: free unless someone holds a lease. */
 static inline void

@@ -525,7 +525,8 @@ br_route_room(struct br_actor *t)
 		if (w->w_hold != NULL) {	/* a topic copy */
 			if (rc != MBX_OK)
 				mbx_item_free(w->w_item);
-			br_route_copy_in(br, w, rc);
+			br_route_copy_in(br, w, rc == MBX_OK ?
+			    &br->b_stats.st_topic_copies : NULL);
 			br_actor_mark_dirty(t);
 			continue;
 		}
@@ -590,7 +591,7 @@ br_route_link_room(struct br *br, struct br_link *l)
 	    (w = br_wait_pop(q)) != NULL) {
 		br_plink_try_send(l, w->w_item);
 		if (w->w_hold != NULL)
-			br_route_copy_in(br, w, MBX_OK);
+			br_route_copy_in(br, w, &br->b_stats.st_topic_forwarded);
 		else {
 			admitted(br, w);
 			free(w);
@@ -612,7 +613,7 @@ fail_link_waiters(struct br *br, struct br_link *l)
 
 		if (w->w_hold != NULL) {	/* that node's copy is lost */
 			mbx_item_free(w->w_item);
-			br_route_copy_in(br, w, MBX_DROPPED_NEW);
+			br_route_copy_in(br, w, NULL);
 			continue;
 		}
 		mbx_item_free(w->w_item);

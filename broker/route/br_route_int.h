@@ -26,9 +26,9 @@ void br_route_placed(struct br *br, const struct br_origin *o, uint32_t kind,
  * across each peer link that wants it (br_rpub.c). */
 void br_route_publish(struct br *br, const struct br_origin *o,
     const struct tp_env *env);
-/* Waiting topic copy w left its list (rc MBX_OK: it went in; else it was
- * lost, and the caller freed its item): w is freed, its publisher told
- * once all its copies are in. */
-void br_route_copy_in(struct br *br, struct br_wait *w, int rc);
+/* Waiting topic copy w left its list, counted in *counter (a copy placed
+ * or forwarded) unless NULL (lost; the caller freed its item): w is
+ * freed, its publisher told once all its copies are in. */
+void br_route_copy_in(struct br *br, struct br_wait *w, uint64_t *counter);
 
 #endif

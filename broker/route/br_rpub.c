@@ -29,7 +29,17 @@
 
 #define PUB_LINKS_MAX 256	/* peer links one message crosses */
 
-/* The last copy is in: the publisher hears it once. */
+/* Every copy is in: an actor, client or peer publisher gets its credit
+ * (and the ACK it asked for with CONFIRM: a client always does). */
+static void
+confirm(struct br *br, const struct br_origin *o, const struct br_hold *h)
+{
+	br_route_placed(br, o, TP_K_SEND, h->h_id, true);
+	if ((h->h_flags & TP_F_CONFIRM) && o->o_actor != BR_ORIGIN_CLI)
+		br_answer(br, o, TP_K_ACK, h->h_id, NULL, 0);
+}
+
+/* The last waiting copy is in: the publisher hears it once. */
 static void
 hold_done(void *arg, struct br_hold *h)
 {
@@ -43,15 +53,15 @@ hold_done(void *arg, struct br_hold *h)
 		br_answer(br, &po, TP_K_ACK, p->p_orig_id, NULL, 0);
 		br_pend_release(br->b_pend, p);
 	} else if (h->h_origin != BR_ORIGIN_CLI)
-		br_route_placed(br, &o, TP_K_SEND, h->h_id, true);
+		confirm(br, &o, h);
 	free(h);
 }
 
 void
-br_route_copy_in(struct br *br, struct br_wait *w, int rc)
+br_route_copy_in(struct br *br, struct br_wait *w, uint64_t *counter)
 {
-	if (rc == MBX_OK)
-		br->b_stats.st_topic_copies++;
+	if (counter != NULL)
+		(*counter)++;
 	br_wait_unhold(w->w_hold);
 	free(w);
 }
@@ -119,6 +129,7 @@ fan_out(struct br *br, const struct br_origin *o, const struct tp_env *env,
 {
 	static uint32_t homes[BR_MAX_ACTORS];
 	struct br_link *links[PUB_LINKS_MAX];
+	struct br_tap_note note = { "publish", "", 0 };
 	size_t nh, nl = 0;
 	bool used = false;
 	struct mbx_item *c;
@@ -128,6 +139,8 @@ fan_out(struct br *br, const struct br_origin *o, const struct tp_env *env,
 	if (!BR_IS_PEER(o->o_actor))	/* a peer's copy stops here */
 		nl = br_peer_topic_links(br, env->e_to.s_ptr, env->e_to.s_len,
 		    links, PUB_LINKS_MAX);
+	note.tn_fanout = (uint32_t)(nh + nl);	/* before it is handed on */
+	br_tap_noted(&br->b_tap, it->mi_data, it->mi_len, &note);
 	for (size_t i = 0; i < nh + nl; i++) {
 		if ((c = copy_of(it, &used)) == NULL) {
 			br->b_stats.st_busy++;
@@ -146,6 +159,7 @@ void
 br_route_publish(struct br *br, const struct br_origin *o,
     const struct tp_env *env)
 {
+	struct tp_env copy = *env;
 	struct br_hold *h;
 	struct mbx_item *it;
 	struct br_pend *p;
@@ -158,20 +172,21 @@ br_route_publish(struct br *br, const struct br_origin *o,
 		br_route_placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
+	copy.e_flags = TP_F_TOPIC;	/* a copy asks nobody for an ACK */
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    (it = br_route_encode(br, o, env, env->e_id)) == NULL) {
+	    (it = br_route_encode(br, o, &copy, env->e_id)) == NULL) {
 		free(h);
 		br_answer_error(br, o, env->e_id, BR_E_BUSY, "out of memory");
 		br_route_placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
-	*h = (struct br_hold){ 1, o->o_actor, env->e_id, 0, hold_done, br };
+	*h = (struct br_hold){ 1, o->o_actor, env->e_flags, env->e_id, 0,
+	    hold_done, br };
 	br->b_stats.st_published++;
-	br_tap_routed(&br->b_tap, it->mi_data, it->mi_len);
 	fan_out(br, o, env, it, h);
 	if (h->h_refs == 1) {		/* every copy is in */
+		confirm(br, o, h);
 		free(h);
-		br_route_placed(br, o, TP_K_SEND, env->e_id, true);
 		return;
 	}
 	/* a CLI's ACK waits with the copies: its request needs a slot */

@@ -24,6 +24,7 @@
 struct br_hold {
 	uint32_t	 h_refs;
 	uint32_t	 h_origin;	/* br_origin.o_actor of the publisher */
+	uint32_t	 h_flags;	/* its TP_F_CONFIRM */
 	uint64_t	 h_id;		/* its id, for its answer */
 	uint64_t	 h_pend;	/* a CLI's pending slot, 0 if none */
 	void		(*h_done)(void *arg, struct br_hold *h);

@@ -166,6 +166,31 @@ class TestMetrics(BrokerTest):
         self.wait_metric(port, lambda s: metric(
             s, "troupe_actor_restarts_total", actor="echo") >= 1)
 
+    def test_pool_and_topic_series(self):
+        port = self.PORT + 4
+        conf = ("[node]\nname = t1\nmetrics = http://127.0.0.1:%d/metrics\n"
+                "\n[actor w]\nexec = troupe-sink\ninstances = 3\n"
+                "subscribe = jobs.*\n\n[actor c]\nexec = troupe-counter\n"
+                "subscribe = jobs.>, x\n" % port)
+        b = self.start(conf)
+        for t in ("jobs.a", "jobs.a.b", "nobody"):
+            b.cli("publish", t, "1")
+        s = self.wait_metric(port, lambda s: metric(
+            s, "troupe_actor_acknowledged_total", actor="w") == 1 and
+            metric(s, "troupe_actor_acknowledged_total", actor="c") == 2)
+        self.assertEqual(metric(s, "troupe_pool_instances", actor="w"), 3)
+        self.assertEqual(metric(s, "troupe_pool_running", actor="w"), 3)
+        self.assertEqual(metric(s, "troupe_subscription_copies_total",
+                                topic="jobs.*"), 1)
+        self.assertEqual(metric(s, "troupe_subscription_copies_total",
+                                topic="jobs.>"), 2)
+        self.assertEqual(metric(s, "troupe_subscription_copies_total",
+                                topic="x"), 0)
+        self.assertEqual(metric(s, "troupe_published_total"), 3)
+        self.assertEqual(metric(s, "troupe_actor_state", actor="w#2",
+                                state="running"), 1)
+        self.assertNotIn("nobody", str(s), "published names are no label")
+
     def test_off_unless_configured(self):
         port = self.PORT + 2
         self.start()

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from troupetest import BIN, BrokerTest, wait_for
+from troupetest import BIN, BrokerTest, wait_for, whole_lines
 
 TOOLS = os.path.normpath(os.path.join(BIN, "..", "tests", "bin"))
 TWORK = os.path.join(TOOLS, "twork")
@@ -30,16 +30,10 @@ def pool_conf(d, instances=4, extra="", args=""):
 
 def lines(path):
     """(pid, n) of every complete line the workers wrote."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return []
     out = []
-    for ln in text.splitlines(keepends=True):
-        if ln.endswith("\n"):
-            pid, body = ln.split(" ", 1)
-            out.append((int(pid), json.loads(body)["n"]))
+    for ln in whole_lines(path):
+        pid, body = ln.split(" ", 1)
+        out.append((int(pid), json.loads(body)["n"]))
     return out
 
 

@@ -1,5 +1,6 @@
 """Step 6: `troupe watch` shows routed messages live, filtered by actor."""
 import json
+import os
 import selectors
 import signal
 import subprocess
@@ -15,10 +16,13 @@ class Watcher:
         self.proc = subprocess.Popen([binpath("troupe"), "watch"] +
                                      list(args), env=broker.env,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE)
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
         self.sel.register(self.proc.stderr, selectors.EVENT_READ)
+        # bytes read but not yet a whole line, per stream: a buffered
+        # readline would hide a second line from select()
+        self.buf = {self.proc.stdout: b"", self.proc.stderr: b""}
 
     def wait_ready(self, timeout=10.0):
         line = self._line(self.proc.stderr, timeout)
@@ -27,14 +31,19 @@ class Watcher:
 
     def _line(self, stream, timeout):
         deadline = time.time() + timeout
-        while time.time() < deadline:
+        while True:
+            if b"\n" in self.buf[stream]:
+                line, self.buf[stream] = self.buf[stream].split(b"\n", 1)
+                return line.decode() + "\n"
+            if time.time() >= deadline:
+                return ""
             for key, _ in self.sel.select(deadline - time.time()):
-                if key.fileobj is stream:
-                    return stream.readline()
-                key.fileobj.readline()
-            if self.proc.poll() is not None:
-                break
-        return ""
+                data = os.read(key.fileobj.fileno(), 65536)
+                if not data:
+                    self.sel.unregister(key.fileobj)
+                self.buf[key.fileobj] += data
+            if self.proc.poll() is not None and not self.sel.get_map():
+                return ""
 
     def lines_until(self, pred, timeout=10.0):
         """stdout lines read until one satisfies pred (that one last)."""
@@ -96,6 +105,28 @@ class TestWatch(BrokerTest):
         self.assertEqual(rec["body"], [1, 2, 3])
         self.assertEqual(rec["node"], "t1")
         self.assertFalse(rec["truncated"])
+
+    def test_pool_deliveries_and_topic_fanout(self):
+        b = self.start("[node]\nname = t1\n\n[actor w]\nexec = troupe-sink\n"
+                       "instances = 2\nsubscribe = jobs.*\n\n"
+                       "[actor c]\nexec = troupe-counter\n"
+                       "subscribe = jobs.>\n")
+        w = self.watch(b)
+        b.cli("send", "w", '{"k":1}')
+        got = w.lines_until(lambda l: l.startswith("deliver"))
+        self.assertRegex(got[-1], r"^deliver cli@t1 -> w via w#[01] id=")
+        b.cli("publish", "jobs.a", '{"k":2}')
+        got = w.lines_until(lambda l: l.startswith("publish"))
+        self.assertRegex(got[-1], r"^publish cli@t1 -> jobs.a fanout=2 ")
+        # the pool's copy reaches one instance
+        got = w.lines_until(lambda l: l.startswith("deliver") and
+                            '"k":2' in l)
+        j = self.watch(b, "--json", "w#1")
+        for k in range(8):
+            b.cli("send", "w", '{"k":%d}' % (10 + k))
+        rec = json.loads(j.lines_until(lambda l: '"deliver"' in l)[-1])
+        self.assertEqual((rec["kind"], rec["via"], rec["to"]),
+                         ("deliver", "w#1", "w"))
 
     def test_large_body_is_not_copied(self):
         b = self.start()

@@ -107,6 +107,18 @@ def children_of(pid):
     return out
 
 
+def whole_lines(path):
+    """The complete lines (a last one still being written is left out)
+    of a file that test actors append to; [] before it exists."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    return [ln[:-1] for ln in text.splitlines(keepends=True)
+            if ln.endswith("\n")]
+
+
 def wait_for(pred, timeout, step=0.05):
     """Polls pred until it is true or timeout seconds passed; returns its
     last value."""

@@ -1,0 +1,187 @@
+"""Issue 17: topics on real processes.  A three-node cluster (ports
+17541-17543, multicast 239.255.77.21:17544 on 127.0.0.1 only) with tsub
+subscribers on every node: every subscriber gets every message of a
+10,000-message stream in order per publisher, a slow drop-oldest one
+loses only its own (counted), a published message crosses each peer
+link once, and wildcards match as documented."""
+import collections
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import unittest
+
+from troupetest import (BIN, Broker, cluster_formed, wait_for,
+                        whole_lines, write_key)
+
+TOOLS = os.path.normpath(os.path.join(BIN, "..", "tests", "bin"))
+TSUB = os.path.join(TOOLS, "tsub")
+N = 10000
+PORTS = (17541, 17542, 17543)
+GROUP = "239.255.77.21:17544"
+def sub(name, pattern, out, extra="", args=""):
+    return ("\n[actor %s]\nexec = %s TSUB_OUT=%s %s\nsubscribe = %s\n%s"
+            % (name, TSUB, out, args, pattern, extra))
+
+
+def node_conf(i, d, actors, key):
+    return ("[node]\nname = n%d\nlisten = tcp://127.0.0.1:%d\n\n"
+            "[cluster]\ndiscovery = multicast\ngroup = %s\n"
+            "interface = 127.0.0.1\nbeacon_interval = 200ms\n"
+            "suspect_after = 3s\ndead_after = 6s\nkey_file = %s\n"
+            % (i, PORTS[i - 1], GROUP, key)
+            + actors(d))
+
+
+def lines(path):
+    """(to, from, body) of every complete line a subscriber wrote."""
+    out = []
+    for ln in whole_lines(path):
+        to, frm, body = ln.split(" ", 2)
+        out.append((to, frm, json.loads(body)))
+    return out
+
+
+def nodes_of(b):
+    r = b.cli("nodes", "--json", check=False)
+    if r.returncode != 0:
+        return {}
+    return {n["name"]: n for n in json.loads(r.stdout)}
+
+
+def publish(b, topic, n, tag):
+    text = "".join('{"p":"%s","n":%d}\n' % (tag, k) for k in range(n))
+    return b.cli("publish", topic, "-", input=text, timeout=300)
+
+
+class TestTopics(unittest.TestCase):
+    def setUp(self):
+        d = tempfile.mkdtemp(prefix="troupe-key-")
+        self.addCleanup(shutil.rmtree, d, True)
+        self.key = os.path.join(d, "cluster.key")
+        write_key(self.key)
+
+    def start_node(self, i, actors):
+        b = Broker(lambda d: node_conf(i, d, actors, self.key), (),
+                   "n%d" % i)
+        self.addCleanup(b.cleanup)
+        b.wait_ready()
+        return b
+
+    def test_three_nodes_every_subscriber_in_order(self):
+        outs = {}
+
+        def actors_of(i):
+            def actors(d):
+                names = {1: [("s1", "orders.*")],
+                         2: [("s2", "orders.>"), ("w2", "*.new")],
+                         3: [("s3", "orders.new"), ("fast", "orders.*"),
+                             ("audit", "audit.>")]}[i]
+                text = ""
+                for name, pat in names:
+                    outs[name] = os.path.join(d, name + ".out")
+                    text += sub(name, pat, outs[name])
+                if i == 3:
+                    outs["slow"] = os.path.join(d, "slow.out")
+                    text += sub("slow", "orders.*", outs["slow"],
+                                "mailbox = 64\noverflow = drop-oldest\n",
+                                "TSUB_DELAY_US=1000")
+                return text
+            return actors
+
+        nodes = [self.start_node(i, actors_of(i)) for i in (1, 2, 3)]
+        self.assertTrue(wait_for(lambda: cluster_formed(
+            nodes, ["n1", "n2", "n3"], nodes_of), 10), "no cluster")
+        # the subscriptions travel with the names: n1 and n2 see n3's
+        self.assertTrue(wait_for(lambda: all(
+            nodes_of(b).get(o, {}).get("state") == "alive"
+            for b in nodes for o in ("n1", "n2", "n3")
+            if o != b.node), 10))
+        time.sleep(1.0)         # a beacon interval or two for the tables
+        pubs = [threading.Thread(target=publish,
+                                 args=(nodes[0], "orders.new", N, "a")),
+                threading.Thread(target=publish,
+                                 args=(nodes[1], "orders.new", N, "b"))]
+        for t in pubs:
+            t.start()
+        for t in pubs:
+            t.join()
+        fast = ("s1", "s2", "w2", "s3", "fast")
+        self.assertTrue(wait_for(lambda: all(
+            len(lines(outs[s])) >= 2 * N for s in fast), 120),
+            {s: len(lines(outs[s])) for s in outs})
+        time.sleep(0.5)         # anything extra would show by now
+        for s in fast:
+            got = lines(outs[s])
+            self.assertEqual(len(got), 2 * N, s)
+            for tag, origin in (("a", "@n1"), ("b", "@n2")):
+                seq = [body["n"] for to, frm, body in got
+                       if body["p"] == tag]
+                self.assertEqual(seq, list(range(N)),
+                                 "%s: publisher %s out of order" % (s, tag))
+                self.assertTrue(all(frm.endswith(origin) and
+                                    to == "orders.new"
+                                    for to, frm, body in got
+                                    if body["p"] == tag))
+        self.assertEqual(lines(outs["audit"]), [])
+        # the slow drop-oldest one lost some, its own, counted
+        self.assertTrue(wait_for(lambda: json.loads(nodes[2].cli(
+            "inspect", "slow", "--json").stdout)["mailbox"] == 0, 60))
+        st = json.loads(nodes[2].cli("inspect", "slow", "--json").stdout)
+        got = lines(outs["slow"])
+        print("\nslow drop-oldest subscriber: %d of %d, dropped %d; the "
+              "fast ones all %d" % (len(got), 2 * N, st["dropped"], 2 * N))
+        self.assertGreater(st["dropped"], 0)
+        self.assertEqual(len(got) + st["dropped"], 2 * N)
+        for tag in ("a", "b"):
+            seq = [body["n"] for _, _, body in got if body["p"] == tag]
+            self.assertEqual(seq, sorted(seq), "kept ones stay in order")
+        # across each link once: n1 forwarded N to n2 and N to n3, not
+        # once per subscriber (n3 has four)
+        s1 = json.loads(nodes[0].cli("stats", "--json").stdout)
+        print("n1: published %d, copies %d, forwarded %d" %
+              (s1["published"], s1["topic_copies"], s1["topic_forwarded"]))
+        self.assertEqual(s1["published"], N + N)
+        self.assertEqual(s1["topic_forwarded"], 2 * N)
+        self.assertEqual(s1["topic_copies"], 2 * N)     # s1 only
+        s3 = json.loads(nodes[2].cli("stats", "--json").stdout)
+        self.assertEqual(s3["topic_forwarded"], 0, "peers never forward")
+
+    def test_runtime_subscribe_and_bad_topics(self):
+        d = tempfile.mkdtemp(prefix="troupe-topic-")
+        self.addCleanup(shutil.rmtree, d, True)
+        out = os.path.join(d, "rt.out")
+        b = Broker("[node]\nname = n1\n\n[actor rt]\nexec = %s "
+                   "TSUB_OUT=%s TSUB_TOPICS=jobs.*,x.>\n"
+                   "[actor w]\nexec = %s\ninstances = 2\n"
+                   "subscribe = jobs.>\n" % (TSUB, out, TSUB))
+        self.addCleanup(b.cleanup)
+        b.wait_ready()
+        self.assertTrue(wait_for(lambda: b.actors()["rt"]["subscribe"] ==
+                                 ["jobs.*", "x.>"], 10))
+        self.assertEqual(b.actors()["w"]["subscribe"], ["jobs.>"])
+        for t in ("jobs.a", "x.y.z", "jobs.a.b", "x"):
+            b.cli("publish", t, '{"t":"%s"}' % t)
+        self.assertTrue(wait_for(lambda: len(lines(out)) >= 2, 10))
+        time.sleep(0.3)
+        self.assertEqual([to for to, _, _ in lines(out)], ["jobs.a",
+                                                            "x.y.z"])
+        # a pool takes each once, through one instance
+        st = json.loads(b.cli("inspect", "w", "--json").stdout)
+        self.assertEqual(st["received"], 2)     # jobs.a, jobs.a.b
+        for bad in ("", "a..b", "a.*", "a.>", "a b", "x@n1"):
+            r = b.cli("publish", bad, "{}", check=False)
+            self.assertEqual(r.returncode, 64, (bad, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        # a restarted process starts with its config's subscriptions only
+        b.cli("restart", "rt")
+        self.assertTrue(wait_for(lambda: b.actors()["rt"]["state"] ==
+                                 "running", 10))
+        self.assertTrue(wait_for(lambda: b.actors()["rt"]["subscribe"] ==
+                                 ["jobs.*", "x.>"], 10))
+
+
+if __name__ == "__main__":
+    unittest.main()
