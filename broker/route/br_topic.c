@@ -97,19 +97,27 @@ is_conf(const struct br_sub *s, const void *arg)
 	return s->s_owner == BR_TOPIC_OWNER_CONF;
 }
 
-/* The canonical list "a, b.*" of ca_subscribe, item by item. */
+struct conf_add {
+	struct br_topics *ca_t;
+	uint32_t	 ca_home;
+};
+
+static int
+conf_item(void *arg, const char *p, size_t n)
+{
+	struct conf_add *c = arg;
+
+	return add(c->ca_t, c->ca_home, BR_TOPIC_OWNER_CONF, p, n) == 0 ?
+	    0 : -1;
+}
+
+/* ca_subscribe (checked by the config already), item by item. */
 static int
 add_list(struct br_topics *t, uint32_t home, const char *list)
 {
-	while (*list != '\0') {
-		size_t n = strcspn(list, ",");
+	struct conf_add c = { t, home };
 
-		if (add(t, home, BR_TOPIC_OWNER_CONF, list, n) != 0)
-			return -1;
-		list += n;
-		list += strspn(list, ", ");
-	}
-	return 0;
+	return tp_topic_list(list, strlen(list), conf_item, &c, NULL);
 }
 
 int

@@ -4,6 +4,7 @@
  *                  init() (the link is ordered: they hold before any
  *                  publish sent after the actor is up)
  *   TSUB_DELAY_US  sleep that long per message (a slow subscriber)
+ *   TSUB_FORWARD   publish each message's body again to this topic
  *   (arguments KEY=VALUE set any of these for this actor alone)
  *   TSUB_OUT       a file: one line "TO FROM BODYJSON\n" per message,
  *                  appended with one write(2) each (O_APPEND, no stdio
@@ -21,6 +22,7 @@
 struct tsub {
 	unsigned long	 ts_delay_us;
 	int		 ts_fd;
+	const char	*ts_forward;	/* TSUB_FORWARD: publish each body on */
 };
 
 static void
@@ -32,6 +34,9 @@ tsub_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 
 	if (t->ts_delay_us > 0)
 		usleep(t->ts_delay_us);
+	if (t->ts_forward != NULL && troupe_publish(ctx, t->ts_forward,
+	    msg->m_body, msg->m_body_len) != 0)
+		abort();
 	if (t->ts_fd < 0)
 		return;
 	if (troupe_obj_to_json(&msg->m_obj, &json) != 0 ||
@@ -68,6 +73,8 @@ tsub_init(struct troupe_ctx *ctx)
 
 	if ((s = getenv("TSUB_DELAY_US")) != NULL)
 		t->ts_delay_us = strtoul(s, NULL, 10);
+	if ((s = getenv("TSUB_FORWARD")) != NULL && *s != '\0')
+		t->ts_forward = s;
 	if ((s = getenv("TSUB_OUT")) != NULL && *s != '\0' &&
 	    (t->ts_fd = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0600)) < 0)

@@ -6,13 +6,15 @@ import collections
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
-from troupetest import BIN, BrokerTest, wait_for, whole_lines
+from troupetest import BIN, Broker, BrokerTest, wait_for, whole_lines
 
 TOOLS = os.path.normpath(os.path.join(BIN, "..", "tests", "bin"))
 TWORK = os.path.join(TOOLS, "twork")
@@ -191,6 +193,39 @@ class TestPool(BrokerTest):
         self.assertTrue(wait_for(lambda: all(
             a["state"] == "stopped" for k, a in b.actors().items()
             if k.startswith("p")), 20))
+
+    def test_durable_pool_keeps_its_one_log(self):
+        """A durable pool's messages survive trouped's kill -9: the
+        pool's one log is recovered into its mailbox and handled by the
+        instances of the next broker."""
+        total = 2000
+        data = tempfile.mkdtemp(prefix="troupe-data-")
+        self.addCleanup(shutil.rmtree, data, True)
+        out = os.path.join(data, "out")
+        conf = lambda d: ("[node]\nname = t1\ndata_dir = %s\n"
+                          "fsync = always\n\n[actor w]\nexec = %s "
+                          "TWORK_OUT=%s TWORK_DELAY_US=2000\ninstances = 2\n"
+                          "durable = true\n" % (data, TWORK, out))
+        b = Broker(conf)
+        self.addCleanup(b.cleanup)
+        b.wait_ready()
+        r = feed(b, total)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b.stop(sig=signal.SIGKILL)
+        before = {n for _, n in lines(out)}
+        self.assertLess(len(before), total, "killed too late to matter")
+        b2 = Broker(conf)
+        self.addCleanup(b2.cleanup)
+        b2.wait_ready()
+        self.assertTrue(wait_for(lambda: {n for _, n in lines(out)} >=
+                                 set(range(total)), 60),
+                        "a message of the durable pool was lost")
+        st = json.loads(b2.cli("inspect", "w", "--json").stdout)
+        print("\ndurable pool: %d handled before kill -9, %d recovered "
+              "after" % (len(before), st["log"]["recovered"]))
+        self.assertTrue(st["durable"])
+        self.assertGreaterEqual(st["log"]["recovered"],
+                                total - len(before))
 
 
 if __name__ == "__main__":
