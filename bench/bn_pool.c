@@ -25,6 +25,7 @@
 #define SPIN_US 50		/* B10's handler: CPU per message */
 #define FEED_MS 1500		/* each case's feed; --quick: a tenth */
 #define FEED_MAX 400000		/* and at most this many messages */
+#define PUB_MAX 4000000		/* B11's: ~1M/s to one subscriber */
 #define DRAIN_MS 8000		/* then at most this long to handle all */
 #define POLL_US 2000		/* B10's look at the acknowledged count */
 #define SUBS 16
@@ -380,7 +381,7 @@ fan_case(struct bn_run *r, struct bn_broker *b, size_t i, double *deliv,
 	double secs;
 
 	subs_reset(b, fan[i]);
-	sent = publish(b, fan_topics[i], bn_scale(r, FEED_MAX), feed_ms(r),
+	sent = publish(b, fan_topics[i], bn_scale(r, PUB_MAX), feed_ms(r),
 	    &t0);
 	last = subs_last(b, fan[i], sent);
 	secs = last > t0 ? (double)(last - t0) / 1e9 : 0;
