@@ -3,7 +3,10 @@
  * driver asks of it (all requests are ASKs with a map body):
  *
  *   any SEND, any bin body  data: counted, first and last arrival stamped
- *                           (B9c sends the CLI's JSON lines as maps)
+ *                           (B9c sends the CLI's JSON lines as maps; a
+ *                           topic's copies arrive as SENDs too, B11);
+ *                           with BN_SPIN_US=N, N us of this thread's CPU
+ *                           burnt first (B10's CPU-bound handler)
  *   {"op":"stats"}          -> {count, first_ns, last_ns, pid}
  *   {"op":"reset"}          -> {count: 0}
  *   {"op":"ping", ...}      -> the request body itself (an echo)
@@ -12,11 +15,19 @@
  *       as credits allow, then asks each target "stats" (which it answers
  *       only after every earlier message: one mailbox, in order)
  *       -> {t0_ns, sent, last_ns}
+ *   {"op":"publish", "to": TOPIC, "count": N, "size": S, "ms": T}
+ *       publishes up to N bin bodies of S bytes to TOPIC as fast as
+ *       credits allow (B11), stopping after T ms (0: no limit); the
+ *       driver asks the subscribers -> {t0_ns, sent}
  *   {"op":"asks", "to": NAME, "count": N, "size": S}
  *       N pings of about S bytes to NAME, one at a time
  *       -> {n, p50_ns, p90_ns, p99_ns, mean_ns}
  *
  * Times are CLOCK_MONOTONIC, comparable across the machine's processes.
+ *
+ * Arguments KEY=VALUE set those variables for this actor alone (the
+ * actors of one broker share its environment, their exec lines are
+ * their own): `bench_actor BN_SPIN_US=50`.
  *
  * With BN_CALLGRIND_OUT=PREFIX in its environment (B8s, B8k) the actor
  * first runs itself again under callgrind, by exec, so it keeps the pid
@@ -26,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bn.h"
@@ -39,6 +51,7 @@ struct bstate {
 	uint64_t	 s_count;
 	uint64_t	 s_first_ns;
 	uint64_t	 s_last_ns;
+	uint64_t	 s_spin_ns;	/* BN_SPIN_US, per data message */
 };
 
 struct targets {
@@ -155,6 +168,35 @@ op_run(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 }
 
 static void
+op_publish(struct troupe_ctx *ctx, const struct troupe_msg *msg)
+{
+	static const char *keys[] = { "t0_ns", "sent" };
+	uint64_t n = bn_get_u64(&msg->m_obj, "count");
+	uint64_t size = bn_get_u64(&msg->m_obj, "size");
+	uint64_t ms = bn_get_u64(&msg->m_obj, "ms"), end;
+	uint64_t vals[2] = { 0, 0 };
+	struct troupe_body b;
+	struct targets t;
+
+	if (get_targets(&msg->m_obj, &t) != 0 || size < 2) {
+		troupe_reply_error(ctx, msg, TROUPE_ERR_BAD_REQUEST,
+		    "publish: needs to, count, size >= 2");
+		return;
+	}
+	troupe_body_init(&b);
+	bn_pack_bin_exact(&b.b_pk, size);
+	vals[0] = bn_now_ns();
+	end = ms > 0 ? vals[0] + ms * 1000000 : UINT64_MAX;
+	for (; vals[1] < n; vals[1]++)
+		if ((vals[1] % 256 == 0 && bn_now_ns() > end) ||
+		    troupe_publish(ctx, t.t_name[0], troupe_body_data(&b),
+		    troupe_body_len(&b)) != 0)
+			break;
+	troupe_body_free(&b);
+	reply_u64s(ctx, msg, 2, keys, vals);
+}
+
+static void
 op_asks(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 {
 	static const char *keys[] = { "n", "p50_ns", "p90_ns", "p99_ns",
@@ -206,6 +248,27 @@ op_stats(struct troupe_ctx *ctx, const struct troupe_msg *msg,
 	    s->s_first_ns, s->s_last_ns, (uint64_t)getpid() });
 }
 
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/* Busy until ns of this thread's CPU time went by: the handler's own
+ * work, not nng's threads, and not the time another process had the
+ * core (a pool of 4 on 2 cores still costs 50 us a message). */
+static void
+spin(uint64_t ns)
+{
+	uint64_t t0 = thread_cpu_ns();
+
+	while (thread_cpu_ns() - t0 < ns)
+		;
+}
+
 static void
 bench_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 {
@@ -214,6 +277,8 @@ bench_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 
 	if (msg->m_obj.type == MSGPACK_OBJECT_BIN ||
 	    msg->m_kind == TROUPE_SEND) {
+		if (s->s_spin_ns > 0)
+			spin(s->s_spin_ns);
 		s->s_last_ns = bn_now_ns();
 		if (s->s_count++ == 0)
 			s->s_first_ns = s->s_last_ns;
@@ -226,10 +291,12 @@ bench_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 	else if (troupe_obj_str_eq(op, "stats"))
 		op_stats(ctx, msg, s);
 	else if (troupe_obj_str_eq(op, "reset")) {
-		memset(s, 0, sizeof(*s));
+		s->s_count = s->s_first_ns = s->s_last_ns = 0;
 		op_stats(ctx, msg, s);
 	} else if (troupe_obj_str_eq(op, "run"))
 		op_run(ctx, msg);
+	else if (troupe_obj_str_eq(op, "publish"))
+		op_publish(ctx, msg);
 	else if (troupe_obj_str_eq(op, "asks"))
 		op_asks(ctx, msg);
 	else
@@ -240,8 +307,28 @@ bench_receive(struct troupe_ctx *ctx, const struct troupe_msg *msg)
 static int
 bench_init(struct troupe_ctx *ctx)
 {
-	troupe_set_state(ctx, troupe_arg(ctx));
+	struct bstate *s = troupe_arg(ctx);
+	const char *us = getenv("BN_SPIN_US");
+
+	if (us != NULL && *us != '\0')
+		s->s_spin_ns = strtoull(us, NULL, 10) * 1000;
+	troupe_set_state(ctx, s);
 	return 0;
+}
+
+/* KEY=VALUE arguments into the environment, before init reads it. */
+static void
+set_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (eq != NULL) {
+			*eq = '\0';
+			setenv(argv[i], eq + 1, 1);
+			*eq = '=';
+		}
+	}
 }
 
 /*
@@ -284,5 +371,6 @@ main(int argc, char **argv)
 	static struct bstate state;
 
 	callgrind_self(argc, argv);
+	set_args(argc, argv);
 	return troupe_actor_main(&ops, &state);
 }

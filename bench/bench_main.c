@@ -1,5 +1,5 @@
 /*
- * bench_main — the `make bench` driver: runs B0..B9 of docs/PERFORMANCE.md
+ * bench_main — the `make bench` driver: runs B0..B11 of docs/PERFORMANCE.md
  * on this machine, side by side in one run, and prints one table (also
  * written to --out).  Ratios within one run are what count: absolute
  * figures move with the machine's load.
@@ -142,6 +142,8 @@ main(int argc, char **argv)
 	bn_case_b7(&r);
 	bn_case_b8(&r);
 	bn_case_b9(&r);
+	bn_case_b10(&r);
+	bn_case_b11(&r);
 	bn_out(&r, "\nbench took %.0f s\n", (double)(bn_now_ns() - t0) / 1e9);
 	if (r.r_out != NULL && fclose(r.r_out) != 0)
 		bn_die("%s: %s", r.r_outpath, strerror(errno));

@@ -1,5 +1,5 @@
 /*
- * bn_cases — the benchmark rows B0..B9 (docs/PERFORMANCE.md); each prints
+ * bn_cases — the benchmark rows B0..B11 (docs/PERFORMANCE.md); each prints
  * its rows with bn_out and keeps what later rows compare against.
  */
 #ifndef BN_CASES_H
@@ -74,5 +74,9 @@ void bn_case_b8(struct bn_run *r);
 void bn_case_b9(struct bn_run *r);
 /* B9c on b, whose actor "sink" counts what it gets (bn_stream). */
 void bn_case_b9c(struct bn_run *r, struct bn_broker *b);
+/* B10: one actor against pools of 2 and 4, a CPU-bound handler; B11:
+ * a topic published to 1, 4, 16 subscribers (issue 17, bn_pool). */
+void bn_case_b10(struct bn_run *r);
+void bn_case_b11(struct bn_run *r);
 
 #endif
