@@ -415,11 +415,17 @@ troupe_link_next(struct troupe_link *l, struct tp_env *env)
 	return troupe_queue_next(l->tl_q, env);
 }
 
+/* Half a window handled is said at once, not after the whole frame: the
+ * broker hands on more while the rest is handled (a pool instance's
+ * window is 16: acked per frame, it idled a round trip per 16, and a
+ * pool of 2 on 2 cores did 1.35x one actor instead of about 2x). */
 void
 troupe_link_done(struct troupe_link *l)
 {
 	troupe_queue_done(l->tl_q);
-	l->tl_unacked++;
+	if (++l->tl_unacked * 2 >= l->tl_conf.tc_window &&
+	    l->tl_conf.tc_window > 1)
+		troupe_link_flush(l);
 }
 
 /* ---- life cycle ---- */

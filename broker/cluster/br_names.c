@@ -86,7 +86,7 @@ br_names_pack_table(struct br *br, msgpack_sbuffer *sb)
 }
 
 /* The peer's patterns; a bad one is skipped, a list too long ignored
- * whole (the old one stays). */
+ * whole (the old one stays), none means none. */
 static void
 subs_on(struct br_rtable *rt, const msgpack_object *arr)
 {
@@ -96,7 +96,13 @@ subs_on(struct br_rtable *rt, const msgpack_object *arr)
 	uint32_t n = 0;
 	char (*t)[256];
 
-	if (arr == NULL || tp_body_open_array(&list, arr, 0,
+	if (arr == NULL) {		/* none, or a peer from before topics */
+		free(rt->rt_subs);
+		rt->rt_subs = NULL;
+		rt->rt_nsubs = 0;
+		return;
+	}
+	if (tp_body_open_array(&list, arr, 0,
 	    BR_NAMES_SUBS_MAX, "subs", NULL) != 0 ||
 	    (t = calloc(arr->via.array.size + 1, sizeof(*t))) == NULL)
 		return;

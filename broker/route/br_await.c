@@ -40,6 +40,7 @@ struct br_await {
 	uint32_t	 a_per_link[BR_MAX_NODES];
 	uint64_t	 a_next_ms;	/* earliest deadline */
 	bool		 a_busy, a_again;	/* in a sweep; kicked in one */
+	bool		 a_expiring;	/* a publish past its deadline goes */
 	struct br_await_stats a_st;
 };
 
@@ -91,6 +92,20 @@ name_needs(struct br *br, const char *name, size_t len)
 		coming = coming || names_coming(l);
 	}
 	return coming ? BR_AWAIT_NAMES : BR_AWAIT_NO;
+}
+
+enum br_await_why
+br_await_topic_needed(struct br *br)
+{
+	uint32_t n = br_peers_count(br);
+
+	if (br->b_peers == NULL || br->b_stopping ||
+	    (br->b_await != NULL && br->b_await->a_expiring))
+		return BR_AWAIT_NO;
+	for (uint32_t i = 0; i < n; i++)
+		if (names_coming(br_peers_at(br, i)))
+			return BR_AWAIT_TOPIC;
+	return BR_AWAIT_NO;
 }
 
 enum br_await_why
@@ -218,7 +233,7 @@ deadline(const struct br *br, enum br_await_why why)
 	const struct br_conf *c = br->b_conf;
 	uint64_t ttl = c->c_ask_ttl_ms;
 
-	if (why == BR_AWAIT_NAMES && c->c_suspect_after_ms < ttl)
+	if (why != BR_AWAIT_LINK && c->c_suspect_after_ms < ttl)
 		ttl = c->c_suspect_after_ms;
 	return br_now_ms() + ttl;
 }
@@ -249,7 +264,7 @@ br_await_hold(struct br *br, const struct br_origin *o,
 	a->a_st.as_held++;
 	log_debug("request waits for the cluster", "to=%.*s why=%s",
 	    (int)env->e_to.s_len, env->e_to.s_ptr, why == BR_AWAIT_LINK ?
-	    "link" : "names");
+	    "link" : why == BR_AWAIT_NAMES ? "names" : "subscriptions");
 	return 0;
 }
 
@@ -300,6 +315,12 @@ expire(struct br *br, struct br_await *a, struct held *h)
 	size_t len = h->h_to_len;
 	char text[256];
 
+	if (h->h_why == BR_AWAIT_TOPIC) {	/* to whoever is there */
+		a->a_expiring = true;
+		route_again(br, h);
+		a->a_expiring = false;
+		return;
+	}
 	if (br_await_needed(br, to, len) == BR_AWAIT_NO) {
 		route_again(br, h);
 		return;
@@ -354,6 +375,8 @@ static bool
 is_ready(struct br *br, const struct held *h, uint64_t now)
 {
 	(void)now;
+	if (h->h_why == BR_AWAIT_TOPIC)
+		return br_await_topic_needed(br) == BR_AWAIT_NO;
 	return br_await_needed(br, (const char *)h->h_env + h->h_to_off,
 	    h->h_to_len) == BR_AWAIT_NO;
 }

@@ -38,6 +38,7 @@ enum br_await_why {
 	BR_AWAIT_NO,		/* route (or fail) now */
 	BR_AWAIT_LINK,		/* name@node: the node's link to come up */
 	BR_AWAIT_NAMES,		/* bare name: names tables on their way */
+	BR_AWAIT_TOPIC,		/* publish: a member's subscriptions are */
 };
 
 /* Counters for `troupe stats` and metrics. */
@@ -57,6 +58,11 @@ struct br_await_stats {
  */
 enum br_await_why br_await_needed(struct br *br, const char *to,
     size_t len);
+/* BR_AWAIT_TOPIC while some member's link is coming up or its names
+ * table (which carries its subscriptions) is on its way: a publish
+ * right after start would miss that node's subscribers.  At its
+ * deadline a held publish goes to whoever is there. */
+enum br_await_why br_await_topic_needed(struct br *br);
 
 /*
  * Holds the request env from o (copied: envelope bytes, o's nng

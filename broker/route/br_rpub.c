@@ -18,6 +18,7 @@
 
 #include "br.h"
 #include "br_actor.h"
+#include "br_await.h"
 #include "br_durable.h"
 #include "br_log.h"
 #include "br_peer.h"
@@ -170,6 +171,13 @@ br_route_publish(struct br *br, const struct br_origin *o,
 		    env->e_kind != TP_K_SEND ? "a topic takes SENDs only "
 		    "(publish), not asks" : "bad topic name");
 		br_route_placed(br, o, env->e_kind, env->e_id, false);
+		return;
+	}
+	/* right after start a member's subscriptions may be on their way */
+	if (!BR_IS_PEER(o->o_actor) &&
+	    br_await_topic_needed(br) == BR_AWAIT_TOPIC) {
+		if (br_await_hold(br, o, env, BR_AWAIT_TOPIC) != 0)
+			br_route_placed(br, o, env->e_kind, env->e_id, false);
 		return;
 	}
 	copy.e_flags = TP_F_TOPIC;	/* a copy asks nobody for an ACK */

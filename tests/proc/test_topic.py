@@ -149,6 +149,28 @@ class TestTopics(unittest.TestCase):
         s3 = json.loads(nodes[2].cli("stats", "--json").stdout)
         self.assertEqual(s3["topic_forwarded"], 0, "peers never forward")
 
+    def test_publish_right_after_start_waits_for_subscriptions(self):
+        """A publish while a known member's link or names table is on its
+        way waits for it (as an ask to a bare name does), so a node that
+        just started does not miss that member's subscribers."""
+        outs = {}
+
+        def actors(d):
+            outs["s"] = os.path.join(d, "s.out")
+            return sub("s", "boot.*", outs["s"])
+        n1 = self.start_node(1, lambda d: "")
+        n2 = Broker(lambda d: node_conf(2, d, actors, self.key), (), "n2")
+        self.addCleanup(n2.cleanup)
+        # as soon as n1 knows n2 (its link may still be coming up)
+        self.assertTrue(wait_for(lambda: "n2" in nodes_of(n1), 10))
+        routable = nodes_of(n1)["n2"].get("routable")
+        publish(n1, "boot.x", 100, "a")
+        self.assertTrue(wait_for(lambda: len(lines(outs["s"])) >= 100, 20),
+                        "published right after start (n2 routable: %s), "
+                        "got %d" % (routable, len(lines(outs["s"]))))
+        print("\npublished as soon as n2 was known (routable then: %s): "
+              "100 of 100 there" % routable)
+
     def test_runtime_subscribe_and_bad_topics(self):
         d = tempfile.mkdtemp(prefix="troupe-topic-")
         self.addCleanup(shutil.rmtree, d, True)

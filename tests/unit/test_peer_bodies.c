@@ -194,3 +194,49 @@ Test(peer_bodies, names_skip_bad_entries)
 	cr_expect_eq(names_on(&t), -1, "names not a list");
 	br_names_clear(&t);
 }
+
+/* A peer's subscriptions: patterns kept, anything else skipped, a list
+ * over BR_NAMES_SUBS_MAX ignored whole (the old one stays). */
+Test(peer_bodies, names_carry_subscriptions)
+{
+	static const char *pats[] = { "orders.*", "a..b", "audit.>", "x.>.y",
+	    "" };
+	struct br_rtable t = { 0 };
+
+	msgpack_pack_map(&pk, 3);
+	kstr("op", "names");
+	msgpack_pack_str_with_body(&pk, "names", 5);
+	msgpack_pack_array(&pk, 0);
+	msgpack_pack_str_with_body(&pk, "subs", 4);
+	msgpack_pack_array(&pk, 5);
+	for (size_t i = 0; i < 5; i++)
+		msgpack_pack_str_with_body(&pk, pats[i], strlen(pats[i]));
+	cr_assert_eq(names_on(&t), 0);
+	cr_expect_eq(t.rt_nsubs, 2);
+	cr_expect(br_names_wants(&t, "orders.new", 10));
+	cr_expect(br_names_wants(&t, "audit.a.b", 9));
+	cr_expect_not(br_names_wants(&t, "orders.new.x", 12));
+	cr_expect_not(br_names_wants(&t, "a.c", 3));
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 3);
+	kstr("op", "names");
+	msgpack_pack_str_with_body(&pk, "names", 5);
+	msgpack_pack_array(&pk, 0);
+	msgpack_pack_str_with_body(&pk, "subs", 4);
+	msgpack_pack_array(&pk, BR_NAMES_SUBS_MAX + 1);
+	for (size_t i = 0; i <= BR_NAMES_SUBS_MAX; i++)
+		msgpack_pack_str_with_body(&pk, "z", 1);
+	cr_assert_eq(names_on(&t), 0);
+	cr_expect_eq(t.rt_nsubs, 2, "a list too long is ignored whole");
+	cr_expect_not(br_names_wants(&t, "z", 1));
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 2);
+	kstr("op", "names");
+	msgpack_pack_str_with_body(&pk, "names", 5);
+	msgpack_pack_array(&pk, 0);
+	cr_assert_eq(names_on(&t), 0, "an older peer sends no subs");
+	cr_expect_eq(t.rt_nsubs, 0, "none means none");
+	br_names_clear(&t);
+}
