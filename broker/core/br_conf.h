@@ -19,7 +19,7 @@
 #define BR_PATH_MAX 256
 #define BR_MAX_ACTORS 4096
 #define BR_POOL_MAX 64		/* instances of one pool */
-#define BR_POOL_INFLIGHT 16	/* a pool instance's default window */
+#define BR_POOL_INFLIGHT 64	/* a pool instance's default window */
 #define BR_SUBS_TEXT 1024	/* an actor's `subscribe =` list */
 #define BR_SUBS_MAX 64		/* subscriptions per actor */
 #define BR_MAX_SUPS 256

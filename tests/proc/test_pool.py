@@ -163,7 +163,7 @@ class TestPool(BrokerTest):
               "in %.2f s: w#0 took %d, the others %s" %
               (total, took, per[slow_pid],
                sorted(v for p, v in per.items() if p != slow_pid)))
-        # it holds at most its window (16) at a time: a fair share of
+        # it holds at most its window (64) at a time: a fair share of
         # 1000 would have taken it 20 s alone
         self.assertLess(per[slow_pid], total // 20)
         self.assertLess(took, 15)
