@@ -224,7 +224,9 @@ br_topic_match(struct br *br, const char *topic, size_t len, uint32_t *out,
 	for (uint32_t i = 0; i < t->t_n && n < max; i++) {
 		struct br_sub *s = &t->t_subs[i];
 
+		/* a removed actor's run-time ones go when its process does */
 		if (t->t_seen[s->s_home] == t->t_epoch ||
+		    br->b_actors[s->s_home]->a_removed ||
 		    !tp_topic_match(s->s_pat, s->s_len, topic, len))
 			continue;
 		t->t_seen[s->s_home] = t->t_epoch;
