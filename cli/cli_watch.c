@@ -165,7 +165,7 @@ record_wanted(const struct watch *w, const struct record *r)
 		return true;
 	for (char **a = w->w_actors; *a != NULL; a++)
 		if (name_is(r->r_from, *a) || name_is(r->r_to, *a) ||
-		    name_is(r->r_via, *a))
+		    (r->r_via.s_len > 0 && name_is(r->r_via, *a)))
 			return true;
 	return false;
 }
