@@ -32,8 +32,9 @@
 #define BODY 128
 
 /* The plain actor (size 0), pools of 2 and 4 as configured by default
- * (a window of 16 each), and the pool of 2 again with a window of 128:
- * on a busy machine 16 runs dry before the broker is scheduled again. */
+ * (a window of 64 each), and the pool of 2 again with a window of 128:
+ * what a wider window still gives (16 ran dry before the broker was
+ * scheduled again: docs/PERFORMANCE.md, issue 17). */
 static const uint32_t pool_sizes[] = { 0, 2, 4, 2 };
 static const uint32_t pool_windows[] = { 0, 0, 0, 128 };  /* 0: default */
 static const char *const pool_names[] = { "one", "pool2", "pool4",

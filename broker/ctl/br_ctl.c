@@ -350,6 +350,27 @@ ctl_actors(struct br *br, struct tp_body *b, msgpack_packer *pk, char *msg,
 	return 0;
 }
 
+/* "NAME#k": instance k of pool NAME, for inspect (no address). */
+static struct br_actor *
+find_instance(struct br *br, const char *name, size_t len)
+{
+	const char *hash = memchr(name, '#', len);
+	struct br_actor *h, *a;
+	uint32_t k = 0;
+
+	if (hash == NULL || hash + 1 == name + len || hash + 4 < name + len ||
+	    (h = br_actor_find(br, name, (size_t)(hash - name))) == NULL ||
+	    !br_actor_is_pool(h))
+		return NULL;
+	for (const char *p = hash + 1; p < name + len; p++) {
+		if (*p < '0' || *p > '9')
+			return NULL;
+		k = k * 10 + (uint32_t)(*p - '0');
+	}
+	a = br_actor_pool_slot(h, k);
+	return a != NULL && !a->a_removed ? a : NULL;
+}
+
 static int
 ctl_inspect(struct br *br, struct tp_body *b, msgpack_packer *pk, char *msg,
     size_t len, const struct tp_err *err)
@@ -363,7 +384,8 @@ ctl_inspect(struct br *br, struct tp_body *b, msgpack_packer *pk, char *msg,
 		    BR_E_BADREQ;
 	if (ctl_end(b, "inspect", 7, msg, len, err) != 0)
 		return BR_E_BADREQ;
-	if ((a = br_actor_find(br, name, nlen)) == NULL)
+	if ((a = br_actor_find(br, name, nlen)) == NULL &&
+	    (a = find_instance(br, name, nlen)) == NULL)
 		return snprintf(msg, len, "unknown actor '%.*s'", (int)nlen,
 		    name), BR_E_UNKNOWN_ACTOR;
 	pack_actor(br, pk, a);

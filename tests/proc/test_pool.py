@@ -77,6 +77,13 @@ class TestPool(BrokerTest):
         st = self.inspect(b)
         self.assertEqual((st["received"], st["acknowledged"],
                           st["redelivered"]), (N, N, 0))
+        one = json.loads(b.cli("inspect", "w#2", "--json").stdout)
+        self.assertEqual((one["name"], one["pool"]), ("w#2", "w"))
+        self.assertEqual(sum(self.inspect(b, "w#%d" % k)["acknowledged"]
+                             for k in range(4)), N)
+        for bad in ("w#4", "w#", "w#x", "nosuch#0"):
+            r = b.cli("inspect", bad, check=False)
+            self.assertNotEqual(r.returncode, 0, bad)
         table = b.cli("actors").stdout
         self.assertIn("w (pool of 4)", table)
         self.assertIn("  w#3", table)
