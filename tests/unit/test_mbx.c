@@ -743,3 +743,41 @@ Test(mbx, restore_bypasses_capacity)
 	cr_expect_eq(mbx_check(&mb), MBX_OK);
 	mbx_fini(&mb);
 }
+
+/* Worker pools: the pool's queue hands its head to an instance whatever
+ * the instance's capacity; an instance that goes gives back what it held
+ * (in-flight first, flagged redelivered, then the undelivered) before the
+ * pool's queue, in order. */
+Test(mbx, pool_move_and_give_back)
+{
+	struct mbx pool, inst;
+	const struct mbx_item *it;
+	uint32_t want[] = { 1, 2, 3, 4, 5, 6 };
+
+	cr_assert_eq(mbx_init(&pool, 100, 1 << 20, BR_OVF_BLOCK, 100),
+	    MBX_OK);
+	cr_assert_eq(mbx_init(&inst, 2, 1 << 20, BR_OVF_BLOCK, 2), MBX_OK);
+	for (uint32_t t = 1; t <= 6; t++)
+		put_ok(&pool, t, 8);
+	cr_assert_null(mbx_move_head(&inst, &pool), "inst has none queued");
+	for (int i = 0; i < 3; i++)		/* beyond inst's capacity */
+		cr_assert_not_null(mbx_move_head(&pool, &inst));
+	cr_assert_eq(mbx_depth(&inst), 3);
+	cr_assert_eq(mbx_queued(&pool), 3);
+	cr_assert_not_null(mbx_next_delivery(&inst));	/* 1, 2 in flight */
+	cr_assert_not_null(mbx_next_delivery(&inst));
+	cr_assert_eq(mbx_give_back(&inst, &pool), 3);
+	cr_assert_eq(mbx_depth(&inst), 0);
+	cr_assert_eq(mbx_queued(&pool), 6);
+	for (size_t i = 0; i < 6; i++) {
+		it = mbx_next_delivery(&pool);
+		cr_assert_not_null(it);
+		cr_expect_eq(tag_of(it), want[i], "order at %zu", i);
+		cr_expect_eq((it->mi_flags & MBX_F_REDELIVERED) != 0, i < 2,
+		    "only the in-flight ones are redelivered (%zu)", i);
+	}
+	expect_stats(&pool, 6, 9, 0, 0, 0, 2);
+	expect_stats(&inst, 3, 2, 0, 0, 0, 0);
+	mbx_fini(&pool);
+	mbx_fini(&inst);
+}
