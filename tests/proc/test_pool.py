@@ -201,6 +201,55 @@ class TestPool(BrokerTest):
             a["state"] == "stopped" for k, a in b.actors().items()
             if k.startswith("p")), 20))
 
+    def test_reload_resizes_changes_and_removes_a_pool(self):
+        b = self.start_pool(instances=2)
+        running = lambda n: sum(1 for k, a in b.actors().items()
+                                if k.startswith("w#") and
+                                a["state"] == "running") == n
+
+        def reload(text):
+            with open(b.conf_path, "w") as f:
+                f.write(text)
+            b.proc.send_signal(signal.SIGHUP)
+
+        reload(pool_conf(b.dir, instances=3))
+        self.assertTrue(wait_for(lambda: running(3), 20), b.actors())
+        self.assertEqual(b.actors()["w"]["instances"], 3)
+        feed(b, 500)
+        self.assertTrue(wait_for(lambda: len(lines(b.out)) >= 500, 20))
+        # changed settings restart every instance (the pool's head is no
+        # child of supervision: it once was spawned as one, and died)
+        pids = {a["pid"] for k, a in b.actors().items() if "#" in k}
+        reload(pool_conf(b.dir, instances=3, extra="mailbox = 100\n"))
+        self.assertTrue(wait_for(lambda: b.actors()["w"]["capacity"] ==
+                                 100 and running(3) and not pids & {
+                                     a["pid"] for k, a in
+                                     b.actors().items() if "#" in k}, 20),
+                        b.actors())
+        time.sleep(1)           # a backoff tick later it still stands
+        self.assertIsNone(b.proc.poll(), b.logtext()[-2000:])
+        self.assertTrue(running(3))
+        reload("[node]\nname = t1\n")
+        self.assertTrue(wait_for(lambda: not any(
+            k == "w" or k.startswith("w#") for k in b.actors()), 20),
+            b.actors())
+        self.assertIn("pool instance removed", b.logtext())
+
+    def test_pool_of_one_restarts_its_instance(self):
+        """With its only instance down the pool shows backoff; the pool
+        itself is never started as a process."""
+        b = self.start_pool(instances=1)
+        for _ in range(3):
+            pid = b.actors()["w#0"]["pid"]
+            os.kill(pid, signal.SIGKILL)
+            self.assertTrue(wait_for(lambda: b.actors()["w#0"]["pid"] not in
+                                     (0, pid) and b.actors()["w"]["state"] ==
+                                     "running", 20), b.actors())
+        time.sleep(0.5)
+        self.assertIsNone(b.proc.poll(), b.logtext()[-2000:])
+        self.assertEqual(b.actors()["w"]["restarts"], 3)
+        self.assertEqual(b.actors()["w"]["pid"], 0)
+
     def test_durable_pool_keeps_its_one_log(self):
         """A durable pool's messages survive trouped's kill -9: the
         pool's one log is recovered into its mailbox and handled by the
