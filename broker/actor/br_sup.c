@@ -107,10 +107,14 @@ op_depth(void *arg, uint32_t k)
 	return a->a_pool != NULL ? n + mbx_queued(&a->a_pool->a_mbx) : n;
 }
 
+/* A pool's instances drain with its wait list too.  (The drain's
+ * "queued" log line counts a pool's queue once per instance.) */
 static uint32_t
 op_waiters(void *arg, uint32_t k)
 {
-	return br_wait_count(&kid(arg, k)->a_waitq);
+	struct br_actor *a = kid(arg, k);
+
+	return br_wait_count(&br_actor_home(a)->a_waitq);
 }
 
 static void

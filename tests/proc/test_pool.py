@@ -235,6 +235,17 @@ class TestPool(BrokerTest):
             b.actors())
         self.assertIn("pool instance removed", b.logtext())
 
+    def test_sigterm_drains_the_pool(self):
+        """The first SIGTERM drains: what waits in the pool's queue is
+        handled by its instances before they are stopped."""
+        b = self.start_pool(instances=2, args="TWORK_DELAY_US=5000")
+        feed(b, 300)
+        self.assertLess(len(lines(b.out)), 300, "drained too soon to tell")
+        self.assertEqual(b.stop(), 0)
+        got = lines(b.out)
+        self.assertEqual(sorted(n for _, n in got), list(range(300)))
+        self.assertIn("drain over", b.logtext())
+
     def test_pool_of_one_restarts_its_instance(self):
         """With its only instance down the pool shows backoff; the pool
         itself is never started as a process."""
