@@ -70,6 +70,20 @@ void bn_case_b5(struct bn_run *r);
 void bn_case_b6(struct bn_run *r);
 void bn_case_b7(struct bn_run *r);
 void bn_case_b8(struct bn_run *r);
+/* Client links of the rows (bn_client): one opened on b's ctl.sock or
+ * the bench dies naming id; the results of asynchronous sends tallied
+ * by a callback (arg: the struct bn_tally); a result code as text. */
+struct troupe_client;
+struct troupe_result;
+struct bn_tally {
+	uint64_t	 t_ok;
+	uint64_t	 t_failed;
+	int		 t_first;	/* code of the first failure */
+};
+struct troupe_client *bn_client_open(const char *id, struct bn_broker *b);
+void bn_tally_cb(void *arg, const struct troupe_result *res);
+const char *bn_code_text(int code);
+
 /* B9, B9a, B9s, B9c: clients (issue 15), on one broker of their own. */
 void bn_case_b9(struct bn_run *r);
 /* B9c on b, whose actor "sink" counts what it gets (bn_stream). */

@@ -50,27 +50,21 @@ vs_b1(const struct bn_run *r, double rate, const char *target, char *buf,
 		snprintf(buf, len, "no B1 in this run %s", target);
 }
 
-static struct troupe_client *
-client_open(struct bn_broker *b)
+struct troupe_client *
+bn_client_open(const char *id, struct bn_broker *b)
 {
 	struct troupe_client *c;
 
 	if (troupe_client_open(b->br_ctl_url, 5000, &c) != 0)
-		bn_die("B9: no client link: %s (see %s/trouped.log)",
+		bn_die("%s: no client link: %s (see %s/trouped.log)", id,
 		    troupe_client_open_error(), b->br_dir);
 	return c;
 }
 
-struct tally {
-	uint64_t	 t_ok;
-	uint64_t	 t_failed;
-	int		 t_first;	/* code of the first failure */
-};
-
-static void
-tally_cb(void *arg, const struct troupe_result *res)
+void
+bn_tally_cb(void *arg, const struct troupe_result *res)
 {
-	struct tally *t = arg;
+	struct bn_tally *t = arg;
 
 	if (res->tr_code == 0)
 		t->t_ok++;
@@ -78,8 +72,8 @@ tally_cb(void *arg, const struct troupe_result *res)
 		t->t_first = res->tr_code;
 }
 
-static const char *
-code_text(int code)
+const char *
+bn_code_text(int code)
 {
 	static char buf[32];
 
@@ -95,7 +89,7 @@ code_text(int code)
 static double
 client_flow(struct bn_broker *b, struct troupe_client *c, uint32_t n)
 {
-	struct tally t = { 0, 0, 0 };
+	struct bn_tally t = { 0, 0, 0 };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	uint64_t t0, last;
@@ -105,18 +99,18 @@ client_flow(struct bn_broker *b, struct troupe_client *c, uint32_t n)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	bn_pack_bin_exact(&pk, 128);
 	bn_op(b, "sink", "reset", "count");
-	troupe_client_set_cb(c, tally_cb, &t);
+	troupe_client_set_cb(c, bn_tally_cb, &t);
 	t0 = bn_now_ns();
 	for (uint32_t i = 0; i < n; i++)
 		if ((rv = troupe_client_send(c, "sink", sb.data, sb.size,
 		    NULL, NULL)) != 0)
-			bn_die("B9: send %u: %s", i, code_text(rv));
+			bn_die("B9: send %u: %s", i, bn_code_text(rv));
 	if ((rv = troupe_client_flush(c, 60000)) != 0)
-		bn_die("B9: flush: %s", code_text(rv));
+		bn_die("B9: flush: %s", bn_code_text(rv));
 	if (t.t_ok != n)
 		bn_die("B9: %llu of %u sends placed, %llu refused (%s)",
 		    (unsigned long long)t.t_ok, n,
-		    (unsigned long long)t.t_failed, code_text(t.t_first));
+		    (unsigned long long)t.t_failed, bn_code_text(t.t_first));
 	last = bn_op(b, "sink", "stats", "last_ns");
 	if (bn_op(b, "sink", "stats", "count") != n)
 		bn_die("B9: the sink lost messages");
@@ -164,7 +158,7 @@ client_asks(struct troupe_client *c, uint32_t n, struct bn_pct *p)
 		rtt[i] = bn_now_ns() - t0;
 		troupe_reply_free(&rep);
 		if (rv != 0)
-			bn_die("B9a: ask %u: %s", i, code_text(rv));
+			bn_die("B9a: ask %u: %s", i, bn_code_text(rv));
 	}
 	bn_pct(rtt, n, p);
 	troupe_body_free(&body);
@@ -284,7 +278,7 @@ bn_case_b9(struct bn_run *r)
 	    !bn_wanted(r, "B9c") && !bn_wanted(r, "B9s"))
 		return;
 	start_b9_broker(r, &b);
-	c = client_open(&b);
+	c = bn_client_open("B9", &b);
 	if (bn_wanted(r, "B9"))
 		case_b9(r, &b, c);
 	if (bn_wanted(r, "B9a"))

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "bn_cases.h"
-#include "tp_err.h"
 #include "troupe.h"
 
 #define ROW "%-4s %-44s %-34s %s\n"
@@ -55,34 +54,6 @@ struct feed {
 	uint64_t	 f_sent;
 };
 
-struct tally {
-	uint64_t	 t_ok;
-	uint64_t	 t_failed;
-	int		 t_first;	/* code of the first failure */
-};
-
-static void
-tally_cb(void *arg, const struct troupe_result *res)
-{
-	struct tally *t = arg;
-
-	if (res->tr_code == 0)
-		t->t_ok++;
-	else if (t->t_failed++ == 0)
-		t->t_first = res->tr_code;
-}
-
-static const char *
-code_text(int code)
-{
-	static char buf[32];
-
-	if (code < 0)
-		return tp_strerror(code);
-	snprintf(buf, sizeof(buf), "broker error %d", code);
-	return buf;
-}
-
 static void
 start_node(struct bn_run *r, struct bn_broker *b, FILE *f, char **buf,
     uint32_t running)
@@ -95,17 +66,6 @@ start_node(struct bn_run *r, struct bn_broker *b, FILE *f, char **buf,
 	bn_broker_wait_ready(b, running, t0, 30000);
 }
 
-static struct troupe_client *
-client_open(const char *id, struct bn_broker *b)
-{
-	struct troupe_client *c;
-
-	if (troupe_client_open(b->br_ctl_url, 5000, &c) != 0)
-		bn_die("%s: no client link: %s (see %s/trouped.log)", id,
-		    troupe_client_open_error(), b->br_dir);
-	return c;
-}
-
 /*
  * Sends 128 B bins to f->f_to until f_max went out or f_ms passed, then
  * flushes: every one must be confirmed placed.  The mailbox blocks, so
@@ -114,7 +74,7 @@ client_open(const char *id, struct bn_broker *b)
 static void
 feed(const char *id, struct troupe_client *c, struct feed *f)
 {
-	struct tally t = { 0, 0, 0 };
+	struct bn_tally t = { 0, 0, 0 };
 	uint64_t end;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -123,7 +83,7 @@ feed(const char *id, struct troupe_client *c, struct feed *f)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	bn_pack_bin_exact(&pk, BODY);
-	troupe_client_set_cb(c, tally_cb, &t);
+	troupe_client_set_cb(c, bn_tally_cb, &t);
 	f->f_t0 = bn_now_ns();
 	end = f->f_t0 + f->f_ms * 1000000;
 	for (f->f_sent = 0; f->f_sent < f->f_max && rv == 0; f->f_sent++) {
@@ -133,13 +93,13 @@ feed(const char *id, struct troupe_client *c, struct feed *f)
 		    NULL);
 	}
 	if (rv != 0)
-		bn_die("%s: send to %s: %s", id, f->f_to, code_text(rv));
+		bn_die("%s: send to %s: %s", id, f->f_to, bn_code_text(rv));
 	if ((rv = troupe_client_flush(c, 60000)) != 0)
-		bn_die("%s: flush: %s", id, code_text(rv));
+		bn_die("%s: flush: %s", id, bn_code_text(rv));
 	if (t.t_ok != f->f_sent)
 		bn_die("%s: %llu of %llu placed, %llu refused (%s)", id,
 		    (unsigned long long)t.t_ok, (unsigned long long)f->f_sent,
-		    (unsigned long long)t.t_failed, code_text(t.t_first));
+		    (unsigned long long)t.t_failed, bn_code_text(t.t_first));
 	troupe_client_set_cb(c, NULL, NULL);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -277,7 +237,7 @@ bn_case_b10(struct bn_run *r)
 		running += 1 + pool_sizes[i];	/* a pool's row is running */
 	}
 	start_node(r, &b, f, &buf, running);
-	c = client_open("B10", &b);
+	c = bn_client_open("B10", &b);
 	for (size_t i = 0; i < POOLS; i++) {
 		rate = pool_case(r, &b, c, pool_names[i], &sent);
 		unit = i == 0 ? rate : unit;

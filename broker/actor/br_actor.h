@@ -204,12 +204,12 @@ void br_actor_pool_fill(struct br_actor *h);
 /* Pool h's state is the liveliest of its instances' (RUNNING when any
  * runs); a removed pool whose instances are all down is retired. */
 void br_actor_pool_state(struct br_actor *h);
-/* Sums of h's instances' counters: delivered, acknowledged,
- * redelivered, in flight. */
+/* What a was handed and did: a pool's is the sum over its instances
+ * (those scaled away included), an actor's its own mailbox's. */
 struct br_pool_sums {
 	uint64_t	 ps_delivered, ps_acknowledged, ps_redelivered;
 	uint32_t	 ps_inflight, ps_running;
 };
-void br_actor_pool_sums(const struct br_actor *h, struct br_pool_sums *s);
+void br_actor_pool_sums(const struct br_actor *a, struct br_pool_sums *s);
 
 #endif

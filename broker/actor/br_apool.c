@@ -153,18 +153,24 @@ br_actor_pool_reconf(struct br_actor *h)
 	return rv;
 }
 
+static void
+add_own(const struct br_actor *a, struct br_pool_sums *s)
+{
+	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
+
+	s->ps_delivered += st->mst_delivered;
+	s->ps_acknowledged += st->mst_acknowledged;
+	s->ps_redelivered += st->mst_redelivered;
+	s->ps_inflight += mbx_inflight(&a->a_mbx);
+	s->ps_running += a->a_state == BR_A_RUNNING;
+}
+
 void
-br_actor_pool_sums(const struct br_actor *h, struct br_pool_sums *s)
+br_actor_pool_sums(const struct br_actor *a, struct br_pool_sums *s)
 {
 	memset(s, 0, sizeof(*s));
-	for (uint32_t k = 0; k < h->a_nslots; k++) {
-		const struct br_actor *a = h->a_insts[k];
-		const struct mbx_stats *st = mbx_stats(&a->a_mbx);
-
-		s->ps_delivered += st->mst_delivered;
-		s->ps_acknowledged += st->mst_acknowledged;
-		s->ps_redelivered += st->mst_redelivered;
-		s->ps_inflight += mbx_inflight(&a->a_mbx);
-		s->ps_running += a->a_state == BR_A_RUNNING;
-	}
+	if (a->a_insts == NULL)
+		add_own(a, s);
+	for (uint32_t k = 0; a->a_insts != NULL && k < a->a_nslots; k++)
+		add_own(a->a_insts[k], s);
 }

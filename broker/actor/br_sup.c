@@ -61,22 +61,16 @@ op_retire(void *arg, uint32_t k)
 	br_actor_retire(kid(arg, k));
 }
 
-/* The core walks every index below its highest: a pool's head, which
- * it never adopted, must look stopped to it (its state is its
- * instances', which would otherwise be acted on as its own). */
 static enum br_astate
 op_state(void *arg, uint32_t k)
 {
-	struct br_actor *a = kid(arg, k);
-
-	return br_actor_is_pool(a) ? BR_A_STOPPED : a->a_state;
+	return kid(arg, k)->a_state;
 }
 
 static void
 op_set_state(void *arg, uint32_t k, enum br_astate st)
 {
-	if (!br_actor_is_pool(kid(arg, k)))
-		br_actor_set_state(kid(arg, k), st);
+	br_actor_set_state(kid(arg, k), st);
 }
 
 static long

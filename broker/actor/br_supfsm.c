@@ -25,6 +25,9 @@ struct supfsm_child {
 	uint64_t	 c_kill_at_ms;	/* SIGKILL when still alive; 0 none */
 	bool		 c_removed;	/* retire once down */
 	bool		 c_dynamic;
+	bool		 c_known;	/* given by supfsm_add; the indexes
+					 * below it that were not (a pool's
+					 * head: no process) are never acted on */
 };
 
 struct supfsm {
@@ -390,7 +393,8 @@ supfsm_fire(struct supfsm *f, uint32_t k, const struct supfsm_event *e)
 {
 	supfsm_fn fn;
 
-	if (k >= f->f_nkids || e->ev_kind >= SUPFSM_NEV)
+	if (k >= f->f_nkids || !f->f_kids[k].c_known ||
+	    e->ev_kind >= SUPFSM_NEV)
 		return;
 	if ((fn = fsm[state_of(f, k)][e->ev_kind]) != NULL)
 		fn(f, k, e);
@@ -447,11 +451,13 @@ supfsm_add(struct supfsm *f, uint32_t k)
 	if (k < f->f_nkids) {
 		f->f_kids[k].c_removed = false;
 		f->f_kids[k].c_backoff_n = 0;
+		f->f_kids[k].c_known = true;
 		return 0;
 	}
 	memset(&f->f_kids[f->f_nkids], 0, (k + 1 - f->f_nkids) *
 	    sizeof(*f->f_kids));
 	f->f_nkids = k + 1;
+	f->f_kids[k].c_known = true;
 	return 0;
 }
 
@@ -555,7 +561,8 @@ drained(const struct supfsm *f)
 	for (uint32_t k = 0; k < f->f_nkids; k++) {
 		enum br_astate st = state_of(f, k);
 
-		if (f->f_kids[k].c_removed || st == BR_A_STOPPED ||
+		if (!f->f_kids[k].c_known || f->f_kids[k].c_removed ||
+		    st == BR_A_STOPPED ||
 		    st == BR_A_FAILED)
 			continue;
 		if (f->f_ops.o_depth(f->f_ops.o_arg, k) > 0 ||
@@ -571,7 +578,8 @@ queued_total(const struct supfsm *f)
 	uint64_t n = 0;
 
 	for (uint32_t k = 0; k < f->f_nkids; k++)
-		n += f->f_ops.o_depth(f->f_ops.o_arg, k);
+		if (f->f_kids[k].c_known)
+			n += f->f_ops.o_depth(f->f_ops.o_arg, k);
 	return n;
 }
 
@@ -585,6 +593,8 @@ stop_next(struct supfsm *f, uint64_t now)
 	for (uint32_t k = f->f_nkids; k-- > 0;) {
 		enum br_astate st = state_of(f, k);
 
+		if (!f->f_kids[k].c_known)
+			continue;
 		if (pid_of(f, k) <= 0) {
 			if (st == BR_A_BACKOFF)
 				settle(f, k);

@@ -100,7 +100,9 @@ void supfsm_free(struct supfsm *f);
 /* Makes child k known (fresh record in group 0, the first section:
  * root unless a file names another one first), or, for a known one,
  * forgets it was removed and its crashes in a row (a reload or spawn
- * brings it back).  Returns 0, or -1 when k >= max. */
+ * brings it back).  An index below k never added (a pool's head) is
+ * never acted on, whatever o_state says of it.  Returns 0, or -1 when
+ * k >= max. */
 int supfsm_add(struct supfsm *f, uint32_t k);
 /* Puts k under group name (unknown names: group 0). */
 void supfsm_set_group(struct supfsm *f, uint32_t k, const char *name);

@@ -145,11 +145,9 @@ static void
 pack_flow(msgpack_packer *pk, const struct br_actor *a)
 {
 	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
-	struct br_pool_sums ps = { st->mst_delivered, st->mst_acknowledged,
-	    st->mst_redelivered, mbx_inflight(&a->a_mbx), 0 };
+	struct br_pool_sums ps;
 
-	if (br_actor_is_pool(a))
-		br_actor_pool_sums(a, &ps);
+	br_actor_pool_sums(a, &ps);
 	br_kv_uint(pk, "inflight", ps.ps_inflight);
 	br_kv_uint(pk, "window", a->a_conf.ca_inflight);
 	br_kv_uint(pk, "waiting_senders", br_wait_count(&a->a_waitq));

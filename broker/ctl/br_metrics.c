@@ -97,11 +97,9 @@ static uint64_t
 actor_value(const struct br_actor *a, enum af_value v)
 {
 	const struct mbx_stats *st = mbx_stats(&a->a_mbx);
-	struct br_pool_sums ps = { st->mst_delivered, st->mst_acknowledged,
-	    st->mst_redelivered, mbx_inflight(&a->a_mbx), 0 };
+	struct br_pool_sums ps;
 
-	if (br_actor_is_pool(a))
-		br_actor_pool_sums(a, &ps);
+	br_actor_pool_sums(a, &ps);
 	switch (v) {
 	case AF_DEPTH:		return mbx_depth(&a->a_mbx);
 	case AF_BYTES:		return mbx_bytes(&a->a_mbx);

@@ -774,3 +774,29 @@ Test(sup, chain_and_groups)
 	cr_expect(supfsm_dynamic(w.f, 1));
 	cr_expect(!supfsm_dynamic(w.f, 0));
 }
+
+/* An index below a child that was never added (a pool's head: no
+ * process) is never acted on, whatever its state says: not spawned
+ * when it reads "backoff", not waited for by the drain, not stopped. */
+Test(sup, unadded_index_is_never_acted_on)
+{
+	world_init(NULL, 1, NULL);
+	cr_assert_eq(supfsm_add(w.f, 2), 0);	/* 1 is left out */
+	run(0);
+	w.st[2] = BR_A_STOPPED;
+	supfsm_start(w.f, 2);
+	w.st[1] = BR_A_BACKOFF;
+	w.depth[1] = 5;
+	for (int i = 0; i < 10; i++) {
+		w.now += 1000;
+		supfsm_tick(w.f, w.now);
+	}
+	cr_expect_eq(w.spawns[1], 0, "never spawned");
+	supfsm_start(w.f, 1);
+	cr_expect_eq(w.spawns[1], 0, "not even when asked");
+	supfsm_shutdown(w.f, 10000);
+	supfsm_tick(w.f, w.now);
+	cr_expect_eq(supfsm_phase(w.f), SUPFSM_STOP, "its depth is not "
+	    "drained for");
+	cr_expect_eq(w.terms[1], 0);
+}
